@@ -1,0 +1,1 @@
+"""The ``hotline`` command: settings, the local process supervisor (``hotline up``) and the edge."""

@@ -1,0 +1,85 @@
+"""``config/hotline.yaml``: where everything of one node listens and lives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Edge(_Section):
+    host: str = "127.0.0.1"
+    port: int = 5060
+
+
+class Ivr(_Section):
+    host: str = "127.0.0.1"
+    sip_port: int = 5070
+    rtp_ports: tuple[int, int] = (20000, 20999)
+    extension: str = "12320"
+    menu: Path = Path("config/menus/12320.yaml")
+    prompt_texts: Path = Path("config/prompts/zh.yaml")
+    prompt_audio: Path = Path("var/prompts/zh")
+    pop_group: str = "intake"
+
+
+class Api(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8320
+    database: str = "sqlite+aiosqlite:///var/hotline.db"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class Mqtt(_Section):
+    host: str = "127.0.0.1"
+    port: int = 1883
+
+
+class Paths(_Section):
+    var: Path = Path("var")
+    recordings: Path = Path("var/recordings")
+    spool: Path = Path("var/spool")
+    admin_token: Path = Path("var/admin-token")
+    ivr_token: Path = Path("var/ivr-token")
+
+
+class Asr(_Section):
+    model: Path = Path("var/models/vosk-model-small-cn-0.22")
+
+
+class Settings(_Section):
+    edge: Edge = Field(default_factory=Edge)
+    ivr: Ivr = Field(default_factory=Ivr)
+    api: Api = Field(default_factory=Api)
+    mqtt: Mqtt = Field(default_factory=Mqtt)
+    paths: Paths = Field(default_factory=Paths)
+    asr: Asr = Field(default_factory=Asr)
+
+
+class SettingsError(Exception):
+    """``hotline.yaml`` is unreadable or invalid."""
+
+
+def load_settings(path: Path | None) -> Settings:
+    if path is None or not path.exists():
+        if path is not None and path != Path("config/hotline.yaml"):
+            raise SettingsError(f"{path}: no such file")
+        return Settings()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return Settings.model_validate(data)
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise SettingsError(f"{path}: {problems}") from exc

@@ -1,0 +1,86 @@
+"""Actions returned by the flow engine for ``ivr.session`` to carry out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+#: The prompt the session plays before recording when ``Record.beep`` is set.
+BEEP_PROMPT: Final = "beep"
+
+
+@dataclass(frozen=True, slots=True)
+class Play:
+    """Queue prompts (keys of the prompt set, e.g. ``"welcome"`` or ``"digits/7"``).
+
+    ``barge_in``: a key press stops the playback. ``PlayDone`` follows when the
+    queued audio has been sent (or was stopped).
+    """
+
+    prompts: tuple[str, ...]
+    barge_in: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StopPlayback:
+    """Drop whatever audio is still queued."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Record the caller to a file; the session answers with ``RecordingDone``.
+
+    The session ends the recording on its own after ``silence_seconds`` of
+    silence (it has the audio); the engine sends ``StopRecording`` on the
+    finish key and at ``max_seconds``.
+    """
+
+    max_seconds: float
+    silence_seconds: float
+    beep: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecording:
+    """End the running recording; ``reason`` is copied into ``RecordingDone``."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOrder:
+    """Open a work order through the internal API; answered by ``OrderCreated``/``OrderFailed``.
+
+    ``idempotency_key`` makes a retried create return the same order.
+    """
+
+    idempotency_key: str
+    caller: str
+    category: str
+    menu_path: tuple[str, ...]
+    flags: tuple[str, ...] = ()
+    recording: str | None = None
+    flow_version: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Blind-transfer the caller to a named line (emergency issue)."""
+
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueue:
+    """Put the caller in an agent group's queue (agents issue)."""
+
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """End the call."""
+
+
+Action = Play | StopPlayback | Record | StopRecording | CreateOrder | Transfer | Enqueue | Hangup

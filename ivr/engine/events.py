@@ -1,0 +1,91 @@
+"""Events fed into the flow engine. Small, frozen, and free of I/O types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted:
+    """The call was answered; the flow starts."""
+
+    call_id: str
+    caller: str
+    callee: str
+
+
+@dataclass(frozen=True, slots=True)
+class Digit:
+    """One DTMF key (``0-9``, ``*``, ``#``, ``A-D``) pressed by the caller."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlayDone:
+    """Everything queued by the last ``Play``/``SayDigits`` action has been sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingDone:
+    """The recording started by ``Record`` ended.
+
+    ``reason`` is ``"key"``, ``"silence"``, ``"max_length"``, ``"stopped"`` or ``"hangup"``.
+    """
+
+    recording: str
+    seconds: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechResult:
+    """Final text of a speech input (keyword spotting arrives in a later issue)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCreated:
+    """The work-order service committed the order requested by ``CreateOrder``."""
+
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFailed:
+    """The work-order service could not be reached or refused the order."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    """Outcome of a ``Transfer`` (used by the emergency issue)."""
+
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """The deadline the engine asked for (``FlowEngine.next_deadline``) has passed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """The caller hung up or the call was torn down."""
+
+
+Event = (
+    CallStarted
+    | Digit
+    | PlayDone
+    | RecordingDone
+    | SpeechResult
+    | OrderCreated
+    | OrderFailed
+    | TransferResult
+    | TimerFired
+    | Hangup
+)

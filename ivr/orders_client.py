@@ -1,0 +1,156 @@
+"""The IVR's client of the internal work-order API: the only ``ivr`` module importing aiohttp.
+
+A create carries the SIP Call-ID as its idempotency key, so retrying after a
+timeout can never open a second order. When the service stays unreachable the
+request is written to a spool directory and replayed later: what a caller said
+is never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from ivr.engine.actions import CreateOrder
+from ivr.errors import IvrError
+
+log = logging.getLogger("ivr.orders")
+
+
+class OrdersUnavailable(IvrError):
+    """The work-order service did not take the request (after retries)."""
+
+
+class _Retryable(Exception):
+    pass
+
+
+class OrdersClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        group: str,
+        worker: str,
+        spool_dir: Path,
+        attempts: int = 4,
+        first_backoff: float = 0.25,
+        timeout: float = 5.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.group = group
+        self.worker = worker
+        self.spool_dir = spool_dir
+        self.attempts = attempts
+        self.first_backoff = first_backoff
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+        return self._session
+
+    async def _request(
+        self, method: str, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        delay = self.first_backoff
+        last = "no attempt"
+        for attempt in range(self.attempts):
+            if attempt:
+                await asyncio.sleep(delay)
+                delay *= 2
+            try:
+                async with self._http().request(
+                    method, self.base_url + path, json=body, headers=headers
+                ) as response:
+                    payload: dict[str, Any] = await response.json(content_type=None)
+                    if response.status < 300:
+                        return payload
+                    last = f"HTTP {response.status}: {payload.get('error', payload)}"
+                    if response.status < 500 and response.status not in (408, 429):
+                        raise OrdersUnavailable(last)
+            except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as exc:
+                last = f"{type(exc).__name__}: {exc}"
+        raise OrdersUnavailable(last)
+
+    async def create_order(self, order: CreateOrder, received_at: datetime) -> str:
+        body = self._order_body(order, received_at)
+        try:
+            return await self._post_order(order.idempotency_key, body)
+        except OrdersUnavailable:
+            self._spool(order.idempotency_key, body)
+            raise
+
+    async def _post_order(self, key: str, body: dict[str, Any]) -> str:
+        payload = await self._request(
+            "POST", "/api/v1/workorders", body, headers={"Idempotency-Key": key}
+        )
+        return str(payload["number"])
+
+    def _order_body(self, order: CreateOrder, received_at: datetime) -> dict[str, Any]:
+        return {
+            "call_id": order.idempotency_key,
+            "caller_number": order.caller,
+            "category": order.category,
+            "menu_path": list(order.menu_path),
+            "flags": list(order.flags),
+            "recording": order.recording,
+            "flow_version": order.flow_version,
+            "group": self.group,
+            "received_at": received_at.isoformat(),
+        }
+
+    async def put_transcript(self, number: str, text: str, status: str) -> None:
+        await self._request(
+            "PUT", f"/api/v1/workorders/{number}/transcript", {"text": text, "status": status}
+        )
+
+    async def call_answered(self, call_id: str, caller: str, callee: str) -> None:
+        await self._request(
+            "POST",
+            "/api/v1/calls",
+            {
+                "call_id": call_id,
+                "caller_number": caller,
+                "callee": callee,
+                "group": self.group,
+                "worker": self.worker,
+            },
+        )
+
+    # -- spool --
+    def _spool(self, key: str, body: dict[str, Any]) -> None:
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        name = "".join(c if c.isalnum() else "_" for c in key)[:80] or "order"
+        path = self.spool_dir / f"{name}.json"
+        path.write_text(json.dumps({"key": key, "body": body}, ensure_ascii=False))
+        log.error("work-order service unavailable: intake spooled to %s", path)
+
+    async def replay_spool(self) -> int:
+        """Send spooled creates again; returns how many went through."""
+        sent = 0
+        for path in sorted(self.spool_dir.glob("*.json")):
+            entry = json.loads(path.read_text())
+            try:
+                number = await self._post_order(entry["key"], entry["body"])
+            except OrdersUnavailable as exc:
+                log.warning("spooled intake %s still not accepted: %s", path.name, exc)
+                break
+            path.unlink()
+            sent += 1
+            log.info("spooled intake %s became order %s", path.name, number)
+        return sent

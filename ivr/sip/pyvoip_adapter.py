@@ -1,0 +1,538 @@
+"""The pyVoIP 1.6.8 adapter: the only module of the project that imports pyVoIP.
+
+pyVoIP does SIP signalling (REGISTER at the edge, answering INVITEs, BYE) in
+its own threads. This module fixes, by subclassing, the defects listed in
+``shared/docs/pyvoip-notes.md`` that the hotline's call path hits, and stops
+pyVoIP's threads here: every call becomes a :class:`CallLeg` whose events are
+delivered on the asyncio loop (``call_soon_threadsafe``).
+
+Fixes (notes' defect numbers in brackets):
+
+* Only datagrams from the configured proxy reach call handling [14].
+* Call-IDs are random UUIDs, not a hash of a per-process counter [12].
+* CANCEL of a ringing call answers 200 and 487, and the call is never answered [9].
+* RTP: our own receive/send loops — hostile packets are dropped, never fatal [2];
+  received audio is handed on frame by frame instead of a buffer that grows
+  without bound [3]; PCMA is sent A-law encoded [1]; sequence numbers and
+  timestamps wrap [5]; sends are paced on an absolute 20 ms schedule [4];
+  audio from any address but the one in the SDP is ignored [14].
+* A re-INVITE does not start another pair of RTP threads [10].
+* RTP ports come from a locked free-list and go back to it when a call ends [11].
+* The pyVoIP callback thread stays alive for the whole call (if it returns,
+  pyVoIP forgets the call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import random
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import pyVoIP.VoIP  # must come before pyVoIP.SIP (circular import in pyVoIP)
+from pyVoIP import RTP, SIP
+from pyVoIP.VoIP.VoIP import CallState, InvalidStateError, NoPortsAvailableError
+
+from ivr.errors import IvrError
+from ivr.sip import g711
+from ivr.sip.normalise import SipRejected, normalise
+from ivr.sip.rtp import DtmfDetector, PlaybackBuffer, build_rtp, parse_rtp
+
+log = logging.getLogger("ivr.sip")
+
+FRAME_SECONDS = 0.020
+_MAX_AUDIO_BACKLOG = 250  # frames (5 s) waiting on the loop before audio is dropped
+
+
+class SipAdapterError(IvrError):
+    """The SIP front end could not start or lost its registration."""
+
+
+# ----------------------------------------------------------------------------
+# What a call looks like from the asyncio side
+
+
+@dataclass(frozen=True, slots=True)
+class LegDigit:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class LegAudio:
+    pcm16: bytes  # 20 ms, 8 kHz, 16-bit signed little-endian
+
+
+@dataclass(frozen=True, slots=True)
+class LegPlayed:
+    token: object
+    stopped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LegEnded:
+    reason: str  # "remote" (BYE), "local" (we hung up), "cancelled"
+
+
+LegEvent = LegDigit | LegAudio | LegPlayed | LegEnded
+
+
+class CallLeg:
+    """One answered call as the session sees it. Methods are called on the loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, call_id: str, caller: str, callee: str):
+        self.call_id = call_id
+        self.caller = caller
+        self.callee = callee
+        self.codec = ""
+        # LegEvents from the SIP threads; the session also posts its own outcomes here.
+        self.events: asyncio.Queue[object] = asyncio.Queue()
+        self._loop = loop
+        self._listening = False
+        self._audio_backlog = 0
+        self._ended = False
+        self._media: _RTPClient | None = None
+        self._call: _Call | None = None
+        self.cancelled = False
+
+    # -- called by the session (event loop) --
+    def play(self, pcm16: bytes, token: object) -> None:
+        if self._media is None:
+            self._post(LegPlayed(token, stopped=True))
+            return
+        self._media.playback.append(pcm16, token)
+
+    def stop_playback(self) -> None:
+        if self._media is not None:
+            self._media.playback.clear()
+
+    def listen(self, on: bool) -> None:
+        """Deliver the caller's audio as ``LegAudio`` events (only while needed)."""
+        self._listening = on
+
+    def hangup(self) -> None:
+        if self._call is not None and not self._ended:
+            self._call.hang_up_locally()
+
+    def audio_taken(self) -> None:
+        self._audio_backlog -= 1
+
+    # -- called from pyVoIP / RTP threads --
+    def _post(self, event: LegEvent) -> None:
+        if isinstance(event, LegEnded):
+            if self._ended:
+                return
+            self._ended = True
+        with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
+            self._loop.call_soon_threadsafe(self.events.put_nowait, event)
+
+    def _audio(self, pcm16: bytes) -> None:
+        if not self._listening or self._audio_backlog >= _MAX_AUDIO_BACKLOG:
+            return
+        self._audio_backlog += 1
+        self._post(LegAudio(pcm16))
+
+
+# ----------------------------------------------------------------------------
+# RTP
+
+
+class _RTPClient(RTP.RTPClient):
+    """pyVoIP's RTPClient with our receive and send loops (see module docstring)."""
+
+    def __init__(
+        self,
+        assoc: dict[int, Any],
+        in_ip: str,
+        in_port: int,
+        out_ip: str,
+        out_port: int,
+        sendrecv: Any,
+        leg: CallLeg,
+    ) -> None:
+        super().__init__(assoc, in_ip, in_port, out_ip, out_port, sendrecv, dtmf=None)
+        self.leg = leg
+        self.playback = PlaybackBuffer(lambda token, stopped: leg._post(LegPlayed(token, stopped)))
+        self._dtmf = DtmfDetector()
+        self._started = False
+        self._ssrc = random.getrandbits(32)
+        self._sequence = random.getrandbits(16)
+        self._timestamp = random.getrandbits(32)
+        self.bad_packets = 0
+        self.foreign_packets = 0
+
+    @property
+    def payload_type(self) -> int:
+        return int(self.preference)
+
+    def start(self) -> None:
+        if self._started:  # a re-INVITE calls start() again: keep the running loops
+            return
+        self._started = True
+        self.sin = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sin.bind((self.inIP, self.inPort))
+        self.sin.settimeout(0.2)
+        self.sout = self.sin
+        for target, name in ((self._receive_loop, "rtp-recv"), (self._send_loop, "rtp-send")):
+            threading.Thread(target=target, name=f"{name}:{self.inPort}", daemon=True).start()
+
+    def stop(self) -> None:
+        self.NSD = False
+        if self._started:
+            with contextlib.suppress(OSError):
+                self.sin.close()
+
+    def _receive_loop(self) -> None:
+        while self.NSD:
+            try:
+                packet, (address, _port) = self.sin.recvfrom(2048)
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # socket closed by stop()
+            if address != self.outIP:
+                self.foreign_packets += 1
+                continue
+            try:
+                self._handle(packet)
+            except Exception:  # one bad packet must never end the call's audio
+                self.bad_packets += 1
+                log.exception("RTP packet dropped")
+
+    def _handle(self, data: bytes) -> None:
+        packet = parse_rtp(data)
+        if packet is None:
+            self.bad_packets += 1
+            return
+        kind = self.assoc.get(packet.payload_type)
+        if kind == RTP.PayloadType.EVENT:
+            key = self._dtmf.feed(packet)
+            if key is not None:
+                self.leg._post(LegDigit(key))
+        elif kind == RTP.PayloadType.PCMU:
+            self.leg._audio(g711.ulaw_decode(packet.payload))
+        elif kind == RTP.PayloadType.PCMA:
+            self.leg._audio(g711.alaw_decode(packet.payload))
+        else:
+            self.bad_packets += 1
+
+    def _encode(self, pcm16: bytes) -> bytes:
+        if self.preference == RTP.PayloadType.PCMA:
+            return g711.alaw_encode(pcm16)
+        return g711.ulaw_encode(pcm16)
+
+    def _send_loop(self) -> None:
+        next_send = time.monotonic()
+        while self.NSD:
+            packet = build_rtp(
+                self.payload_type,
+                self._sequence,
+                self._timestamp,
+                self._ssrc,
+                self._encode(self.playback.read_frame()),
+            )
+            try:
+                self.sout.sendto(packet, (self.outIP, self.outPort))
+            except OSError:
+                if not self.NSD:
+                    return
+            self._sequence = (self._sequence + 1) & 0xFFFF
+            self._timestamp = (self._timestamp + 160) & 0xFFFFFFFF
+            next_send += FRAME_SECONDS
+            delay = next_send - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -0.2:  # stalled (e.g. machine suspended): resync, don't burst
+                next_send = time.monotonic()
+
+
+# ----------------------------------------------------------------------------
+# SIP
+
+
+def parse_datagram(raw: bytes) -> Any | None:
+    """A pyVoIP ``SIPMessage`` for ``raw``, or ``None`` (logged) — never raises."""
+    if not raw.strip(b"\r\n\x00"):
+        return None  # keep-alive
+    try:
+        return SIP.SIPMessage(normalise(raw))
+    except SipRejected as exc:
+        log.warning("SIP message rejected: %s", exc)
+    except Exception as exc:
+        log.warning("SIP message pyVoIP could not parse dropped: %r", exc)
+    return None
+
+
+def _with_record_route(response: str, request: Any) -> str:
+    """Copy the request's Record-Route into a 1xx/2xx (pyVoIP omits it, defect 13).
+
+    Without it the caller's in-dialog requests (BYE) bypass the edge and come
+    straight to the worker, where they are dropped as foreign.
+    """
+    route = request.headers.get("Record-Route")
+    if not route:
+        return response
+    status_line, rest = response.split("\r\n", 1)
+    return f"{status_line}\r\nRecord-Route: {route}\r\n{rest}"
+
+
+class _SIPClient(SIP.SIPClient):
+    def __init__(self, *args: Any, trusted: tuple[str, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.trusted = trusted
+        self.foreign_datagrams = 0
+
+    def gen_call_id(self) -> str:
+        return f"{uuid.uuid4().hex}@{self.myIP}"
+
+    def recv(self) -> None:
+        raw, source = self.s.recvfrom(65535)  # BlockingIOError goes to recv_loop
+        if source != self.trusted:
+            self.foreign_datagrams += 1
+            log.warning("SIP datagram from %s:%s (not the proxy) dropped", *source)
+            return
+        message = parse_datagram(raw)
+        if message is None:
+            return
+        try:
+            self.parse_message(message)
+        except Exception:
+            log.exception("SIP message handling failed")
+
+    def parse_message(self, message: Any) -> None:
+        if message.type == SIP.SIPMessageType.MESSAGE:
+            if message.method == "CANCEL":
+                self._send(self.gen_ok(message))
+                if self.callCallback is not None:
+                    self.callCallback(message)
+                return
+            if message.method == "OPTIONS":
+                self._send(self.gen_ok(message))
+                return
+        super().parse_message(message)
+
+    def gen_ringing(self, request: Any) -> str:
+        return _with_record_route(super().gen_ringing(request), request)
+
+    def gen_answer(self, request: Any, sess_id: str, ms: Any, sendtype: Any) -> str:
+        return _with_record_route(super().gen_answer(request, sess_id, ms, sendtype), request)
+
+    def _send(self, text: str) -> None:
+        self.out.sendto(text.encode("utf8"), (self.server, self.port))
+
+    def gen_request_terminated(self, invite: Any) -> str:
+        """487 for an INVITE whose CANCEL we accepted (pyVoIP has no such reply)."""
+        tag = self.tagLibrary.get(invite.headers["Call-ID"]) or self.gen_tag()
+        return (
+            "SIP/2.0 487 Request Terminated\r\n"
+            + self._gen_response_via_header(invite)
+            + f"From: {invite.headers['From']['raw']};tag={invite.headers['From']['tag']}\r\n"
+            + f"To: {invite.headers['To']['raw']};tag={tag}\r\n"
+            + f"Call-ID: {invite.headers['Call-ID']}\r\n"
+            + f"CSeq: {invite.headers['CSeq']['check']} INVITE\r\n"
+            + "Content-Length: 0\r\n\r\n"
+        )
+
+
+class _Call(pyVoIP.VoIP.VoIPCall):
+    phone: _Phone
+
+    def __init__(self, phone: _Phone, request: Any, session_id: int, leg: CallLeg) -> None:
+        self.leg = leg
+        self.ports: list[int] = []
+        self._ended = False
+        super().__init__(
+            phone, CallState.RINGING, request, session_id, phone.myIP, sendmode=phone.recvmode
+        )
+        leg._call = self
+
+    def create_rtp_clients(
+        self, codecs: dict[int, Any], ip: str, port: int, request: Any, baseport: int
+    ) -> None:
+        self.ports.append(port)
+        for index, connection in enumerate(request.body["c"]):
+            client = _RTPClient(
+                codecs, ip, port, connection["address"], baseport + index, self.sendmode, self.leg
+            )
+            self.RTPClients.append(client)
+            if self.leg._media is None:
+                self.leg._media = client
+                self.leg.codec = str(client.preference)
+
+    def bye(self) -> None:
+        super().bye()
+        self._end("remote")
+
+    def hang_up_locally(self) -> None:
+        with contextlib.suppress(InvalidStateError):
+            self.hangup()
+        self._end("local")
+
+    def _end(self, reason: str) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        for client in self.RTPClients:
+            client.stop()
+        self.phone.free_ports(self.ports)
+        self.phone.calls.pop(self.call_id, None)
+        self.leg._post(LegEnded(reason))
+
+    def __del__(self) -> None:  # pyVoIP's __del__ releases ports we already freed
+        pass
+
+
+class _Phone(pyVoIP.VoIP.VoIPPhone):
+    sip: _SIPClient
+
+    def __init__(
+        self,
+        front_end: SipFrontEnd,
+        *,
+        proxy: tuple[str, int],
+        username: str,
+        password: str,
+        listen: tuple[str, int],
+        rtp_ports: tuple[int, int],
+    ) -> None:
+        super().__init__(
+            proxy[0],
+            proxy[1],
+            username,
+            password,
+            myIP=listen[0],
+            callCallback=lambda call: self._run_call(call),
+            sipPort=listen[1],
+            rtpPortLow=rtp_ports[0],
+            rtpPortHigh=rtp_ports[1],
+        )
+        self.front_end = front_end
+        self.sip = _SIPClient(
+            proxy[0],
+            proxy[1],
+            username,
+            password,
+            phone=self,
+            myIP=listen[0],
+            myPort=listen[1],
+            callCallback=self.callback,
+            fatalCallback=self.fatal,
+            trusted=proxy,
+        )
+        first = rtp_ports[0] + rtp_ports[0] % 2
+        self._free: deque[int] = deque(range(first, rtp_ports[1] + 1, 2))
+        self._ports_lock = threading.Lock()
+
+    # -- ports --
+    def request_port(self, blocking: bool = True) -> int:
+        with self._ports_lock:
+            if not self._free:
+                raise NoPortsAvailableError("no free RTP port")
+            return self._free.popleft()
+
+    def free_ports(self, ports: list[int]) -> None:
+        with self._ports_lock:
+            self._free.extend(p for p in ports if p not in self._free)
+        ports.clear()
+
+    def free_port_count(self) -> int:
+        with self._ports_lock:
+            return len(self._free)
+
+    def release_ports(self, call: Any = None) -> None:
+        """pyVoIP's scan of all calls; ours frees ports when each call ends."""
+
+    # -- calls --
+    def _create_Call(self, request: Any, sess_id: int) -> None:
+        call_id = request.headers["Call-ID"]
+        leg = CallLeg(
+            self.front_end.loop,
+            call_id,
+            caller=request.headers["From"].get("number") or "",
+            callee=request.headers["To"].get("number") or "",
+        )
+        self.calls[call_id] = _Call(self, request, sess_id, leg)
+
+    def callback(self, request: Any) -> None:
+        if request.type == SIP.SIPMessageType.MESSAGE and request.method == "CANCEL":
+            call = self.calls.get(request.headers["Call-ID"])
+            if isinstance(call, _Call) and call.state == CallState.RINGING:
+                call.leg.cancelled = True
+                self.sip._send(self.sip.gen_request_terminated(call.request))
+                call._end("cancelled")
+            return
+        super().callback(request)
+
+    def _run_call(self, call: Any) -> None:
+        """pyVoIP's call thread: answer, then stay here until the session ends."""
+        if call.leg.cancelled:
+            return
+        try:
+            call.answer()
+        except InvalidStateError:
+            return
+        future: concurrent.futures.Future[None] = asyncio.run_coroutine_threadsafe(
+            self.front_end.on_call(call.leg), self.front_end.loop
+        )
+        try:
+            future.result()
+        except Exception:
+            log.exception("call session %s failed", call.call_id)
+        finally:
+            call.hang_up_locally()
+
+
+class SipFrontEnd:
+    """Registers at the edge proxy and runs ``on_call(leg)`` on ``loop`` for each call."""
+
+    def __init__(
+        self,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        on_call: Callable[[CallLeg], Coroutine[Any, Any, None]],
+        proxy: tuple[str, int],
+        listen: tuple[str, int],
+        username: str,
+        password: str = "",
+        rtp_ports: tuple[int, int] = (20000, 20999),
+    ) -> None:
+        self.loop = loop
+        self.on_call = on_call
+        self.phone = _Phone(
+            self,
+            proxy=proxy,
+            username=username,
+            password=password,
+            listen=listen,
+            rtp_ports=rtp_ports,
+        )
+
+    def start(self) -> None:
+        """Bind and register (blocking: run it with ``asyncio.to_thread``)."""
+        try:
+            self.phone.start()
+        except Exception as exc:
+            raise SipAdapterError(f"could not register at the edge: {exc}") from exc
+
+    def stop(self) -> None:
+        """Hang up every call and unregister (blocking)."""
+        for call in list(self.phone.calls.values()):
+            if isinstance(call, _Call):
+                call.hang_up_locally()
+        with contextlib.suppress(Exception):
+            self.phone.stop()
+
+    @property
+    def foreign_datagrams(self) -> int:
+        return int(self.phone.sip.foreign_datagrams)
+
+    def free_rtp_ports(self) -> int:
+        return int(self.phone.free_port_count())

@@ -1,0 +1,230 @@
+"""Real SIP/MQTT peers started by the end-to-end tests on loopback.
+
+Each peer is a real program from Debian (kamailio, baresip, mosquitto) in its
+own temporary directory, on ports chosen free at start, and stopped by the test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+KAMAILIO_CFG = REPO / "docker" / "kamailio" / "kamailio.cfg"
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_port_pair() -> int:
+    """A port free for both UDP and TCP."""
+    for _ in range(50):
+        port = free_port(socket.SOCK_DGRAM)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port")
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def require(*binaries: str) -> None:
+    import pytest
+
+    missing = [b for b in binaries if shutil.which(b) is None]
+    if missing:
+        pytest.skip(f"missing binaries: {', '.join(missing)} (the test command installs them)")
+
+
+class Process:
+    def __init__(self, args: list[str], workdir: Path, name: str) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.name = name
+        self.log_path = workdir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            self.args, cwd=self.workdir, stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait(5)
+        if self.proc is not None:
+            self._log.close()
+            self.proc = None
+
+
+def udp_listening(port: int) -> bool:
+    out = subprocess.run(["ss", "-lun"], capture_output=True, text=True).stdout
+    return f"127.0.0.1:{port} " in out
+
+
+def tcp_listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Kamailio(Process):
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
+        super().__init__(
+            ["kamailio", "-f", str(KAMAILIO_CFG), "-A", f"LISTEN=udp:127.0.0.1:{self.port}",
+             "-DD", "-E", "-m", "64", "-M", "8", "-Y", str(workdir), "-P", str(workdir / "k.pid")],
+            workdir, "kamailio",
+        )
+
+    def start(self) -> None:
+        super().start()
+        wait_for(lambda: udp_listening(self.port), 10, f"kamailio on {self.port}")
+
+
+class Mosquitto(Process):
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.port = port or free_port(socket.SOCK_STREAM)
+        workdir.mkdir(parents=True, exist_ok=True)
+        conf = workdir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        )
+        super().__init__(["mosquitto", "-c", str(conf)], workdir, "mosquitto")
+
+    def start(self) -> None:
+        super().start()
+        wait_for(lambda: tcp_listening(self.port), 10, f"mosquitto on {self.port}")
+
+
+class Baresip(Process):
+    """A headless baresip caller controlled over ctrl_tcp (netstring JSON)."""
+
+    def __init__(self, workdir: Path, *, user: str, proxy_port: int, codec: str = "PCMU",
+                 audio_source: Path | None = None, record_dir: Path | None = None) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.user = user
+        self.proxy_port = proxy_port
+        self.sip_port = free_port_pair()
+        self.ctrl_port = free_port(socket.SOCK_STREAM)
+        rtp = free_port() & ~1
+        silence = workdir / "silence.wav"
+        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(silence),
+                        "trim", "0", "0.1"], check=True)
+        source = audio_source or silence
+        modules = ["g711", "aufile", "aubridge", "account", "menu", "ctrl_tcp"]
+        if record_dir is not None:
+            modules.append("sndfile")
+        lines = [
+            f"sip_listen 127.0.0.1:{self.sip_port}",
+            "net_interface 127.0.0.1",
+            f"rtp_ports {rtp}-{rtp + 40}",
+            f"audio_source aufile,{source}",
+            "audio_player aubridge,nil",
+            "audio_alert aubridge,nil",
+            "ausrc_srate 8000",
+            "auplay_srate 8000",
+            "module_path /usr/lib/baresip/modules",
+            *[f"module {m}.so" for m in modules],
+            f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
+            "sip_trans_def udp",
+        ]
+        if record_dir is not None:
+            lines.append(f"snd_path {record_dir}")
+        (workdir / "config").write_text("\n".join(lines) + "\n")
+        (workdir / "accounts").write_text(
+            f"<sip:{user}@127.0.0.1:{proxy_port}>;regint=0;audio_codecs={codec};"
+            "answermode=manual\n"
+        )
+        (workdir / "contacts").write_text("")
+        super().__init__(["baresip", "-f", str(workdir)], workdir, "baresip")
+        self._sock: socket.socket | None = None
+        self._buffer = b""
+        self.events: list[dict] = []  # type: ignore[type-arg]
+
+    def start(self) -> None:
+        super().start()
+        wait_for(lambda: tcp_listening(self.ctrl_port), 10, "baresip ctrl_tcp")
+        self._sock = socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=5)
+
+    def command(self, command: str, params: str = "") -> dict:  # type: ignore[type-arg]
+        assert self._sock is not None
+        body = json.dumps({"command": command, "params": params, "token": command}).encode()
+        self._sock.sendall(str(len(body)).encode() + b":" + body + b",")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            for message in self._read():
+                if message.get("response") and message.get("token") == command:
+                    return message
+        raise TimeoutError(f"baresip did not answer {command!r}")
+
+    def _read(self, timeout: float = 0.2) -> list[dict]:  # type: ignore[type-arg]
+        assert self._sock is not None
+        self._sock.settimeout(timeout)
+        with contextlib.suppress(TimeoutError):
+            chunk = self._sock.recv(65536)
+            if chunk:
+                self._buffer += chunk
+        messages = []
+        while b":" in self._buffer:
+            length, _, rest = self._buffer.partition(b":")
+            size = int(length)
+            if len(rest) < size + 1:
+                break
+            messages.append(json.loads(rest[:size]))
+            self._buffer = rest[size + 1:]
+        for m in messages:
+            if m.get("event"):
+                self.events.append(m)
+        return messages
+
+    def wait_event(self, kind: str, timeout: float) -> dict:  # type: ignore[type-arg]
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            for event in self.events[seen:]:
+                if event.get("type") == kind:
+                    return event
+            seen = len(self.events)
+            self._read()
+        raise TimeoutError(f"baresip event {kind} not seen; got {[e.get('type') for e in self.events]}")
+
+    def stop(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self.command("quit")
+            self._sock.close()
+            self._sock = None
+        super().stop()
