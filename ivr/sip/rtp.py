@@ -49,8 +49,8 @@ def parse_rtp(packet: bytes) -> RtpPacket | None:
         (words,) = struct.unpack_from("!H", packet, offset + 2)
         offset += 4 + 4 * words
     end = len(packet)
-    if first & 0x20:  # padding: the last octet counts the padding octets
-        if end <= offset:
+    if first & 0x20:  # padding: the last octet counts the padding octets, itself included
+        if end <= offset or packet[-1] == 0:
             return None
         end -= packet[-1]
     if end < offset:

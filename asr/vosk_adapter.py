@@ -1,0 +1,153 @@
+"""The Vosk adapter: the only module of the project that imports ``vosk``.
+
+One ``vosk.Model`` (≈500 MB, 1.5 s to load) is shared by every transcription; each call gets
+its own ``KaldiRecognizer``, which is never shared between threads. Decoding is blocking
+CPU work (cffi releases the GIL), so async callers go through ``transcribe_wav_async``, which
+runs it in a worker thread under a bounded semaphore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import wave
+import weakref
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import vosk
+
+from asr.errors import AsrError, ModelUnavailable, UnsupportedAudio
+
+_log = logging.getLogger(__name__)
+
+CHUNK_SECONDS = 0.1
+"""Audio fed to the recognizer per ``AcceptWaveform`` call (Vosk wants 20 ms to 0.2 s)."""
+
+_SAMPLE_WIDTH = 2  # 16-bit signed little-endian
+
+
+@functools.cache
+def _silence_vosk_logging() -> None:
+    vosk.SetLogLevel(-1)
+
+
+class Transcriber:
+    """Speech-to-text over one shared Vosk model."""
+
+    def __init__(self, model: vosk.Model, model_dir: Path, *, max_concurrent: int = 1) -> None:
+        if max_concurrent < 1:
+            raise ValueError(f"max_concurrent must be at least 1, not {max_concurrent}")
+        self._model = model
+        self._model_dir = model_dir
+        self._max_concurrent = max_concurrent
+        self._semaphores: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Semaphore
+        ] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def load(cls, model_dir: Path, *, max_concurrent: int = 1) -> Transcriber:
+        """Load the model in ``model_dir`` (never downloads). Raises ``ModelUnavailable``."""
+        if max_concurrent < 1:
+            raise ValueError(f"max_concurrent must be at least 1, not {max_concurrent}")
+        model_dir = Path(model_dir).absolute()
+        if not model_dir.is_dir():
+            raise ModelUnavailable(f"Vosk model directory not found: {model_dir}")
+        _silence_vosk_logging()
+        try:
+            model = vosk.Model(str(model_dir))
+        except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
+            raise ModelUnavailable(f"Vosk could not load the model in {model_dir}: {exc}") from exc
+        return cls(model, model_dir, max_concurrent=max_concurrent)
+
+    @property
+    def model_dir(self) -> Path:
+        return self._model_dir
+
+    @property
+    def max_concurrent(self) -> int:
+        return self._max_concurrent
+
+    def transcribe_pcm16(self, pcm: bytes, sample_rate: int) -> str:
+        """Transcribe 16-bit signed little-endian mono PCM at ``sample_rate`` Hz."""
+        _check_sample_rate(sample_rate)
+        if len(pcm) % _SAMPLE_WIDTH:
+            raise UnsupportedAudio(f"16-bit PCM needs an even byte count, got {len(pcm)}")
+        step = _chunk_bytes(sample_rate)
+        chunks = (pcm[start : start + step] for start in range(0, len(pcm), step))
+        return self._decode(chunks, sample_rate)
+
+    def transcribe_wav(self, path: Path) -> str:
+        """Transcribe a mono 16-bit PCM WAV file; other formats raise ``UnsupportedAudio``."""
+        try:
+            with wave.open(str(path), "rb") as wav:
+                channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
+                if channels != 1 or width != _SAMPLE_WIDTH:
+                    raise UnsupportedAudio(
+                        f"{path}: need mono 16-bit PCM, got {channels} channel(s) of "
+                        f"{8 * width}-bit samples"
+                    )
+                _check_sample_rate(rate)
+                return self._decode(_wav_chunks(wav, rate), rate)
+        except (wave.Error, EOFError) as exc:
+            raise UnsupportedAudio(f"{path}: not a readable PCM WAV file: {exc}") from exc
+        except OSError as exc:
+            raise AsrError(f"cannot read {path}: {exc}") from exc
+
+    async def transcribe_wav_async(self, path: Path) -> str:
+        """``transcribe_wav`` in a worker thread; at most ``max_concurrent`` run at once."""
+        async with self._semaphore():
+            return await asyncio.to_thread(self.transcribe_wav, path)
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        # An asyncio.Semaphore binds to the loop it first waits in, so keep one per running loop
+        # (production has one loop; tests run one per test on a session-wide transcriber).
+        loop = asyncio.get_running_loop()
+        semaphore = self._semaphores.get(loop)
+        if semaphore is None:
+            semaphore = self._semaphores[loop] = asyncio.Semaphore(self._max_concurrent)
+        return semaphore
+
+    def _decode(self, chunks: Iterable[bytes], sample_rate: int) -> str:
+        recognizer = vosk.KaldiRecognizer(self._model, sample_rate)
+        texts: list[str] = []
+        for chunk in chunks:
+            if recognizer.AcceptWaveform(chunk):
+                texts.append(_text_of(recognizer.Result()))
+        texts.append(_text_of(recognizer.FinalResult()))
+        return " ".join(text for text in texts if text).strip()
+
+
+def open_transcriber(model_dir: Path, *, max_concurrent: int = 1) -> Transcriber | None:
+    """Load the model, or log one warning and return ``None`` if it is unavailable.
+
+    The hotline keeps taking calls without a model: orders are then created with an empty
+    transcript.
+    """
+    try:
+        return Transcriber.load(model_dir, max_concurrent=max_concurrent)
+    except ModelUnavailable as exc:
+        _log.warning("speech recognition disabled, transcripts will be empty: %s", exc)
+        return None
+
+
+def _check_sample_rate(sample_rate: int) -> None:
+    if sample_rate <= 0:
+        raise UnsupportedAudio(f"sample rate must be positive, got {sample_rate}")
+
+
+def _chunk_bytes(sample_rate: int) -> int:
+    return max(1, int(sample_rate * CHUNK_SECONDS)) * _SAMPLE_WIDTH
+
+
+def _wav_chunks(wav: wave.Wave_read, sample_rate: int) -> Iterator[bytes]:
+    frames_per_chunk = _chunk_bytes(sample_rate) // _SAMPLE_WIDTH
+    while chunk := wav.readframes(frames_per_chunk):
+        yield chunk
+
+
+def _text_of(result_json: str) -> str:
+    text = json.loads(result_json).get("text", "")
+    return text.strip() if isinstance(text, str) else ""

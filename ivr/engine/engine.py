@@ -1,0 +1,113 @@
+"""The flow engine: one instance per call, events and the time in, actions out.
+
+No I/O, no clock, no threads: ``ivr.session`` feeds it events with the current
+time, carries out the actions it returns and sends ``TimerFired`` once
+``next_deadline()`` has passed. The engine walks the flow verb by verb; each
+verb's runner (``ivr.engine.verbs``) decides what its events mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+
+from ivr.engine import actions, events
+from ivr.engine.errors import EngineUsageError
+from ivr.engine.flow import Flow
+from ivr.engine.state import CallState, End, Jump, Next, Runner, Step, Wait
+
+#: Verbs run in one ``handle`` call without waiting; more means a ``goto`` loop.
+MAX_STEPS_WITHOUT_WAITING = 1000
+
+
+class FlowEngine:
+    def __init__(self, flow: Flow, *, call_id: str, caller: str, callee: str) -> None:
+        self.flow = flow
+        self.call = CallState(
+            call_id=call_id, caller=caller, callee=callee, flow_version=flow.version
+        )
+        self._flow_name = flow.start
+        self._index = -1
+        self._runner: Runner | None = None
+        self._deadline: datetime | None = None
+        self._started = False
+        self._finished = False
+
+    @property
+    def finished(self) -> bool:
+        """True after the engine returned ``Hangup`` or was told the caller hung up."""
+        return self._finished
+
+    @property
+    def variables(self) -> Mapping[str, str]:
+        """The call's variables so far (``category``, ``order_number``, ``menu_path`` …)."""
+        values = {name: self.call.value(name) for name in ("caller", "callee", "call_id")}
+        values.update(self.call.variables)
+        values["menu_path"] = self.call.value("menu_path")
+        return MappingProxyType(values)
+
+    @property
+    def position(self) -> tuple[str, int]:
+        """The flow name and verb index the call is at (for logs and the simulator)."""
+        return self._flow_name, self._index
+
+    def next_deadline(self) -> datetime | None:
+        """When the session must send ``TimerFired`` (``None``: no timer needed)."""
+        return None if self._finished else self._deadline
+
+    def handle(self, event: events.Event, now: datetime) -> list[actions.Action]:
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise EngineUsageError("the engine needs a timezone-aware 'now'")
+        if self._finished:
+            return []
+        if isinstance(event, events.Hangup):
+            self._finished = True
+            return []
+        if isinstance(event, events.CallStarted):
+            if self._started:
+                return []
+            self._started = True
+            self.call.quiet_since = now
+            return self._advance(Step(outcome=Jump(self.flow.start)), now)
+        if not self._started or self._runner is None:
+            return []
+        if isinstance(event, events.PlayDone):
+            self.call.play_done(now)
+        elif isinstance(event, events.RecordingDone) and event.recording:
+            self.call.recording = event.recording
+        elif isinstance(event, events.TimerFired) and (
+            self._deadline is None or now < self._deadline
+        ):
+            return []  # early or stale timer
+        return self._advance(self._runner.on_event(self.call, event, now), now)
+
+    def _advance(self, step: Step, now: datetime) -> list[actions.Action]:
+        emitted: list[actions.Action] = []
+        for _ in range(MAX_STEPS_WITHOUT_WAITING):
+            emitted.extend(step.actions)
+            outcome = step.outcome
+            if isinstance(outcome, Wait):
+                self._deadline = outcome.deadline
+                return emitted
+            if isinstance(outcome, End):
+                return self._finish(emitted)
+            if isinstance(outcome, Jump):
+                self._flow_name, self._index = outcome.flow, 0
+            else:
+                assert isinstance(outcome, Next)
+                self._index += 1
+            verbs = self.flow.flows[self._flow_name]
+            if self._index >= len(verbs):  # a flow that ends without ``hangup``
+                emitted.append(actions.Hangup())
+                return self._finish(emitted)
+            self._runner = verbs[self._index].runner()
+            step = self._runner.start(self.call, now)
+        emitted.append(actions.Hangup())  # a goto loop that never waits: end the call
+        return self._finish(emitted)
+
+    def _finish(self, emitted: list[actions.Action]) -> list[actions.Action]:
+        self._finished = True
+        self._runner = None
+        self._deadline = None
+        return emitted

@@ -1,0 +1,423 @@
+"""Run a flow against a scripted caller with a fake clock: no SIP, no sound.
+
+The simulator plays the session's side of the engine contract (one
+``PlayDone`` per ``Play`` in order, ``StopPlayback`` drops the queue,
+``Record``/``RecordingDone``, answers to ``CreateOrder``, ``TimerFired`` at the
+deadline) and the caller's side from a script. It records a readable
+transcript and the longest stretch in which the caller heard nothing, so tests
+can check the no-silence rule. Seed of ``hotline simulate`` (issue #3).
+
+Script steps are consumed in order: ``Press``/``Silence``/``HangUp`` when the
+engine next waits for a key (or, with ``during_prompt``, when the next prompt
+starts), ``Speak`` when the next recording starts.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+
+from ivr.engine import actions, events
+from ivr.engine.engine import FlowEngine
+from ivr.engine.flow import Flow
+from ivr.errors import IvrError
+
+BEEP_SECONDS = 0.25
+KEY_GAP_SECONDS = 0.3
+CHINA = timezone(timedelta(hours=8))
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """Press ``keys`` (0.3 s apart), ``after`` seconds into the next wait for input."""
+
+    keys: str
+    after: float = 1.0
+    during_prompt: bool = False  # ``after`` seconds into the next prompt instead (barge-in)
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Press nothing at the next wait for input."""
+
+
+@dataclass(frozen=True, slots=True)
+class Speak:
+    """At the next recording: talk ``seconds``, then press ``#``, fall silent, or talk on."""
+
+    seconds: float
+    then: Literal["key", "silence", "talk_on"] = "key"
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    after: float = 1.0
+    during_prompt: bool = False
+
+
+CallerStep = Press | Silence | Speak | HangUp
+
+
+@dataclass(frozen=True, slots=True)
+class OrderService:
+    """How the work-order service answers ``CreateOrder``.
+
+    ``number=None`` refuses with ``reason``; ``after=None`` never answers.
+    """
+
+    number: str | None = "12320-20260501-00042"
+    after: float | None = 0.2
+    reason: str = "unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    at: float  # seconds since the call started
+    who: Literal["engine", "caller", "session"]
+    text: str
+
+
+@dataclass(frozen=True)
+class Simulation:
+    lines: tuple[Line, ...]
+    timeline: tuple[tuple[float, actions.Action], ...]  # (seconds since start, action)
+    max_silence: float  # longest time the caller heard nothing and was not talking
+    ended_by: Literal["engine", "caller"]
+    seconds: float
+    unused: tuple[CallerStep, ...]
+    engine: FlowEngine
+
+    @property
+    def orders(self) -> tuple[actions.CreateOrder, ...]:
+        return tuple(a for _, a in self.timeline if isinstance(a, actions.CreateOrder))
+
+    @property
+    def prompts(self) -> tuple[str, ...]:
+        """Every prompt key queued, in order (including ones stopped by barge-in)."""
+        plays = (a for _, a in self.timeline if isinstance(a, actions.Play))
+        return tuple(key for play in plays for key in play.prompts)
+
+    def transcript(self) -> str:
+        return "\n".join(f"{line.at:7.2f}s  {line.who:<8} {line.text}" for line in self.lines)
+
+
+class SimulationError(IvrError):
+    """The scripted call could not go on (e.g. the engine waits with nothing to wake it)."""
+
+
+def default_prompt_seconds(key: str) -> float:
+    return 0.5 if key.startswith("digits/") else 3.0
+
+
+def simulate(
+    flow: Flow,
+    script: Iterable[CallerStep] = (),
+    *,
+    orders: OrderService | None = None,
+    prompt_seconds: Callable[[str], float] = default_prompt_seconds,
+    start: datetime | None = None,
+    call_id: str = "sim-call-1",
+    caller: str = "13800138000",
+    callee: str = "12320",
+    limit_seconds: float = 900.0,
+) -> Simulation:
+    run = _Run(
+        flow,
+        list(script),
+        orders or OrderService(),
+        prompt_seconds,
+        start or datetime(2026, 5, 1, 9, 0, tzinfo=CHINA),
+        (call_id, caller, callee),
+        limit_seconds,
+    )
+    return run.go()
+
+
+@dataclass(order=True)
+class _Due:
+    at: datetime
+    seq: int
+    event: events.Event | None = field(compare=False)  # None: the caller hangs up
+    play_id: int | None = field(default=None, compare=False)
+
+
+@dataclass
+class _Playing:
+    play_id: int
+    prompts: tuple[str, ...]
+    start: datetime
+    end: datetime
+    due: _Due
+
+
+class _Run:
+    def __init__(
+        self,
+        flow: Flow,
+        script: list[CallerStep],
+        orders: OrderService,
+        prompt_seconds: Callable[[str], float],
+        start: datetime,
+        ids: tuple[str, str, str],
+        limit_seconds: float,
+    ) -> None:
+        self.flow = flow
+        self.script = script
+        self.orders = orders
+        self.prompt_seconds = prompt_seconds
+        self.t0 = self.now = start
+        self.ids = ids
+        self.limit = start + timedelta(seconds=limit_seconds)
+        self.engine = FlowEngine(flow, call_id=ids[0], caller=ids[1], callee=ids[2])
+        self.queue: list[_Due] = []
+        self.cancelled: set[int] = set()
+        self.seq = 0
+        self.playing: list[_Playing] = []
+        self.audible: list[tuple[datetime, datetime]] = []
+        self.recording_since: datetime | None = None
+        self.recording_silence: _Due | None = None
+        self.talking_until: datetime | None = None
+        self.talk_on = False
+        self.listen_served = False
+        self.lines: list[Line] = []
+        self.actions: list[tuple[float, actions.Action]] = []
+        self.ended_by: Literal["engine", "caller"] | None = None
+
+    # -- main loop -------------------------------------------------------------------------
+    def go(self) -> Simulation:
+        call_id, caller, callee = self.ids
+        self._engine(events.CallStarted(call_id, caller, callee))
+        while self.ended_by is None:
+            deadline = self.engine.next_deadline()
+            head = self._next_due()
+            if head is None and deadline is None:
+                raise SimulationError(f"stuck at {self._offset():.2f}s: nothing can happen")
+            if head is not None and (deadline is None or head.at <= deadline):
+                heapq.heappop(self.queue)
+                self.now = max(self.now, head.at)
+                self._check_limit()
+                self._deliver(head)
+            else:
+                assert deadline is not None
+                self.now = max(self.now, deadline)
+                self._check_limit()
+                self._say("session", "timer")
+                self._engine(events.TimerFired())
+        return Simulation(
+            lines=tuple(self.lines),
+            timeline=tuple(self.actions),
+            max_silence=self._max_silence(),
+            ended_by=self.ended_by,
+            seconds=self._offset(),
+            unused=tuple(self.script),
+            engine=self.engine,
+        )
+
+    def _next_due(self) -> _Due | None:
+        while self.queue and self.queue[0].seq in self.cancelled:
+            heapq.heappop(self.queue)
+        return self.queue[0] if self.queue else None
+
+    def _check_limit(self) -> None:
+        if self.now > self.limit:
+            raise SimulationError(f"the call is still going after {self._offset():.0f}s")
+
+    def _deliver(self, due: _Due) -> None:
+        if due.event is None:
+            self._say("caller", "hangs up")
+            self._close_audio()
+            self.ended_by = "caller"
+            self.engine.handle(events.Hangup(), self.now)
+            return
+        if due.play_id is not None:
+            played = self.playing.pop(0)
+            self.audible.append((played.start, played.end))
+        if isinstance(due.event, events.Digit):
+            self._say("caller", f"presses {due.event.key}")
+        elif isinstance(due.event, events.RecordingDone):
+            self._stop_recording_clock()
+            self._say("session", f"recording done: {due.event.reason}, {due.event.seconds:.1f}s")
+        elif isinstance(due.event, events.OrderCreated):
+            self._say("session", f"order created: {due.event.number}")
+        elif isinstance(due.event, events.OrderFailed):
+            self._say("session", f"order failed: {due.event.reason}")
+        self._engine(due.event)
+
+    def _engine(self, event: events.Event) -> None:
+        for action in self.engine.handle(event, self.now):
+            self.actions.append((self._offset(), action))
+            self.listen_served = False
+            self._act(action)
+        if self.engine.finished and self.ended_by is None:
+            self.ended_by = "engine"
+        elif self._listening() and not self.listen_served:
+            self.listen_served = True
+            self._caller_turn()
+
+    # -- the session's side ----------------------------------------------------------------
+    def _act(self, action: actions.Action) -> None:
+        if isinstance(action, actions.Play):
+            self._play(action)
+        elif isinstance(action, actions.StopPlayback):
+            self._say("engine", "stop playback")
+            self._stop_playback()
+        elif isinstance(action, actions.Record):
+            self._record(action)
+        elif isinstance(action, actions.StopRecording):
+            self._say("engine", f"stop recording ({action.reason})")
+            self._finish_recording(action.reason)
+        elif isinstance(action, actions.CreateOrder):
+            self._create_order(action)
+        elif isinstance(action, actions.Hangup):
+            self._say("engine", "hang up")
+            self._close_audio()
+        else:
+            raise SimulationError(f"the simulator cannot carry out {action!r} yet")
+
+    def _play(self, play: actions.Play) -> None:
+        start = max([self.now, *(p.end for p in self.playing)])
+        end = start + timedelta(seconds=sum(self.prompt_seconds(key) for key in play.prompts))
+        self.seq += 1
+        due = _Due(end, self.seq, events.PlayDone(), play_id=self.seq)
+        heapq.heappush(self.queue, due)
+        self.playing.append(_Playing(self.seq, play.prompts, start, end, due))
+        barge = " (barge-in)" if play.barge_in else ""
+        self._say("engine", f"play {', '.join(play.prompts)}{barge}")
+        step = self.script[0] if self.script else None
+        if isinstance(step, Press | HangUp) and step.during_prompt:
+            self.script.pop(0)
+            self._schedule_caller(step, start)
+
+    def _stop_playback(self) -> None:
+        for played in self.playing:
+            self.cancelled.add(played.due.seq)
+            if played.start < self.now:
+                self.audible.append((played.start, min(played.end, self.now)))
+            self.seq += 1
+            heapq.heappush(self.queue, _Due(self.now, self.seq, events.PlayDone()))
+        self.playing.clear()
+
+    def _record(self, record: actions.Record) -> None:
+        self._say(
+            "engine", f"record (max {record.max_seconds:g}s, silence {record.silence_seconds:g}s)"
+        )
+        begin = self.now
+        if record.beep:
+            self.audible.append((begin, begin + timedelta(seconds=BEEP_SECONDS)))
+            begin += timedelta(seconds=BEEP_SECONDS)
+        self.recording_since = begin
+        step = self.script[0] if self.script else None
+        talk = 0.0
+        if isinstance(step, Speak):
+            self.script.pop(0)
+            talk = step.seconds
+            self._say("caller", f"speaks for {talk:g}s then {step.then}")
+            self.talk_on = step.then == "talk_on"
+        talk_end = begin + timedelta(seconds=talk)
+        self.talking_until = talk_end
+        if isinstance(step, Speak) and step.then == "key":
+            self._push(talk_end, events.Digit("#"))
+        elif not self.talk_on:
+            silence = talk_end + timedelta(seconds=record.silence_seconds)
+            seconds = (silence - begin).total_seconds()
+            self.recording_silence = self._push(
+                silence, events.RecordingDone(self._recording_name(), seconds, "silence")
+            )
+
+    def _finish_recording(self, reason: str) -> None:
+        if self.recording_since is None:
+            return
+        if self.recording_silence is not None:
+            self.cancelled.add(self.recording_silence.seq)
+        seconds = max(0.0, (self.now - self.recording_since).total_seconds())
+        self._push(self.now, events.RecordingDone(self._recording_name(), seconds, reason))
+
+    def _stop_recording_clock(self) -> None:
+        if self.recording_since is not None and self.talking_until is not None:
+            end = self.now if self.talk_on else min(self.talking_until, self.now)
+            self.audible.append((self.recording_since, end))
+        self.recording_since = self.talking_until = self.recording_silence = None
+        self.talk_on = False
+
+    def _create_order(self, order: actions.CreateOrder) -> None:
+        flags = f" [{', '.join(order.flags)}]" if order.flags else ""
+        path = "".join(order.menu_path) or "-"
+        self._say("engine", f"create order: {order.category}{flags}, menu path {path}")
+        if self.orders.after is None:
+            return
+        at = self.now + timedelta(seconds=self.orders.after)
+        if self.orders.number is None:
+            self._push(at, events.OrderFailed(self.orders.reason))
+        else:
+            self._push(at, events.OrderCreated(self.orders.number))
+
+    # -- the caller's side -----------------------------------------------------------------
+    def _listening(self) -> bool:
+        """The engine waits for a key: a menu whose prompt has ended."""
+        name, index = self.engine.position
+        if self.engine.finished or self.playing or self.engine.next_deadline() is None:
+            return False
+        verb = self.flow.flows[name][index]
+        return verb.verb == "menu"
+
+    def _caller_turn(self) -> None:
+        step = self.script[0] if self.script else None
+        if isinstance(step, Silence):
+            self.script.pop(0)
+            self._say("caller", "says nothing")
+        elif isinstance(step, Press | HangUp) and not step.during_prompt:
+            self.script.pop(0)
+            self._schedule_caller(step, self.now)
+
+    def _schedule_caller(self, step: Press | HangUp, base: datetime) -> None:
+        at = base + timedelta(seconds=step.after)
+        if isinstance(step, HangUp):
+            self._push(at, None)
+            return
+        for index, key in enumerate(step.keys):
+            self._push(at + timedelta(seconds=index * KEY_GAP_SECONDS), events.Digit(key))
+
+    # -- bookkeeping -----------------------------------------------------------------------
+    def _push(self, at: datetime, event: events.Event | None) -> _Due:
+        self.seq += 1
+        due = _Due(at, self.seq, event)
+        heapq.heappush(self.queue, due)
+        return due
+
+    def _close_audio(self) -> None:
+        for played in self.playing:
+            if played.start < self.now:
+                self.audible.append((played.start, min(played.end, self.now)))
+        self.playing.clear()
+        if self.recording_since is not None:
+            self._stop_recording_clock()
+
+    def _recording_name(self) -> str:
+        return f"recordings/{self.ids[0]}.wav"
+
+    def _offset(self) -> float:
+        return (self.now - self.t0).total_seconds()
+
+    def _say(self, who: Literal["engine", "caller", "session"], text: str) -> None:
+        self.lines.append(Line(self._offset(), who, text))
+
+    def _max_silence(self) -> float:
+        return longest_gap(self.audible, self.t0, self.now)
+
+
+def longest_gap(
+    intervals: Sequence[tuple[datetime, datetime]], start: datetime, end: datetime
+) -> float:
+    """Longest stretch of [start, end] not covered by any interval, in seconds."""
+    longest = 0.0
+    covered_until = start
+    for begin, finish in sorted(intervals):
+        if begin > covered_until:
+            longest = max(longest, (begin - covered_until).total_seconds())
+        covered_until = max(covered_until, finish)
+    if end > covered_until:
+        longest = max(longest, (end - covered_until).total_seconds())
+    return longest

@@ -1,0 +1,122 @@
+"""Per-call runtime state shared by the verbs, and the vocabulary of verb steps.
+
+A verb's *runner* is created when the flow reaches the verb and lives until the
+verb is done. ``start`` and ``on_event`` return a ``Step``: the actions to carry
+out now, and what the engine does next (wait, continue, jump, or end the call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from ivr.engine import actions
+from ivr.engine.events import Event
+
+#: The longest the engine lets a caller hear nothing while it waits (menu
+#: timeouts, waiting for an order) — verb schemas bound their timers by it.
+MAX_SILENCE_SECONDS = 10.0
+
+#: Variables the engine sets itself; flows may read them but not ``set`` them.
+READ_ONLY_VARIABLES = frozenset({"caller", "callee", "call_id", "order_number", "menu_path"})
+#: Variables a flow may ``set`` without declaring them (issue #3 may add more).
+WRITABLE_VARIABLES = frozenset({"category"})
+BUILTIN_VARIABLES = READ_ONLY_VARIABLES | WRITABLE_VARIABLES
+
+
+@dataclass
+class CallState:
+    """What the engine knows about one call. Mutable; owned by one ``FlowEngine``."""
+
+    call_id: str
+    caller: str
+    callee: str
+    flow_version: str
+    variables: dict[str, str] = field(default_factory=dict)
+    menu_path: list[str] = field(default_factory=list)
+    recording: str | None = None
+    plays_outstanding: int = 0
+    typeahead: list[str] = field(default_factory=list)
+    #: Since when the caller has heard nothing and not been recorded (None: audio is on).
+    quiet_since: datetime | None = None
+
+    @property
+    def playing(self) -> bool:
+        """True while some queued ``Play`` has not been answered by ``PlayDone``."""
+        return self.plays_outstanding > 0
+
+    def play(self, prompts: Iterable[str], *, barge_in: bool = False) -> actions.Play:
+        """Make a ``Play`` action and count it (one ``PlayDone`` per ``Play``, in order)."""
+        self.plays_outstanding += 1
+        self.quiet_since = None
+        return actions.Play(tuple(prompts), barge_in=barge_in)
+
+    def play_done(self, now: datetime) -> None:
+        self.plays_outstanding = max(0, self.plays_outstanding - 1)
+        if self.plays_outstanding == 0 and self.quiet_since is None:
+            self.quiet_since = now
+
+    def value(self, name: str) -> str:
+        """The value of a variable as text; unset variables read as ``""``."""
+        if name == "caller":
+            return self.caller
+        if name == "callee":
+            return self.callee
+        if name == "call_id":
+            return self.call_id
+        if name == "menu_path":
+            return "".join(self.menu_path)
+        return self.variables.get(name, "")
+
+    def resolve(self, text: str) -> str:
+        """``"$name"`` → the variable's value; anything else is a literal."""
+        return self.value(text[1:]) if text.startswith("$") else text
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Stay on this verb until the next event; ``deadline`` asks for a ``TimerFired``."""
+
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Next:
+    """This verb is done; go on with the following verb of the flow."""
+
+
+@dataclass(frozen=True, slots=True)
+class Jump:
+    """This verb is done; continue at the start of another flow."""
+
+    flow: str
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """The call is over (the runner has returned ``Hangup``)."""
+
+
+Outcome = Wait | Next | Jump | End
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    actions: tuple[actions.Action, ...] = ()
+    outcome: Outcome = Next()
+
+
+class Runner(Protocol):
+    """The running instance of one verb in one call."""
+
+    def start(self, call: CallState, now: datetime) -> Step: ...
+
+    def on_event(self, call: CallState, event: Event, now: datetime) -> Step:
+        """Called for every event while this verb waits.
+
+        The engine has already done the bookkeeping (``PlayDone`` counted,
+        ``RecordingDone`` stored, early ``TimerFired`` dropped).
+        """
+        ...

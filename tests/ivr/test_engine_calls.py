@@ -1,0 +1,193 @@
+"""Whole calls through the shipped 12320 menu, simulated with a fake clock.
+
+The simulator plays the session (PlayDone per Play, recording, order service)
+and a scripted caller; it measures how long the caller ever hears nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ivr.engine.actions import CreateOrder, Hangup
+from ivr.engine.flow import Flow, load_flow
+from ivr.engine.simulator import (
+    CallerStep,
+    HangUp,
+    OrderService,
+    Press,
+    Silence,
+    Simulation,
+    Speak,
+    longest_gap,
+    simulate,
+)
+from ivr.engine.state import MAX_SILENCE_SECONDS
+
+SHIPPED_MENU = Path(__file__).resolve().parents[2] / "config" / "menus" / "12320.yaml"
+NUMBER = "12320-20260501-00042"
+READ_BACK = tuple(f"digits/{digit}" for digit in "2026050100042")
+RECORDING = "recordings/sim-call-1.wav"
+
+
+@pytest.fixture(scope="module")
+def flow() -> Flow:
+    return load_flow(SHIPPED_MENU)
+
+
+def order(flow: Flow, category: str, path: tuple[str, ...], **fields: object) -> CreateOrder:
+    return CreateOrder(
+        idempotency_key="sim-call-1",
+        caller="13800138000",
+        category=category,
+        menu_path=path,
+        flow_version=flow.version,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def ends_cleanly(sim: Simulation) -> None:
+    assert sim.ended_by == "engine"
+    assert sim.timeline[-1][1] == Hangup()
+    assert sim.unused == ()
+    assert sim.max_silence <= MAX_SILENCE_SECONDS, sim.transcript()
+
+
+@pytest.mark.parametrize(
+    ("key", "category"),
+    [("1", "consult"), ("2", "complaint"), ("3", "report"), ("4", "suggestion"), ("5", "help")],
+)
+def test_intake_keys_record_open_an_order_and_read_it_back(
+    flow: Flow, key: str, category: str
+) -> None:
+    sim = simulate(flow, [Press(key), Speak(8)])
+    ends_cleanly(sim)
+    assert sim.orders == (order(flow, category, (key,), recording=RECORDING),)
+    assert sim.prompts == (
+        "welcome",
+        "main_menu",
+        "record_instructions",
+        "order_accepted",
+        *READ_BACK,
+        "goodbye",
+    )
+    assert sim.engine.variables["category"] == category
+    assert sim.engine.variables["order_number"] == NUMBER
+
+
+@pytest.mark.parametrize(
+    ("key", "category", "flags", "prompts"),
+    [
+        ("9", "emergency", ("urgent",), ("emergency_advice", "emergency_registered")),
+        ("0", "consult", ("callback", "agent_requested"), ("agent_registered",)),
+    ],
+)
+def test_emergency_and_agent_keys_open_flagged_orders(
+    flow: Flow, key: str, category: str, flags: tuple[str, ...], prompts: tuple[str, ...]
+) -> None:
+    sim = simulate(flow, [Press(key)])
+    ends_cleanly(sim)
+    assert sim.orders == (order(flow, category, (key,), flags=flags),)
+    assert sim.prompts == ("welcome", "main_menu", *prompts, *READ_BACK, "goodbye")
+
+
+def test_invalid_key_twice_then_a_valid_choice(flow: Flow) -> None:
+    sim = simulate(flow, [Press("7"), Press("#"), Press("3"), Speak(4)])
+    ends_cleanly(sim)
+    assert sim.prompts[:5] == (
+        "welcome",
+        "main_menu",
+        "invalid_choice",
+        "main_menu",
+        "invalid_choice",
+    )
+    assert sim.orders == (order(flow, "report", ("3",), recording=RECORDING),)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        [],
+        [Silence(), Silence(), Silence()],
+        [Press("7"), Silence(), Press("8")],
+        [Press("6"), Press("7"), Press("8")],
+    ],
+    ids=["no-input", "silence-steps", "mixed", "invalid"],
+)
+def test_no_valid_choice_after_two_retries_opens_a_callback_order(
+    flow: Flow, script: list[CallerStep]
+) -> None:
+    sim = simulate(flow, script)
+    ends_cleanly(sim)
+    assert sim.prompts.count("main_menu") == 3
+    assert sim.orders == (order(flow, "consult", (), flags=("callback", "no_input")),)
+    assert "callback_registered" in sim.prompts
+
+
+def test_order_failure_apologises_and_hangs_up(flow: Flow) -> None:
+    sim = simulate(flow, [Press("2"), Speak(5)], orders=OrderService(number=None))
+    ends_cleanly(sim)
+    assert sim.prompts[-1] == "order_failed"
+    assert not any(key.startswith("digits/") for key in sim.prompts)
+
+
+def test_caller_hangs_up_during_the_menu_prompt(flow: Flow) -> None:
+    sim = simulate(flow, [HangUp(after=2, during_prompt=True)])
+    assert sim.ended_by == "caller"
+    assert sim.engine.finished
+    assert sim.orders == ()
+    assert sim.timeline[-1][1] != Hangup()
+
+
+SCRIPTS: list[list[CallerStep]] = [
+    [Press("2"), Speak(5)],
+    [Press("2"), Speak(5, then="silence")],
+    [Press("2"), Speak(20, then="talk_on")],
+    [Press("2")],  # says nothing after the beep
+    [Press("2", after=0.5, during_prompt=True), Speak(3)],
+    [Press("9")],
+    [Press("0")],
+    [],
+    [Press("7"), Press("8"), Press("1"), Speak(2)],
+]
+ORDER_SERVICES = [
+    OrderService(),
+    OrderService(after=14),  # slow: hold prompts keep the caller company
+    OrderService(after=None),  # never answers: give up after the timeout
+    OrderService(number=None, after=3),
+]
+
+
+@pytest.mark.parametrize("orders", ORDER_SERVICES, ids=["fast", "slow", "silent", "refusing"])
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda script: repr(script)[:60])
+def test_the_caller_never_hears_more_than_ten_seconds_of_silence(
+    flow: Flow, script: list[CallerStep], orders: OrderService
+) -> None:
+    """The gaps come from the engine's deadlines (menu timeout, hold prompt, order timeout)."""
+    sim = simulate(flow, script, orders=orders)
+    assert sim.ended_by == "engine"
+    assert sim.max_silence <= MAX_SILENCE_SECONDS, sim.transcript()
+
+
+T = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return T + timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    ("intervals", "end", "gap"),
+    [
+        ([], 12, 12),
+        ([(0, 3), (3, 5)], 5, 0),
+        ([(0, 3), (9, 10)], 10, 6),
+        ([(0, 10), (2, 4), (13, 14)], 20, 6),
+        ([(1, 2)], 2, 1),
+    ],
+)
+def test_longest_gap(intervals: list[tuple[float, float]], end: float, gap: float) -> None:
+    spans = [(at(begin), at(finish)) for begin, finish in intervals]
+    assert longest_gap(spans, T, at(end)) == gap

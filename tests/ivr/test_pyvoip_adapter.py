@@ -1,0 +1,286 @@
+"""The pyVoIP adapter's fixes, each against real UDP and real pyVoIP threads.
+
+A scripted peer (``sip_peer.ScriptedProxy``) plays the edge proxy; the RTP side
+of the "caller" is a plain UDP socket owned by the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import socket
+import struct
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from ivr.sip import g711
+from ivr.sip.pyvoip_adapter import CallLeg, LegAudio, LegDigit, LegEnded, SipFrontEnd
+from ivr.sip.rtp import build_rtp, parse_rtp
+from tests.ivr.sip_peer import ScriptedProxy, in_dialog, invite
+
+
+def _free_udp() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Harness:
+    proxy: ScriptedProxy
+    front: SipFrontEnd
+    legs: list[CallLeg] = field(default_factory=list)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    tone: bytes = b""
+
+
+TONE = b"".join(
+    struct.pack("<h", int(12000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(8000)
+)
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    proxy = ScriptedProxy()
+    loop = asyncio.get_running_loop()
+    holder: dict[str, Harness] = {}
+
+    async def on_call(leg: CallLeg) -> None:
+        h = holder["h"]
+        h.legs.append(leg)
+        leg.play(h.tone or TONE, "tone")
+        await h.release.wait()
+
+    low = _free_udp() & ~1
+    front = SipFrontEnd(
+        loop=loop,
+        on_call=on_call,
+        proxy=("127.0.0.1", proxy.port),
+        listen=("127.0.0.1", _free_udp()),
+        username="12320",
+        rtp_ports=(low, low + 8),
+    )
+    h = Harness(proxy, front)
+    holder["h"] = h
+    start = asyncio.create_task(asyncio.to_thread(front.start))
+    await asyncio.to_thread(proxy.wait_registered)
+    await start
+    yield h
+    h.release.set()
+    stopping = asyncio.create_task(asyncio.to_thread(front.stop))
+    while not stopping.done():  # answer the de-REGISTER so stop() does not wait it out
+        await asyncio.to_thread(proxy.poll, 0.05)
+    await stopping
+    proxy.close()
+
+
+async def _answered_call(
+    h: Harness, codecs: tuple[tuple[int, str], ...] = ((0, "PCMU"),)
+) -> tuple[socket.socket, str, CallLeg]:
+    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtp.bind(("127.0.0.1", 0))
+    text, call_id = invite(h.proxy.port, rtp_port=rtp.getsockname()[1], codecs=codecs)
+    h.proxy.send(text)
+    ok = await asyncio.to_thread(
+        h.proxy.wait, lambda m: m.start.startswith("SIP/2.0 200") and call_id in m.text, 10, "200"
+    )
+    assert "Record-Route: <sip:127.0.0.1" in ok.text  # defect 13: route set copied
+    async with asyncio.timeout(5):
+        while not h.legs or h.legs[-1].call_id != call_id:
+            await asyncio.sleep(0.02)
+    return rtp, call_id, h.legs[-1]
+
+
+def _receive_payloads(sock: socket.socket, count: int) -> list[bytes]:
+    sock.settimeout(3)
+    payloads = []
+    while len(payloads) < count:
+        packet = parse_rtp(sock.recvfrom(2048)[0])
+        assert packet is not None
+        payloads.append(packet.payload)
+    return payloads
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Best normalised cross-correlation over all alignments."""
+    a = a - a.mean()
+    b = b - b.mean()
+    full = np.correlate(a, b, mode="full")
+    return float(full.max() / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+@pytest.mark.parametrize(
+    ("codecs", "decode"),
+    [(((0, "PCMU"),), g711.ulaw_decode), (((8, "PCMA"),), g711.alaw_decode)],
+    ids=["PCMU", "PCMA"],
+)
+async def test_prompt_audio_is_sent_in_the_negotiated_law(harness, codecs, decode) -> None:
+    """Defect 1: pyVoIP sent PCMA calls μ-law encoded."""
+    rtp, _, _ = await _answered_call(harness, codecs)
+    payloads = await asyncio.to_thread(_receive_payloads, rtp, 40)
+    received = np.frombuffer(decode(b"".join(payloads)), dtype="<i2").astype(float)
+    sent = np.frombuffer(TONE[: len(received) * 2], dtype="<i2").astype(float)
+    assert _correlation(received, sent) > 0.95
+    rtp.close()
+
+
+async def test_hostile_rtp_never_stops_digits(harness) -> None:
+    """Defect 2: the receive thread died on a 1-byte packet, an empty or >15 event."""
+    rtp, _, leg = await _answered_call(harness)
+    target = ("127.0.0.1", _rtp_target(harness))
+    hostile = [
+        b"\x80",
+        build_rtp(101, 1, 1000, 7, b""),
+        build_rtp(101, 2, 2000, 7, bytes([200, 0x80, 0, 160])),
+        b"\xff" * 40,
+        build_rtp(0, 3, 3000, 7, b"")[:13],
+    ]
+    for packet in hostile:
+        rtp.sendto(packet, target)
+    for repeat in range(3):  # one key, repeated as RFC 4733 senders do
+        rtp.sendto(build_rtp(101, 10 + repeat, 5000, 7, bytes([5, 0x0A, 0, 160])), target)
+    rtp.sendto(build_rtp(101, 20, 6000, 7, bytes([11, 0x8A, 0, 160])), target)
+    keys = await _digits(leg, 2)
+    assert keys == ["5", "#"]
+    rtp.close()
+
+
+def _rtp_target(h: Harness) -> int:
+    ok = next(m for m in reversed(h.proxy.inbox) if m.start.startswith("SIP/2.0 200"))
+    match = re.search(r"^m=audio (\d+)", ok.text, re.MULTILINE)
+    assert match
+    return int(match.group(1))
+
+
+async def _digits(leg: CallLeg, count: int) -> list[str]:
+    keys: list[str] = []
+    async with asyncio.timeout(5):
+        while len(keys) < count:
+            event = await leg.events.get()
+            if isinstance(event, LegDigit):
+                keys.append(event.key)
+    return keys
+
+
+async def test_audio_from_a_foreign_address_is_ignored(harness) -> None:
+    """Defect 14: RTP from anywhere reached the call (digit injection)."""
+    rtp, _, leg = await _answered_call(harness)
+    other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    other.bind(("127.0.0.2", 0))
+    target = ("127.0.0.1", _rtp_target(harness))
+    other.sendto(build_rtp(101, 1, 100, 9, bytes([1, 0x0A, 0, 160])), target)
+    rtp.sendto(build_rtp(101, 2, 200, 7, bytes([2, 0x0A, 0, 160])), target)
+    assert await _digits(leg, 1) == ["2"]
+    other.close()
+    rtp.close()
+
+
+async def test_received_audio_is_bounded_and_only_delivered_when_listening(harness) -> None:
+    """Defect 3: pyVoIP buffered every received byte for the whole call."""
+    rtp, _, leg = await _answered_call(harness)
+    target = ("127.0.0.1", _rtp_target(harness))
+
+    def blast(first: int) -> None:
+        for n in range(first, first + 400):
+            rtp.sendto(build_rtp(0, n, n * 160, 7, b"\xff" * 160), target)
+
+    await asyncio.to_thread(blast, 0)
+    await asyncio.sleep(0.3)
+    assert not any(isinstance(e, LegAudio) for e in _drain(leg))
+    leg.listen(True)
+    await asyncio.to_thread(blast, 400)
+    await asyncio.sleep(0.3)
+    frames = [e for e in _drain(leg) if isinstance(e, LegAudio)]
+    assert 0 < len(frames) <= 250  # the backlog cap: 5 s of audio nobody consumed
+    assert all(len(f.pcm16) == 320 for f in frames)
+    rtp.close()
+
+
+def _drain(leg: CallLeg) -> list[object]:
+    items = []
+    while not leg.events.empty():
+        items.append(leg.events.get_nowait())
+    return items
+
+
+async def test_bye_ends_the_call_and_frees_its_port(harness) -> None:
+    """Defect 11 (ports never released) and the callback lifetime (BYE after >1 s)."""
+    free_before = harness.front.free_rtp_ports()
+    for _ in range(6):  # more calls than the range has ports
+        rtp, call_id, leg = await _answered_call(harness)
+        await asyncio.sleep(1.2)
+        ok = next(m for m in harness.proxy.inbox if call_id in m.text and "200 OK" in m.start)
+        to_tag = ok.header("To").split("tag=")[1]
+        harness.proxy.send(in_dialog("BYE", _invite_text(harness, call_id), 0, 2, to_tag))
+        async with asyncio.timeout(5):
+            while True:
+                event = await leg.events.get()
+                if isinstance(event, LegEnded):
+                    break
+        assert event.reason == "remote"
+        rtp.close()
+    assert harness.front.free_rtp_ports() == free_before
+
+
+def _invite_text(h: Harness, call_id: str) -> str:
+    # The scripted proxy only records what the worker sent; rebuild the INVITE's Via from a reply.
+    reply = next(m for m in h.proxy.inbox if call_id in m.text)
+    via = reply.header("Via")
+    return f"Via: {via}\r\nCall-ID: {call_id}\r\n"
+
+
+async def test_cancel_before_answer_gets_487_and_never_answers(harness) -> None:
+    """Defect 9: CANCEL got 200 but no 487, and the call was answered anyway."""
+    text, call_id = invite(harness.proxy.port, rtp_port=_free_udp())
+    harness.proxy.send(text)
+    await asyncio.to_thread(
+        harness.proxy.wait, lambda m: "180 Ringing" in m.start and call_id in m.text, 5, "180"
+    )
+    harness.proxy.send(in_dialog("CANCEL", text, harness.proxy.port, 1))
+    await asyncio.to_thread(
+        harness.proxy.wait, lambda m: "487" in m.start and call_id in m.text, 5, "487"
+    )
+    await asyncio.sleep(1.5)  # pyVoIP's answer timer fires 1 s after the 180
+    harness.proxy.poll(0.2)
+    replies = [m.start for m in harness.proxy.inbox if call_id in m.text]
+    assert "SIP/2.0 200 OK" in replies  # the CANCEL's own 200
+    assert not any(call_id in m.text and "INVITE" in m.header("CSeq") and "200" in m.start
+                   for m in harness.proxy.inbox)
+    assert all(leg.call_id != call_id for leg in harness.legs)
+
+
+async def test_invite_from_another_address_never_reaches_call_handling(harness) -> None:
+    """Defect 14: INVITEs from any source reached the callback."""
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger.bind(("127.0.0.1", 0))
+    text, call_id = invite(harness.proxy.port, rtp_port=_free_udp())
+    harness.proxy.send(text, sock=stranger)
+    await asyncio.sleep(1.5)
+    stranger.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        stranger.recvfrom(2048)
+    harness.proxy.poll(0.1)
+    assert not any(call_id in m.text for m in harness.proxy.inbox)
+    assert harness.legs == []
+    assert harness.front.foreign_datagrams >= 1
+    stranger.close()
+
+
+def test_call_ids_are_unique_across_restarts() -> None:
+    """Defect 12: Call-IDs were a hash of a per-process counter, so repeated after restarts."""
+    loop = asyncio.new_event_loop()
+    try:
+        ids = set()
+        for _ in range(3):  # three "processes" each making their first Call-IDs
+            front = SipFrontEnd(
+                loop=loop, on_call=None,  # type: ignore[arg-type]
+                proxy=("127.0.0.1", 9), listen=("127.0.0.1", 9), username="12320",
+            )
+            ids.update(front.phone.sip.gen_call_id() for _ in range(2))
+        assert len(ids) == 6
+    finally:
+        loop.close()
