@@ -1,0 +1,177 @@
+"""The outbox publisher against a test-owned Mosquitto (started and stopped by each test)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from tests.workorders.peers import free_port, running_mosquitto, wait_until
+from workorders.events.publisher import OutboxPublisher, encode_event
+from workorders.model import AnsweredCall, NewOrder
+from workorders.store import Store
+
+pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
+
+POPS = "hotline/pops/#"
+ORDER = NewOrder(
+    caller_number="13800138000",
+    category="emergency",
+    menu_path=("1", "3"),
+    group="intake",
+    flags=("infectious_disease",),
+    call_id="c-1",
+)
+CALL = AnsweredCall(call_id="c-1", caller_number="13800138000", callee="12320", group="intake")
+
+
+@contextlib.asynccontextmanager
+async def publishing(publisher: OutboxPublisher) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(publisher.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        results = await asyncio.gather(task, return_exceptions=True)
+        assert isinstance(results[0], asyncio.CancelledError)  # run() never ended by itself
+
+
+async def receive(client: aiomqtt.Client, count: int) -> list[tuple[str, dict[str, Any]]]:
+    received = []
+    async with asyncio.timeout(10):
+        async for message in client.messages:
+            assert isinstance(message.payload, bytes)
+            received.append((str(message.topic), json.loads(message.payload.decode("utf-8"))))
+            if len(received) == count:
+                return received
+    raise AssertionError("subscription ended early")
+
+
+async def all_sent(store: Store) -> bool:
+    return await store.outbox() == []
+
+
+def assert_documented_events(
+    events: list[tuple[str, dict[str, Any]]], order_number: str, ids: list[str]
+) -> None:
+    by_type = {event["type"]: (topic, event) for topic, event in events}
+    assert set(by_type) == {"call.answered", "order.created"}
+    for topic, event in by_type.values():
+        assert topic == "hotline/pops/intake"
+        assert set(event) == {"id", "type", "at", "payload"}
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["at"])
+    assert sorted(event["id"] for _topic, event in events) == sorted(ids)
+    assert by_type["call.answered"][1]["payload"] == {
+        "call_id": "c-1",
+        "caller_number": "13800138000",
+        "callee": "12320",
+        "group": "intake",
+    }
+    assert by_type["order.created"][1]["payload"] == {
+        "call_id": "c-1",
+        "caller_number": "13800138000",
+        "menu_choice": "3",
+        "menu_path": ["1", "3"],
+        "category": "emergency",
+        "category_label": "紧急",
+        "order_number": order_number,
+        "flags": ["infectious_disease"],
+    }
+
+
+def test_payload_is_utf8_json() -> None:
+    assert encode_event({"label": "紧急"}) == '{"label":"紧急"}'.encode()
+
+
+async def test_events_reach_a_subscriber(sqlite_store: Store, tmp_path: Path) -> None:
+    port = free_port()
+    publisher = OutboxPublisher(sqlite_store, "127.0.0.1", port, client_id="test-pub")
+    async with (
+        running_mosquitto(port, tmp_path / "broker"),
+        aiomqtt.Client("127.0.0.1", port, identifier="test-subscriber") as subscriber,
+    ):
+        await subscriber.subscribe(POPS, qos=1)
+        await sqlite_store.record_call(CALL)
+        created = await sqlite_store.create_order(ORDER, idempotency_key="k")
+        ids = [message.id for message in await sqlite_store.outbox()]
+        async with publishing(publisher):
+            events = await receive(subscriber, 2)
+            await wait_until(lambda: all_sent(sqlite_store))
+            # Oldest first: the call was answered before the order was opened.
+            assert [event["type"] for _topic, event in events] == [
+                "call.answered",
+                "order.created",
+            ]
+            # An event queued later goes out on wake() (or at the next poll).
+            await sqlite_store.create_order(ORDER, idempotency_key="k2")
+            publisher.wake()
+            [(_topic, third)] = await receive(subscriber, 1)
+            assert third["payload"]["order_number"].endswith("-00002")
+            await wait_until(lambda: all_sent(sqlite_store))
+    assert_documented_events(events, created.order.number, ids)
+    sent = await sqlite_store.outbox(unsent_only=False)
+    assert all(message.sent_at is not None and message.attempts == 1 for message in sent)
+    assert publisher.published == 3
+
+
+async def test_events_wait_for_a_broker_that_is_away(sqlite_store: Store, tmp_path: Path) -> None:
+    port = free_port()
+    broker_dir = tmp_path / "broker"
+    # A persistent session, so the subscriber is known to the broker before the publisher
+    # can reach it: the broker queues the events for it (QoS 1) while it is offline.
+    async with (
+        running_mosquitto(port, broker_dir, persistence=True),
+        aiomqtt.Client(
+            "127.0.0.1", port, identifier="test-subscriber", clean_session=False
+        ) as subscriber,
+    ):
+        await subscriber.subscribe(POPS, qos=1)
+
+    publisher = OutboxPublisher(
+        sqlite_store, "127.0.0.1", port, client_id="test-pub", max_backoff=0.5
+    )
+    async with publishing(publisher) as task:
+        await sqlite_store.record_call(CALL)
+        created = await sqlite_store.create_order(ORDER, idempotency_key="k")
+        publisher.wake()
+        ids = [message.id for message in await sqlite_store.outbox()]
+
+        async def failed_twice() -> bool:
+            return publisher.failures >= 2
+
+        await wait_until(failed_twice)
+        assert not task.done()
+        assert len(await sqlite_store.outbox()) == 2  # nothing was marked sent
+
+        async with running_mosquitto(port, broker_dir, persistence=True):
+            await wait_until(lambda: all_sent(sqlite_store))
+            async with aiomqtt.Client(
+                "127.0.0.1", port, identifier="test-subscriber", clean_session=False
+            ) as subscriber:
+                events = await receive(subscriber, 2)
+    assert_documented_events(events, created.order.number, ids)
+    assert publisher.published == 2
+
+
+async def test_publisher_survives_a_broker_restart(sqlite_store: Store, tmp_path: Path) -> None:
+    port = free_port()
+    publisher = OutboxPublisher(
+        sqlite_store, "127.0.0.1", port, client_id="test-pub", max_backoff=0.5
+    )
+    async with publishing(publisher):
+        async with running_mosquitto(port, tmp_path / "first"):
+            await sqlite_store.record_call(CALL)
+            await wait_until(lambda: all_sent(sqlite_store))
+        await sqlite_store.create_order(ORDER, idempotency_key="k")
+        publisher.wake()
+        async with running_mosquitto(port, tmp_path / "second"):
+            await wait_until(lambda: all_sent(sqlite_store))
+    assert publisher.published == 2
+    assert publisher.failures >= 1

@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from workorders.errors import InvalidInput, MalformedRequest
+from workorders.model import NewOrder
+from workorders.validation import (
+    parse_answered_call,
+    parse_idempotency_key,
+    parse_new_order,
+    parse_page,
+    parse_transcript_update,
+)
+
+VALID_ORDER: dict[str, Any] = {
+    "caller_number": "13800138000",
+    "category": "complaint",
+    "menu_path": ["2", "1"],
+}
+
+
+def test_minimal_order_gets_defaults() -> None:
+    assert parse_new_order(VALID_ORDER, default_group="intake") == NewOrder(
+        caller_number="13800138000",
+        category="complaint",
+        menu_path=("2", "1"),
+        group="intake",
+    )
+
+
+def test_full_order() -> None:
+    body = {
+        **VALID_ORDER,
+        "flags": ["repeat_caller", "confidential", "repeat_caller"],
+        "recording": "2025/03/14/c-1.wav",
+        "flow_version": "menu-v3",
+        "call_id": "c-1@edge",
+        "group": "complaints",
+        "received_at": "2025-03-14T10:00:00+08:00",
+    }
+    new = parse_new_order(body, default_group="intake")
+    assert new.flags == ("repeat_caller", "confidential")
+    assert new.recording == "2025/03/14/c-1.wav"
+    assert new.group == "complaints"
+    assert new.received_at == datetime(2025, 3, 14, 2, 0, tzinfo=UTC)
+    assert new.canonical()["received_at"] == "2025-03-14T02:00:00.000Z"
+
+
+@pytest.mark.parametrize("caller", ["13800138000", "+8613800138000", "anonymous", "alice", ""])
+def test_any_sip_user_part_is_a_caller(caller: str) -> None:
+    """A real call's order is never refused over the shape of its caller ID."""
+    assert (
+        parse_new_order({**VALID_ORDER, "caller_number": caller}, default_group="g").caller_number
+        == caller
+    )
+
+
+def test_empty_flow_version_means_none() -> None:
+    new = parse_new_order({**VALID_ORDER, "flow_version": ""}, default_group="intake")
+    assert new.flow_version is None
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"caller_number": None}, "caller_number"),
+        ({"caller_number": 13800138000}, "caller_number"),
+        ({"caller_number": "138 0013"}, "caller_number"),
+        ({"caller_number": "1" * 65}, "caller_number"),
+        ({"caller_number": "138\n0013"}, "caller_number"),
+        ({"category": "praise"}, "category"),
+        ({"category": None}, "category"),
+        ({"category": ""}, "category"),
+        ({"menu_path": None}, "menu_path"),
+        ({"menu_path": "21"}, "menu_path"),
+        ({"menu_path": [2, 1]}, "menu_path"),
+        ({"menu_path": [""]}, "menu_path"),
+        ({"menu_path": ["1"] * 33}, "menu_path"),
+        ({"flags": "urgent"}, "flags"),
+        ({"flags": ["Has Space"]}, "flags"),
+        ({"recording": "/etc/passwd"}, "recording"),
+        ({"recording": "../x.wav"}, "recording"),
+        ({"recording": "a//b.wav"}, "recording"),
+        ({"recording": "a\\b.wav"}, "recording"),
+        ({"recording": 7}, "recording"),
+        ({"group": "pops/#"}, "group"),
+        ({"group": ""}, "group"),
+        ({"flow_version": ["v1"]}, "flow_version"),
+        ({"call_id": "x" * 256}, "call_id"),
+        ({"received_at": "yesterday"}, "received_at"),
+        ({"received_at": "2025-03-14T10:00:00"}, "received_at"),
+        ({"received_at": 1741917600}, "received_at"),
+        ({"priority": "high"}, "priority"),
+    ],
+)
+def test_bad_order_fields_are_named(change: dict[str, Any], field: str) -> None:
+    # A None in the table means "leave the field out".
+    body = {key: value for key, value in {**VALID_ORDER, **change}.items() if value is not None}
+    with pytest.raises(InvalidInput) as caught:
+        parse_new_order(body, default_group="intake")
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize(("value", "error"), [(None, MalformedRequest), ("", MalformedRequest)])
+def test_idempotency_key_is_required(value: str | None, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        parse_idempotency_key(value)
+
+
+@pytest.mark.parametrize("value", ["has space", "x" * 201, "ключ"])
+def test_idempotency_key_shape(value: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_idempotency_key(value)
+    assert caught.value.field == "Idempotency-Key"
+
+
+def test_idempotency_key_accepted() -> None:
+    assert parse_idempotency_key("call-1@edge:order") == "call-1@edge:order"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"status": "done"}, "text"),
+        ({"text": 5, "status": "done"}, "text"),
+        ({"text": "a\x00b", "status": "done"}, "text"),
+        ({"text": "\ud800", "status": "done"}, "text"),
+        ({"text": "喂", "status": "pending"}, "status"),
+        ({"text": "喂"}, "status"),
+    ],
+)
+def test_bad_transcript(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_transcript_update(body)
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize("status", ["done", "unavailable"])
+def test_transcript(status: str) -> None:
+    update = parse_transcript_update({"text": "我要投诉", "status": status})
+    assert (update.text, update.status) == ("我要投诉", status)
+
+
+def test_answered_call() -> None:
+    body = {"call_id": "c-1", "caller_number": "13800138000", "callee": "12320"}
+    call = parse_answered_call(body, default_group="intake")
+    assert (call.group, call.worker) == ("intake", None)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"call_id": ""}, "call_id"),
+        ({"callee": ""}, "callee"),
+        ({"callee": "123 20"}, "callee"),
+        ({"caller_number": 5}, "caller_number"),
+        ({"group": "a b"}, "group"),
+        ({"worker": 3}, "worker"),
+    ],
+)
+def test_bad_answered_call(change: dict[str, Any], field: str) -> None:
+    body = {"call_id": "c-1", "caller_number": "13800138000", "callee": "12320", **change}
+    with pytest.raises(InvalidInput) as caught:
+        parse_answered_call(body, default_group="intake")
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({}, (None, 50, 0)),
+        ({"caller": "13800138000", "limit": "10", "offset": "20"}, ("13800138000", 10, 20)),
+    ],
+)
+def test_page(query: dict[str, str], expected: tuple[str | None, int, int]) -> None:
+    page = parse_page(query)
+    assert (page.caller, page.limit, page.offset) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "201"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"caller": "13800138000' OR 1=1"}, "caller"),
+    ],
+)
+def test_bad_page(query: dict[str, str], field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_page(query)
+    assert caught.value.field == field

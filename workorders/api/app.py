@@ -1,0 +1,279 @@
+"""The aiohttp application of the work-order API (``/api/v1``), and its error and auth layers.
+
+Every error leaves as ``{"error": {"code", "message", "field"?}}``; bad input is a 4xx,
+never a 500. Everything under ``/api/`` needs ``Authorization: Bearer <token>`` except the
+OpenAPI document; ``/healthz`` is public.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.typedefs import Handler, Middleware
+from aiohttp.web_request import BaseRequest
+
+from workorders.api.openapi import build_openapi
+from workorders.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    MalformedRequest,
+    NotFound,
+    SequenceExhausted,
+    StoreUnavailable,
+    Unauthorized,
+    WorkOrderError,
+)
+from workorders.model import CallResult, WorkOrder, format_utc, is_order_number
+from workorders.store import Store
+from workorders.tokens import ROLE_ADMIN, ROLE_IVR, Principal
+from workorders.validation import (
+    parse_answered_call,
+    parse_idempotency_key,
+    parse_new_order,
+    parse_page,
+    parse_transcript_update,
+)
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
+MAX_BODY_BYTES = 256 * 1024
+
+PRINCIPAL = web.RequestKey("principal", Principal)
+
+_STATUS_OF_ERROR: tuple[tuple[type[WorkOrderError], int], ...] = (
+    (MalformedRequest, 400),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (InvalidInput, 422),
+    (StoreUnavailable, 503),
+    (SequenceExhausted, 503),
+)
+_CODE_OF_HTTP_STATUS = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+
+
+class AccessLogger(AbstractAccessLogger):
+    """Access log without query strings: ``?caller=`` would put phone numbers in the log."""
+
+    def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %d %.1fms", request.method, request.path, response.status, time * 1000
+        )
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:
+    error: dict[str, str] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    return web.json_response({"error": error}, status=status, dumps=_dumps)
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    method: str
+    path: str
+    name: str
+    roles: frozenset[str] | None  # None: public
+
+
+_BOTH = frozenset({ROLE_ADMIN, ROLE_IVR})
+ROUTES = (
+    _Route("GET", "/healthz", "health", None),
+    _Route("GET", OPENAPI_PATH, "openapi", None),
+    _Route("POST", f"{API_PREFIX}/workorders", "create_order", _BOTH),
+    _Route("GET", f"{API_PREFIX}/workorders", "list_orders", _BOTH),
+    _Route("GET", f"{API_PREFIX}/workorders/{{number}}", "get_order", _BOTH),
+    _Route("PUT", f"{API_PREFIX}/workorders/{{number}}/transcript", "put_transcript", _BOTH),
+    _Route("POST", f"{API_PREFIX}/calls", "record_call", _BOTH),
+)
+_ROLES_OF_ROUTE = {route.name: route.roles for route in ROUTES}
+
+
+def create_app(
+    store: Store,
+    *,
+    pop_group_default: str = "intake",
+    notify_outbox: Callable[[], None] | None = None,
+) -> web.Application:
+    """The API application over ``store``.
+
+    ``notify_outbox`` is called after every commit that queued a screen-pop event (the
+    service passes ``OutboxPublisher.wake`` so events go out without waiting for a poll).
+    """
+    handlers = _Handlers(store, pop_group_default, notify_outbox or _nothing)
+    app = web.Application(
+        middlewares=[_error_middleware, _auth_middleware(store)],
+        client_max_size=MAX_BODY_BYTES,
+    )
+    for route in ROUTES:
+        app.router.add_route(
+            route.method, route.path, getattr(handlers, route.name), name=route.name
+        )
+    return app
+
+
+def _nothing() -> None:
+    return None
+
+
+class _Handlers:
+    def __init__(self, store: Store, default_group: str, notify: Callable[[], None]) -> None:
+        self._store = store
+        self._default_group = default_group
+        self._notify = notify
+        self._openapi = build_openapi()
+
+    async def health(self, _request: web.Request) -> web.Response:
+        await self._store.ping()
+        return _json({"status": "ok"})
+
+    async def openapi(self, _request: web.Request) -> web.Response:
+        return _json(self._openapi)
+
+    async def create_order(self, request: web.Request) -> web.Response:
+        key = parse_idempotency_key(request.headers.get("Idempotency-Key"))
+        body = await _json_object(request)
+        new = parse_new_order(body, default_group=self._default_group)
+        result = await self._store.create_order(new, idempotency_key=key)
+        if not result.replayed:
+            self._notify()
+        headers = {"Location": f"{API_PREFIX}/workorders/{result.order.number}"}
+        if result.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return _json(
+            result.order.to_json(), status=200 if result.replayed else 201, headers=headers
+        )
+
+    async def list_orders(self, request: web.Request) -> web.Response:
+        page = parse_page(request.query)
+        orders = await self._store.list_orders(page)
+        return _json(
+            {
+                "items": [order.to_json() for order in orders],
+                "limit": page.limit,
+                "offset": page.offset,
+            }
+        )
+
+    async def get_order(self, request: web.Request) -> web.Response:
+        return _json((await self._store.get_order(_order_number(request))).to_json())
+
+    async def put_transcript(self, request: web.Request) -> web.Response:
+        number = _order_number(request)
+        update = parse_transcript_update(await _json_object(request))
+        order: WorkOrder = await self._store.set_transcript(number, update)
+        return _json(order.to_json())
+
+    async def record_call(self, request: web.Request) -> web.Response:
+        call = parse_answered_call(await _json_object(request), default_group=self._default_group)
+        result = await self._store.record_call(call)
+        if not result.replayed:
+            self._notify()
+        return _json(_call_json(result), status=200 if result.replayed else 201)
+
+
+def _json(
+    data: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.json_response(data, status=status, headers=headers, dumps=_dumps)
+
+
+def _call_json(result: CallResult) -> dict[str, Any]:
+    return {**result.call.to_json(), "answered_at": format_utc(result.answered_at)}
+
+
+def _order_number(request: web.Request) -> str:
+    number = request.match_info["number"]
+    if not is_order_number(number):
+        raise NotFound(f"no work order {number}", field="number")
+    return number
+
+
+async def _json_object(request: web.Request) -> Mapping[str, object]:
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise MalformedRequest("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise MalformedRequest("the request body must be a JSON object")
+    return body
+
+
+def _status_of(error: WorkOrderError) -> int:
+    for kind, status in _STATUS_OF_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+@web.middleware
+async def _error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except WorkOrderError as error:
+        status = _status_of(error)
+        if status >= 500:
+            log.warning("%s %s: %s", request.method, request.path, error.message)
+        response = error_response(status, error.code, error.message, error.field)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    except web.HTTPException as http_error:
+        if http_error.status < 400:
+            raise
+        code = _CODE_OF_HTTP_STATUS.get(http_error.status, "http_error")
+        response = error_response(http_error.status, code, http_error.reason)
+        if "Allow" in http_error.headers:
+            response.headers["Allow"] = http_error.headers["Allow"]
+        return response
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(500, "internal", "internal error")
+
+
+def _auth_middleware(store: Store) -> Middleware:
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        route_name = request.match_info.route.name
+        roles = _ROLES_OF_ROUTE.get(route_name) if route_name else None
+        public = route_name is not None and roles is None
+        if public or not request.path.startswith("/api/"):
+            return await handler(request)
+        token = _bearer_token(request.headers.get("Authorization"))
+        principal = None if token is None else await store.authenticate(token)
+        if principal is None:
+            raise Unauthorized("a valid bearer token is required")
+        if roles is not None and principal.role not in roles:
+            raise Forbidden(f"role {principal.role} may not use this route")
+        request[PRINCIPAL] = principal
+        return await handler(request)
+
+    return authenticate
+
+
+def _bearer_token(header: str | None) -> str | None:
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token

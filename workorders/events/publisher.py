@@ -1,0 +1,158 @@
+"""Publishes the outbox to MQTT (aiomqtt): the only module that imports aiomqtt.
+
+Delivery is at least once. A row is marked sent only after the broker acknowledged the
+publish (QoS 1: aiomqtt's ``publish`` returns once the PUBACK arrived); if the connection
+breaks between PUBACK and the database update, the event goes out again later under the same
+``id``. aiomqtt does not reconnect by itself, so ``run()`` wraps the client in a retry loop
+with capped exponential backoff and keeps going until it is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import aiomqtt
+
+from workorders.errors import WorkOrderError
+from workorders.events.screenpop import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+class OutboxStore(Protocol):
+    """What the publisher needs from ``workorders.store.Store``."""
+
+    async def outbox(
+        self, *, unsent_only: bool = True, limit: int = 100
+    ) -> list[OutboxMessage]: ...
+
+    async def mark_sent(self, message_id: str) -> None: ...
+
+    async def record_failed_attempt(self, message_id: str) -> None: ...
+
+
+def encode_event(event: Mapping[str, Any]) -> bytes:
+    """The MQTT payload: compact UTF-8 JSON (Chinese labels stay readable)."""
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class OutboxPublisher:
+    """Drains unsent outbox rows, oldest first, to the broker at ``host:port``."""
+
+    def __init__(
+        self,
+        store: OutboxStore,
+        host: str,
+        port: int,
+        *,
+        client_id: str,
+        poll_interval: float = 0.2,
+        batch_size: int = 100,
+        initial_backoff: float = 0.2,
+        max_backoff: float = 30.0,
+        mqtt_timeout: float = 10.0,
+    ) -> None:
+        self._store = store
+        self._host = host
+        self._port = port
+        self._client_id = client_id
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._initial_backoff = initial_backoff
+        self._max_backoff = max_backoff
+        self._mqtt_timeout = mqtt_timeout
+        self._wake = asyncio.Event()
+        self.published = 0  # acknowledged publishes since start
+        self.failures = 0  # broker or database failures since start
+
+    def wake(self) -> None:
+        """Look at the outbox now instead of at the next poll (call after a commit)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish until cancelled. Broker and database outages are logged and retried."""
+        backoff = self._initial_backoff
+        streak = 0  # failures since the last successful connection
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    self._host,
+                    self._port,
+                    identifier=self._client_id,
+                    timeout=self._mqtt_timeout,
+                ) as client:
+                    log.info(
+                        "connected to MQTT broker %s:%d%s",
+                        self._host,
+                        self._port,
+                        f" after {streak} failed attempts" if streak else "",
+                    )
+                    backoff, streak = self._initial_backoff, 0
+                    try:
+                        await self._drain_forever(client)
+                    finally:
+                        _collect_disconnect_error(client)
+            except aiomqtt.MqttError as error:
+                self._log_failure(streak, "MQTT broker %s:%d: %s", self._host, self._port, error)
+            except WorkOrderError as error:
+                self._log_failure(streak, "outbox not readable: %s", error.message)
+            except Exception:
+                log.exception("outbox publisher failed; retrying")
+                self.failures += 1
+            streak += 1
+            # Jitter keeps several nodes from reconnecting in lockstep.
+            await asyncio.sleep(backoff * (0.5 + random.random() / 2))
+            backoff = min(backoff * 2, self._max_backoff)
+
+    def _log_failure(self, streak: int, message: str, *args: object) -> None:
+        """The first failure of a streak is a warning; the retries that follow are debug."""
+        self.failures += 1
+        log.log(logging.WARNING if streak == 0 else logging.DEBUG, message, *args)
+
+    async def _drain_forever(self, client: aiomqtt.Client) -> None:
+        while True:
+            # Cleared before reading, so a wake() during the read is not lost.
+            self._wake.clear()
+            batch = await self._store.outbox(limit=self._batch_size)
+            for message in batch:
+                await self._publish(client, message)
+            if len(batch) < self._batch_size:
+                await self._wait_for_work()
+
+    async def _publish(self, client: aiomqtt.Client, message: OutboxMessage) -> None:
+        try:
+            await client.publish(message.topic, encode_event(message.event), qos=1)
+        except aiomqtt.MqttError:
+            with contextlib.suppress(WorkOrderError):
+                await self._store.record_failed_attempt(message.id)
+            raise
+        await self._store.mark_sent(message.id)
+        self.published += 1
+        log.debug("published %s %s to %s", message.event.get("type"), message.id, message.topic)
+
+    async def _wait_for_work(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._poll_interval):
+                await self._wake.wait()
+
+
+def _collect_disconnect_error(client: aiomqtt.Client) -> None:
+    """Mark aiomqtt's "unexpected disconnection" error as seen.
+
+    When the broker drops the connection while we wait for work and we are then cancelled,
+    ``Client.__aexit__`` returns without looking at that error and asyncio later logs
+    "Future exception was never retrieved". The attribute is private, so look it up softly.
+    """
+    disconnected = getattr(client, "_disconnected", None)
+    if (
+        isinstance(disconnected, asyncio.Future)
+        and disconnected.done()
+        and not disconnected.cancelled()
+    ):
+        disconnected.exception()

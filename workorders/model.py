@@ -1,0 +1,229 @@
+"""The work order as the service understands it: categories, numbers, and the API's view.
+
+Pure code: no I/O, no clock (callers pass ``now``), no database or web types.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from workorders.errors import InvalidInput, SequenceExhausted
+
+#: Order categories and the Chinese labels shown to agents (12320 intake types).
+CATEGORY_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "consult": "咨询",
+        "complaint": "投诉",
+        "report": "举报",
+        "suggestion": "意见建议",
+        "help": "求助",
+        "emergency": "紧急",
+    }
+)
+
+TRANSCRIPT_PENDING = "pending"
+TRANSCRIPT_DONE = "done"
+TRANSCRIPT_UNAVAILABLE = "unavailable"
+TRANSCRIPT_STATUSES = (TRANSCRIPT_PENDING, TRANSCRIPT_DONE, TRANSCRIPT_UNAVAILABLE)
+
+STATUS_RECEIVED = "received"
+CHANNEL_PHONE = "phone"
+
+#: Order numbers carry the date of the day the order was created, in China Standard Time.
+ORDER_NUMBER_ZONE = ZoneInfo("Asia/Shanghai")
+ORDER_NUMBER_PREFIX = "12320"
+MAX_DAILY_SEQUENCE = 99_999
+_ORDER_NUMBER = re.compile(r"^12320-(\d{8})-(\d{5})$")
+
+
+def category_label(category: str) -> str:
+    """The Chinese label of ``category``; ``InvalidInput`` naming ``category`` if unknown."""
+    try:
+        return CATEGORY_LABELS[category]
+    except KeyError:
+        known = "|".join(CATEGORY_LABELS)
+        raise InvalidInput(
+            f"unknown category {category!r}; expected one of {known}", field="category"
+        ) from None
+
+
+def order_day(now: datetime) -> str:
+    """``YYYYMMDD`` of ``now`` in Asia/Shanghai: the day whose sequence a new order draws from."""
+    if now.tzinfo is None:
+        raise ValueError("order_day needs an aware datetime")
+    return now.astimezone(ORDER_NUMBER_ZONE).strftime("%Y%m%d")
+
+
+def format_order_number(day: str, sequence: int) -> str:
+    """``12320-YYYYMMDD-NNNNN``; the sequence starts at 1 each day."""
+    if not re.fullmatch(r"\d{8}", day):
+        raise ValueError(f"day must be YYYYMMDD, got {day!r}")
+    if sequence < 1:
+        raise ValueError(f"sequence starts at 1, got {sequence}")
+    if sequence > MAX_DAILY_SEQUENCE:
+        raise SequenceExhausted(f"order sequence for {day} is exhausted")
+    return f"{ORDER_NUMBER_PREFIX}-{day}-{sequence:05d}"
+
+
+def is_order_number(text: str) -> bool:
+    """Whether ``text`` has the shape of an order number (it may still not exist)."""
+    return _ORDER_NUMBER.fullmatch(text) is not None
+
+
+def mask_phone(number: str) -> str:
+    """A phone number fit for logs: ``"13800138000"`` → ``"138****8000"``.
+
+    Numbers of 8 characters or more keep their first 3 and last 4; shorter ones keep only
+    their last 2. A leading ``+`` is kept and not counted. Logs never carry full numbers.
+    """
+    plus, digits = ("+", number[1:]) if number.startswith("+") else ("", number)
+    if len(digits) >= 8:
+        return f"{plus}{digits[:3]}****{digits[-4:]}"
+    if len(digits) > 2:
+        return f"{plus}****{digits[-2:]}"
+    return f"{plus}****"
+
+
+def format_utc(moment: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z`` suffix and millisecond precision."""
+    if moment.tzinfo is None:
+        raise ValueError("format_utc needs an aware datetime")
+    text = moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    return text.removesuffix("+00:00") + "Z"
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """A validated create request (see ``workorders.validation.parse_new_order``)."""
+
+    caller_number: str
+    category: str
+    menu_path: tuple[str, ...]
+    group: str
+    flags: tuple[str, ...] = ()
+    recording: str | None = None
+    flow_version: str | None = None
+    call_id: str | None = None
+    received_at: datetime | None = None
+
+    def canonical(self) -> dict[str, Any]:
+        """The request as a plain dict with a stable shape, for fingerprinting replays."""
+        return {
+            "caller_number": self.caller_number,
+            "category": self.category,
+            "menu_path": list(self.menu_path),
+            "group": self.group,
+            "flags": list(self.flags),
+            "recording": self.recording,
+            "flow_version": self.flow_version,
+            "call_id": self.call_id,
+            "received_at": None if self.received_at is None else format_utc(self.received_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrder:
+    """An order as the API returns it."""
+
+    number: str
+    channel: str
+    caller_number: str
+    received_at: datetime
+    category: str
+    menu_path: tuple[str, ...]
+    flags: tuple[str, ...]
+    description: str | None
+    transcript_status: str
+    recording: str | None
+    flow_version: str | None
+    call_id: str | None
+    status: str
+    group: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def category_label(self) -> str:
+        return CATEGORY_LABELS.get(self.category, self.category)
+
+    @property
+    def menu_choice(self) -> str | None:
+        """The last menu key the caller chose, or ``None`` for an empty path."""
+        return self.menu_path[-1] if self.menu_path else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "channel": self.channel,
+            "caller_number": self.caller_number,
+            "received_at": format_utc(self.received_at),
+            "category": self.category,
+            "category_label": self.category_label,
+            "menu_path": list(self.menu_path),
+            "flags": list(self.flags),
+            "description": self.description,
+            "transcript_status": self.transcript_status,
+            "recording": self.recording,
+            "flow_version": self.flow_version,
+            "call_id": self.call_id,
+            "status": self.status,
+            "group": self.group,
+            "created_at": format_utc(self.created_at),
+            "updated_at": format_utc(self.updated_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CreateResult:
+    """What a create returns: the order, and whether it already existed under that key."""
+
+    order: WorkOrder
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptUpdate:
+    text: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredCall:
+    """A call the IVR answered; the screen-pop "on answer" is built from it."""
+
+    call_id: str
+    caller_number: str
+    callee: str
+    group: str
+    worker: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "call_id": self.call_id,
+            "caller_number": self.caller_number,
+            "callee": self.callee,
+            "group": self.group,
+            "worker": self.worker,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    call: AnsweredCall
+    answered_at: datetime
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A list query: optional exact caller number, then limit/offset."""
+
+    caller: str | None = None
+    limit: int = 50
+    offset: int = 0

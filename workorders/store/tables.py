@@ -1,0 +1,125 @@
+"""SQLAlchemy table definitions of the work-order store (SQLite and PostgreSQL).
+
+Tables are created with ``metadata.create_all`` when the service starts. Schema migrations
+(Alembic) arrive in a later issue; until then a column change needs a fresh database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments an "INTEGER PRIMARY KEY"; PostgreSQL gets a bigint.
+_BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware.
+
+    SQLite has no timezone type, so values are stored there as naive UTC; PostgreSQL gets
+    ``timestamptz``. Naive datetimes are refused on the way in.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class WorkOrderRow(Base):
+    __tablename__ = "work_orders"
+    __table_args__ = (Index("ix_work_orders_caller_received", "caller_number", "received_at"),)
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # SHA-256 of the validated create request: a replay with another body is a conflict.
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16), default="phone")
+    caller_number: Mapped[str] = mapped_column(String(64))
+    call_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    category: Mapped[str] = mapped_column(String(16))
+    menu_path: Mapped[list[str]] = mapped_column(JSON)
+    flags: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(Text)
+    transcript_status: Mapped[str] = mapped_column(String(16))
+    recording: Mapped[str | None] = mapped_column(String(255))
+    flow_version: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    group: Mapped[str] = mapped_column("group", String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OrderCounterRow(Base):
+    """Last sequence number handed out per day (``YYYYMMDD`` in Asia/Shanghai)."""
+
+    __tablename__ = "order_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str | None] = mapped_column(String(64))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OutboxRow(Base):
+    """Events waiting for the publisher. ``seq`` orders them (timestamps can tie); ``id`` is
+    the event's uuid, also inside the payload, for consumers to dedupe on."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "seq"),)
+
+    seq: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    topic: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CallRow(Base):
+    """Calls the IVR answered (one row per SIP Call-ID), for the on-answer screen-pop."""
+
+    __tablename__ = "calls"
+
+    call_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    caller_number: Mapped[str] = mapped_column(String(64))
+    callee: Mapped[str] = mapped_column(String(64))
+    group: Mapped[str] = mapped_column("group", String(64))
+    worker: Mapped[str | None] = mapped_column(String(100))
+    answered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+metadata = Base.metadata

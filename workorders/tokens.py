@@ -1,0 +1,53 @@
+"""API bearer tokens: generation, hashing, and who a token speaks for.
+
+Tokens are shown in clear exactly once (when created); the store keeps only their SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from workorders.errors import InvalidInput
+
+ROLE_ADMIN = "admin"
+ROLE_IVR = "ivr"
+#: ``ivr`` is the service account IVR workers use; ``admin`` is for operators and tooling.
+ROLES = (ROLE_ADMIN, ROLE_IVR)
+
+_TOKEN_PREFIX = "wo_"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The holder of a valid token."""
+
+    name: str
+    role: str
+    unit: str | None = None
+
+
+def new_token() -> str:
+    """A fresh random token (256 bits of entropy, URL-safe)."""
+    return _TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """What the store keeps: the hex SHA-256 of the clear token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidInput(
+            f"unknown role {role!r}; expected one of {'|'.join(ROLES)}", field="role"
+        )
+    return role
+
+
+def check_token_text(token: str) -> str:
+    """A token read back from a file: one line of visible ASCII, long enough to be a secret."""
+    if len(token) < 32 or not all("\x21" <= ch <= "\x7e" for ch in token):
+        raise InvalidInput("token must be at least 32 visible ASCII characters", field="token")
+    return token

@@ -1,0 +1,262 @@
+"""Validation of API request bodies and query strings into ``workorders.model`` values.
+
+Pure code. Every rejection is an ``InvalidInput`` naming the offending field, so the API can
+answer 422 with ``error.field`` set; nothing here can raise anything else on bad input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+
+from workorders.errors import InvalidInput, MalformedRequest
+from workorders.model import (
+    TRANSCRIPT_DONE,
+    TRANSCRIPT_UNAVAILABLE,
+    AnsweredCall,
+    NewOrder,
+    Page,
+    TranscriptUpdate,
+    category_label,
+)
+
+# Caller and callee are the user parts of SIP URIs as the edge delivers them: usually digits,
+# but "anonymous", "+86…", a softphone's "alice", or "" (no user part) occur too. An order is
+# never refused over the shape of a caller ID: any 0-64 visible characters are taken.
+_SIP_USER = re.compile(r"^[^\s\x00-\x1f\x7f]{0,64}$")
+# Groups end up in MQTT topics (hotline/pops/{group}): no "/", "+", "#" or spaces.
+_GROUP = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_FLAG = re.compile(r"^[a-z0-9_.-]{1,32}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+MAX_MENU_DEPTH = 32
+MAX_FLAGS = 32
+MAX_TRANSCRIPT_CHARS = 100_000
+MAX_PAGE_LIMIT = 200
+
+
+def parse_idempotency_key(value: str | None) -> str:
+    """The ``Idempotency-Key`` header: required, 1–200 visible ASCII characters."""
+    if value is None or value == "":
+        raise MalformedRequest("header Idempotency-Key is required", field="Idempotency-Key")
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
+        raise InvalidInput(
+            "Idempotency-Key must be 1-200 visible ASCII characters", field="Idempotency-Key"
+        )
+    return value
+
+
+def parse_new_order(body: Mapping[str, object], *, default_group: str) -> NewOrder:
+    """Validate a ``POST /api/v1/workorders`` body."""
+    _reject_unknown(
+        body,
+        {
+            "caller_number",
+            "category",
+            "menu_path",
+            "flags",
+            "recording",
+            "flow_version",
+            "call_id",
+            "group",
+            "received_at",
+        },
+    )
+    category = _required_str(body, "category")
+    category_label(category)  # raises InvalidInput(field="category") when unknown
+    return NewOrder(
+        caller_number=_caller(body, "caller_number"),
+        category=category,
+        menu_path=_menu_path(body.get("menu_path", _MISSING)),
+        group=_group(body, default_group),
+        flags=_flags(body.get("flags")),
+        recording=_recording(body.get("recording")),
+        flow_version=_optional_str(body, "flow_version", max_length=64),
+        call_id=_optional_str(body, "call_id", max_length=255),
+        received_at=_optional_timestamp(body, "received_at"),
+    )
+
+
+def parse_transcript_update(body: Mapping[str, object]) -> TranscriptUpdate:
+    """Validate a ``PUT /api/v1/workorders/{number}/transcript`` body."""
+    _reject_unknown(body, {"text", "status"})
+    text = body.get("text", _MISSING)
+    if text is _MISSING:
+        raise InvalidInput("text is required", field="text")
+    if not isinstance(text, str):
+        raise InvalidInput("text must be a string", field="text")
+    if len(text) > MAX_TRANSCRIPT_CHARS:
+        raise InvalidInput(f"text is longer than {MAX_TRANSCRIPT_CHARS} characters", field="text")
+    if "\x00" in text or not _is_utf8_encodable(text):
+        # PostgreSQL text cannot hold NUL; lone surrogates cannot be stored as UTF-8.
+        raise InvalidInput("text must be valid Unicode without NUL characters", field="text")
+    status = _required_str(body, "status")
+    if status not in (TRANSCRIPT_DONE, TRANSCRIPT_UNAVAILABLE):
+        raise InvalidInput("status must be done or unavailable", field="status")
+    return TranscriptUpdate(text=text, status=status)
+
+
+def parse_answered_call(body: Mapping[str, object], *, default_group: str) -> AnsweredCall:
+    """Validate a ``POST /api/v1/calls`` body."""
+    _reject_unknown(body, {"call_id", "caller_number", "callee", "group", "worker"})
+    call_id = _required_str(body, "call_id")
+    if len(call_id) > 255:
+        raise InvalidInput("call_id is longer than 255 characters", field="call_id")
+    callee = _required_str(body, "callee")
+    if not _SIP_USER.fullmatch(callee):
+        raise InvalidInput("callee must be at most 64 visible characters", field="callee")
+    return AnsweredCall(
+        call_id=call_id,
+        caller_number=_caller(body, "caller_number"),
+        callee=callee,
+        group=_group(body, default_group),
+        worker=_optional_str(body, "worker", max_length=100),
+    )
+
+
+def parse_page(query: Mapping[str, str]) -> Page:
+    """Validate ``?caller=&limit=&offset=`` of the list route."""
+    caller = query.get("caller")
+    if caller is not None and not _SIP_USER.fullmatch(caller):
+        raise InvalidInput("caller must be at most 64 visible characters", field="caller")
+    limit = _query_int(query, "limit", default=50, low=1, high=MAX_PAGE_LIMIT)
+    offset = _query_int(query, "offset", default=0, low=0, high=10_000_000)
+    return Page(caller=caller, limit=limit, offset=offset)
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+def _is_utf8_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _reject_unknown(body: Mapping[str, object], allowed: set[str]) -> None:
+    for name in body:
+        if name not in allowed:
+            raise InvalidInput(f"unknown field {name!r}", field=name)
+
+
+def _required_str(body: Mapping[str, object], name: str) -> str:
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        raise InvalidInput(f"{name} is required", field=name)
+    if not isinstance(value, str) or value == "":
+        raise InvalidInput(f"{name} must be a non-empty string", field=name)
+    return value
+
+
+def _optional_str(body: Mapping[str, object], name: str, *, max_length: int) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string", field=name)
+    if len(value) > max_length or not value.isprintable():
+        raise InvalidInput(f"{name} must be at most {max_length} printable characters", field=name)
+    return value
+
+
+def _caller(body: Mapping[str, object], name: str) -> str:
+    """A caller ID: required, but it may be empty (the edge saw no user part)."""
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        raise InvalidInput(f'{name} is required (use "" when unknown)', field=name)
+    if not isinstance(value, str) or not _SIP_USER.fullmatch(value):
+        raise InvalidInput(f"{name} must be a string of at most 64 visible characters", field=name)
+    return value
+
+
+def _group(body: Mapping[str, object], default: str) -> str:
+    value = body.get("group")
+    if value is None:
+        return default
+    if not isinstance(value, str) or not _GROUP.fullmatch(value):
+        raise InvalidInput("group must be 1-64 of A-Z a-z 0-9 _ . -", field="group")
+    return value
+
+
+def _menu_path(value: object) -> tuple[str, ...]:
+    if value is _MISSING or value is None:
+        raise InvalidInput("menu_path is required (a list, possibly empty)", field="menu_path")
+    if not isinstance(value, list):
+        raise InvalidInput("menu_path must be a list of strings", field="menu_path")
+    if len(value) > MAX_MENU_DEPTH:
+        raise InvalidInput(f"menu_path is deeper than {MAX_MENU_DEPTH}", field="menu_path")
+    for step in value:
+        if not isinstance(step, str) or not 1 <= len(step) <= 64 or not step.isprintable():
+            raise InvalidInput(
+                "menu_path entries must be strings of 1-64 printable characters",
+                field="menu_path",
+            )
+    return tuple(value)
+
+
+def _flags(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InvalidInput("flags must be a list of strings", field="flags")
+    if len(value) > MAX_FLAGS:
+        raise InvalidInput(f"more than {MAX_FLAGS} flags", field="flags")
+    for flag in value:
+        if not isinstance(flag, str) or not _FLAG.fullmatch(flag):
+            raise InvalidInput("flags must be 1-32 of a-z 0-9 _ . -", field="flags")
+    return tuple(dict.fromkeys(value))  # drop repeats, keep order
+
+
+def _recording(value: object) -> str | None:
+    """A path relative to the recordings root: no absolute paths, no ``..``, no backslashes."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value == "":
+        raise InvalidInput("recording must be a relative path or null", field="recording")
+    parts = value.split("/")
+    if (
+        len(value) > 255
+        or value.startswith("/")
+        or "\\" in value
+        or not value.isprintable()
+        or any(part in ("", ".", "..") for part in parts)
+    ):
+        raise InvalidInput(
+            "recording must be a relative path without '.', '..' or empty parts",
+            field="recording",
+        )
+    return value
+
+
+def _optional_timestamp(body: Mapping[str, object], name: str) -> datetime | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be an ISO-8601 string", field=name)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name} is not an ISO-8601 timestamp", field=name) from None
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{name} needs a UTC offset (e.g. Z or +08:00)", field=name)
+    return moment
+
+
+def _query_int(query: Mapping[str, str], name: str, *, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not re.fullmatch(r"[0-9]{1,9}", raw):
+        raise InvalidInput(f"{name} must be a whole number", field=name)
+    value = int(raw)
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must be between {low} and {high}", field=name)
+    return value
