@@ -269,7 +269,13 @@ async def test_token_file_survives_a_fresh_database(tmp_path: Path, clock: FakeC
 
 @pytest.mark.parametrize(
     "url",
-    ["sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite://", "mysql+aiomysql://localhost/db"],
+    [
+        "sqlite+aiosqlite:///:memory:",
+        "sqlite+aiosqlite://",
+        "sqlite:///var/hotline.db",
+        "postgresql://postgres@127.0.0.1/test",
+        "mysql+aiomysql://localhost/db",
+    ],
 )
 def test_unusable_database_urls(url: str) -> None:
     with pytest.raises(StoreConfigError):

@@ -51,9 +51,6 @@ from workorders.events.screenpop import (
     pop_topic,
 )
 from workorders.model import (
-    CHANNEL_PHONE,
-    STATUS_RECEIVED,
-    TRANSCRIPT_PENDING,
     AnsweredCall,
     CallResult,
     CreateResult,
@@ -64,6 +61,13 @@ from workorders.model import (
     format_order_number,
     mask_phone,
     order_day,
+)
+from workorders.store.rows import (
+    call_result,
+    message_from_row,
+    new_order_row,
+    order_from_row,
+    outbox_row,
 )
 from workorders.store.tables import (
     ApiTokenRow,
@@ -81,7 +85,8 @@ Clock = Callable[[], datetime]
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
-_SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+#: The async driver each supported backend needs.
+_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 
 
 def utc_now() -> datetime:
@@ -129,8 +134,10 @@ class Store:
         connection is made until the first query)."""
         url = make_url(database_url)
         backend = url.get_backend_name()
-        if backend not in _SUPPORTED_BACKENDS:
+        if backend not in _DRIVERS:
             raise StoreConfigError(f"unsupported database backend {backend!r}")
+        if url.get_driver_name() != _DRIVERS[backend]:
+            raise StoreConfigError(f"use {backend}+{_DRIVERS[backend]}:// in the database URL")
         if backend == "sqlite":
             database = url.database or ""
             if database in ("", ":memory:") or url.query.get("mode") == "memory":
@@ -195,13 +202,13 @@ class Store:
                 now = self._clock()
                 day = order_day(now)
                 number = format_order_number(day, await self._next_sequence(session, day))
-                row = _new_order_row(new, number, idempotency_key, fingerprint, now)
+                row = new_order_row(new, number, idempotency_key, fingerprint, now)
                 session.add(row)
                 await session.flush()
-                order = _order_from_row(row)
+                order = order_from_row(row)
                 event_id = str(uuid.uuid4())
                 event = order_created_event(event_id, order, now)
-                session.add(_outbox_row(event_id, pop_topic(order.group), now, event))
+                session.add(outbox_row(event_id, pop_topic(order.group), now, event))
         except IntegrityError as exc:
             # Lost a race for the same idempotency key: the other create committed first.
             async with self._transaction() as session:
@@ -224,7 +231,7 @@ class Store:
             row = await session.scalar(select(WorkOrderRow).where(WorkOrderRow.number == number))
         if row is None:
             raise NotFound(f"no work order {number}", field="number")
-        return _order_from_row(row)
+        return order_from_row(row)
 
     @_shielded
     async def list_orders(self, page: Page) -> list[WorkOrder]:
@@ -239,7 +246,7 @@ class Store:
         )
         async with self._transaction() as session:
             rows = (await session.scalars(query)).all()
-        return [_order_from_row(row) for row in rows]
+        return [order_from_row(row) for row in rows]
 
     @_shielded
     async def set_transcript(self, number: str, update_: TranscriptUpdate) -> WorkOrder:
@@ -251,7 +258,7 @@ class Store:
             row.transcript_status = update_.status
             row.updated_at = self._clock()
             await session.flush()
-            order = _order_from_row(row)
+            order = order_from_row(row)
         log.info("order %s transcript %s", number, update_.status)
         return order
 
@@ -279,7 +286,7 @@ class Store:
             async with self._transaction() as session:
                 existing = await session.get(CallRow, call.call_id)
                 if existing is not None:
-                    return _call_result(existing, replayed=True)
+                    return call_result(existing, replayed=True)
                 now = self._clock()
                 row = CallRow(
                     call_id=call.call_id,
@@ -293,15 +300,15 @@ class Store:
                 await session.flush()
                 event_id = str(uuid.uuid4())
                 event = call_answered_event(event_id, call, now)
-                session.add(_outbox_row(event_id, pop_topic(call.group), now, event))
+                session.add(outbox_row(event_id, pop_topic(call.group), now, event))
         except IntegrityError as exc:
             async with self._transaction() as session:
                 existing = await session.get(CallRow, call.call_id)
             if existing is None:
                 raise StoreUnavailable("the call could not be stored") from exc
-            return _call_result(existing, replayed=True)
+            return call_result(existing, replayed=True)
         log.info("call answered: caller %s group %s", mask_phone(call.caller_number), call.group)
-        return _call_result(row, replayed=False)
+        return call_result(row, replayed=False)
 
     # -- tokens ---------------------------------------------------------------------------
 
@@ -359,7 +366,7 @@ class Store:
         query = query.order_by(OutboxRow.seq).limit(limit)
         async with self._transaction() as session:
             rows = (await session.scalars(query)).all()
-        return [_message_from_row(row) for row in rows]
+        return [message_from_row(row) for row in rows]
 
     @_shielded
     async def mark_sent(self, message_id: str) -> None:
@@ -462,86 +469,7 @@ def _replay(row: WorkOrderRow, fingerprint: str) -> CreateResult:
             f"Idempotency-Key already created order {row.number} from a different request",
             field="Idempotency-Key",
         )
-    return CreateResult(order=_order_from_row(row), replayed=True)
-
-
-def _new_order_row(
-    new: NewOrder, number: str, key: str, fingerprint: str, now: datetime
-) -> WorkOrderRow:
-    return WorkOrderRow(
-        number=number,
-        idempotency_key=key,
-        request_sha256=fingerprint,
-        channel=CHANNEL_PHONE,
-        caller_number=new.caller_number,
-        call_id=new.call_id,
-        received_at=new.received_at or now,
-        category=new.category,
-        menu_path=list(new.menu_path),
-        flags=list(new.flags),
-        description=None,
-        transcript_status=TRANSCRIPT_PENDING,
-        recording=new.recording,
-        flow_version=new.flow_version,
-        status=STATUS_RECEIVED,
-        group=new.group,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-def _order_from_row(row: WorkOrderRow) -> WorkOrder:
-    return WorkOrder(
-        number=row.number,
-        channel=row.channel,
-        caller_number=row.caller_number,
-        received_at=row.received_at,
-        category=row.category,
-        menu_path=tuple(row.menu_path),
-        flags=tuple(row.flags),
-        description=row.description,
-        transcript_status=row.transcript_status,
-        recording=row.recording,
-        flow_version=row.flow_version,
-        call_id=row.call_id,
-        status=row.status,
-        group=row.group,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-def _outbox_row(event_id: str, topic: str, now: datetime, event: dict[str, Any]) -> OutboxRow:
-    return OutboxRow(
-        id=event_id,
-        topic=topic,
-        payload=event,
-        created_at=now,
-        sent_at=None,
-        attempts=0,
-    )
-
-
-def _call_result(row: CallRow, *, replayed: bool) -> CallResult:
-    call = AnsweredCall(
-        call_id=row.call_id,
-        caller_number=row.caller_number,
-        callee=row.callee,
-        group=row.group,
-        worker=row.worker,
-    )
-    return CallResult(call=call, answered_at=row.answered_at, replayed=replayed)
-
-
-def _message_from_row(row: OutboxRow) -> OutboxMessage:
-    return OutboxMessage(
-        id=row.id,
-        topic=row.topic,
-        event=row.payload,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
-        attempts=row.attempts,
-    )
+    return CreateResult(order=order_from_row(row), replayed=True)
 
 
 __all__ = ["Clock", "Store", "utc_now"]
