@@ -1,1 +1,1 @@
-"""IVR: the SIP adapter (``ivr.sip``), the pure flow engine (``ivr.engine``) and the call session."""
+"""IVR: the SIP adapter (``ivr.sip``), flow engine (``ivr.engine``) and call session."""

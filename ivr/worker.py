@@ -39,12 +39,16 @@ def now() -> datetime:
     return datetime.now(CHINA)
 
 
+def _token_in(path: Path) -> str:
+    return path.read_text().strip() if path.exists() else ""
+
+
 async def _read_token(path: Path, wait_seconds: float) -> str:
     """The service writes the IVR's token at its first start; wait for it briefly."""
     async with asyncio.timeout(wait_seconds):
-        while not path.exists() or not path.read_text().strip():
+        while not (token := await asyncio.to_thread(_token_in, path)):  # noqa: ASYNC110 - another process writes the file
             await asyncio.sleep(0.2)
-    return path.read_text().strip()
+    return token
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event, *, token_wait: float = 30.0) -> None:
@@ -123,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("HOTLINE_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     settings = load_settings(args.config)
 
     async def _main() -> None:

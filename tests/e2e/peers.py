@@ -67,8 +67,12 @@ class Process:
     def start(self) -> None:
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            self.args, cwd=self.workdir, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            self.args,
+            cwd=self.workdir,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
     def log(self) -> str:
@@ -104,9 +108,25 @@ class Kamailio(Process):
         self.port = port or free_port()
         workdir.mkdir(parents=True, exist_ok=True)
         super().__init__(
-            ["kamailio", "-f", str(KAMAILIO_CFG), "-A", f"LISTEN=udp:127.0.0.1:{self.port}",
-             "-DD", "-E", "-m", "64", "-M", "8", "-Y", str(workdir), "-P", str(workdir / "k.pid")],
-            workdir, "kamailio",
+            [
+                "kamailio",
+                "-f",
+                str(KAMAILIO_CFG),
+                "-A",
+                f"LISTEN=udp:127.0.0.1:{self.port}",
+                "-DD",
+                "-E",
+                "-m",
+                "64",
+                "-M",
+                "8",
+                "-Y",
+                str(workdir),
+                "-P",
+                str(workdir / "k.pid"),
+            ],
+            workdir,
+            "kamailio",
         )
 
     def start(self) -> None:
@@ -132,8 +152,16 @@ class Mosquitto(Process):
 class Baresip(Process):
     """A headless baresip caller controlled over ctrl_tcp (netstring JSON)."""
 
-    def __init__(self, workdir: Path, *, user: str, proxy_port: int, codec: str = "PCMU",
-                 audio_source: Path | None = None, record_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        user: str,
+        proxy_port: int,
+        codec: str = "PCMU",
+        audio_source: Path | None = None,
+        record_dir: Path | None = None,
+    ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.user = user
         self.proxy_port = proxy_port
@@ -141,8 +169,10 @@ class Baresip(Process):
         self.ctrl_port = free_port(socket.SOCK_STREAM)
         rtp = free_port() & ~1
         silence = workdir / "silence.wav"
-        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(silence),
-                        "trim", "0", "0.1"], check=True)
+        subprocess.run(
+            ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(silence), "trim", "0", "0.1"],
+            check=True,
+        )
         source = audio_source or silence
         modules = ["g711", "aufile", "aubridge", "account", "menu", "ctrl_tcp"]
         if record_dir is not None:
@@ -165,8 +195,7 @@ class Baresip(Process):
             lines.append(f"snd_path {record_dir}")
         (workdir / "config").write_text("\n".join(lines) + "\n")
         (workdir / "accounts").write_text(
-            f"<sip:{user}@127.0.0.1:{proxy_port}>;regint=0;audio_codecs={codec};"
-            "answermode=manual\n"
+            f"<sip:{user}@127.0.0.1:{proxy_port}>;regint=0;audio_codecs={codec};answermode=manual\n"
         )
         (workdir / "contacts").write_text("")
         super().__init__(["baresip", "-f", str(workdir)], workdir, "baresip")
@@ -204,7 +233,7 @@ class Baresip(Process):
             if len(rest) < size + 1:
                 break
             messages.append(json.loads(rest[:size]))
-            self._buffer = rest[size + 1:]
+            self._buffer = rest[size + 1 :]
         for m in messages:
             if m.get("event"):
                 self.events.append(m)
@@ -219,7 +248,8 @@ class Baresip(Process):
                     return event
             seen = len(self.events)
             self._read()
-        raise TimeoutError(f"baresip event {kind} not seen; got {[e.get('type') for e in self.events]}")
+        seen_types = [e.get("type") for e in self.events]
+        raise TimeoutError(f"baresip event {kind} not seen; got {seen_types}")
 
     def stop(self) -> None:
         if self._sock is not None:

@@ -129,7 +129,7 @@ def _session(tmp_path: Path, orders: FakeOrders, transcriber: FakeTranscriber | 
 
 async def _until(predicate: Callable[[], bool], what: str) -> None:
     async with asyncio.timeout(5):
-        while not predicate():
+        while not predicate():  # noqa: ASYNC110 - lets the session task run
             await asyncio.sleep(0)
     assert predicate(), what
 
@@ -206,7 +206,7 @@ async def test_order_service_down_apologises_and_hangs_up(tmp_path) -> None:
 @pytest.mark.parametrize("key", ["1", "5"])
 async def test_menu_barge_in_stops_the_prompt(tmp_path, key) -> None:
     orders = FakeOrders()
-    session, leg, prompts, _ = _session(tmp_path, orders, None)
+    session, leg, _, _ = _session(tmp_path, orders, None)
     leg.play = _deferred_play(leg)  # type: ignore[method-assign]
     run = asyncio.create_task(session.run())
     await _until(lambda: len(leg.played) >= 2, "menu prompt queued")
@@ -217,8 +217,10 @@ async def test_menu_barge_in_stops_the_prompt(tmp_path, key) -> None:
 
 def _deferred_play(leg: FakeLeg):  # type: ignore[no-untyped-def]
     """Plays that never finish by themselves, except the first (the greeting)."""
+
     def play(pcm16: bytes, token: object) -> None:
         leg.played.append(pcm16)
         if token is not None and len(leg.played) == 1:
             leg.events.put_nowait(LegPlayed(token, stopped=False))
+
     return play
