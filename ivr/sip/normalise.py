@@ -5,12 +5,17 @@ pyVoIP's parser (defect 8 of ``shared/docs/pyvoip-notes.md``) wants
 an SDP body whose every line has ``=``; it crashes on an empty header
 (``Supported:`` as baresip sends it), an ``a=rtpmap`` for a payload not in
 ``m=`` (defect 7) and an offer with both session- and media-level ``c=``
-(defect 6). Rather than patch its parser in place we hand it only messages it
-can digest: the rest is rejected here with a reason.
+(defect 6). It also splits header lines at every ``": "`` and SDP lines at
+every ``=`` and single space, raises on a status code missing from its enum,
+and its call set-up fails on an INVITE without SDP or without PCMU/PCMA (and
+warns, resetting the process's warning filters, on codecs it does not know).
+Rather than patch its parser in place we hand it only messages it can digest:
+the rest is rejected here with a reason.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from ivr.errors import IvrError
@@ -64,9 +69,24 @@ CANONICAL = {
 }
 REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")
 METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS"})
+# Status codes of pyVoIP 1.6.8's SIPStatus enum; any other is sent on as its class's x00.
+PYVOIP_STATUS_CODES = frozenset(
+    (
+        *(100, 180, 181, 182, 183, 199, 200, 202, 204, 300, 301, 302, 305, 380),
+        *range(400, 418),
+        *(*range(420, 425), 428, 429, 430, 433, *range(436, 441), 469, 470),
+        *(*range(480, 490), 491, 493, 494, *range(500, 506), 513, 555, 580),
+        *(600, 603, 604, 606, 607, 608),
+    )
+)
+G711_PAYLOADS = ("0", "8")  # PCMU, PCMA: the only audio pyVoIP sends
+MAX_CSEQ = 2**31 - 1  # RFC 3261 §8.1.1.5
 _START_REQUEST = re.compile(r"^([A-Z]+) (\S+) SIP/2\.0$")
-_START_RESPONSE = re.compile(r"^SIP/2\.0 ([1-6]\d\d)(?: .*)?$")
+_START_RESPONSE = re.compile(r"^SIP/2\.0 ([1-6][0-9][0-9])((?: .*)?)$")
 _TOKEN = re.compile(r"^[A-Za-z0-9.!%*_+`'~-]+$")
+_NUMBER = re.compile(r"^[0-9]{1,10}$")
+_VIA = re.compile(r"^SIP ?/ ?2\.0 ?/ ?([A-Za-z0-9.!%*_+`'~-]+) ([^;\s].*)$")
+_RTPMAP = re.compile(r"^a=rtpmap:([0-9]{1,3}) ([A-Za-z0-9_.+-]+)/([0-9]+)(/[0-9]+)?$")
 _NAME_ADDR = re.compile(r"sips?:[^@>;\s]*@?[^>;\s]+")
 
 
@@ -104,49 +124,132 @@ def _headers(lines: list[str]) -> list[tuple[str, str]]:
         name = name.strip()
         if not colon or not _TOKEN.match(name):
             raise SipRejected(f"malformed header line {line[:40]!r}")
-        name = COMPACT.get(name, CANONICAL.get(name.lower(), name))
-        value = " ".join(value.split())
+        name = COMPACT.get(name.lower()) or CANONICAL.get(name.lower(), name)
+        # pyVoIP keeps only what lies between the first and second ": " of a line.
+        value = " ".join(value.split()).replace(": ", ":")
         if not value:
             continue  # pyVoIP crashes on empty headers; they carry nothing
         if name == "Via":
-            result.extend(("Via", part) for part in _split_commas(value))
+            result.extend(("Via", _via(part)) for part in _split_commas(value))
+        elif name in ("From", "To"):
+            result.append((name, _tidy_tag(value)))
         else:
             result.append((name, value))
     return result
 
 
+def _via(value: str) -> str:
+    """``SIP/2.0/UDP host;params`` with no whitespace where pyVoIP splits on it."""
+    match = _VIA.match(value)
+    if not match:
+        raise SipRejected(f"malformed Via {value[:40]!r}")
+    sent_by = re.sub(r" ?([;=:]) ?", r"\1", match.group(2))
+    return f"SIP/2.0/{match.group(1).upper()} {sent_by}"
+
+
+def _tidy_tag(value: str) -> str:
+    """From/To with ``;tag=`` spelt as pyVoIP splits on it (no spaces, lowercase name)."""
+    cut = value.rfind(">") + 1  # parameters follow the URI; the display name may hold anything
+    params = re.sub(r" ?([;=]) ?", r"\1", value[cut:])
+    return value[:cut] + re.sub(r";tag=", ";tag=", params, flags=re.IGNORECASE)
+
+
+def _visible(line: str) -> str:
+    """The part of an SDP line pyVoIP reads: it splits the line at every ``=``."""
+    return line[2:].split("=", 1)[0]
+
+
+def _session_line(line: str) -> str | None:
+    """A session-level line as pyVoIP can parse it, ``None`` to drop it; raises if vital."""
+    kind, fields = line[0], _visible(line).split(" ")
+    if kind == "v" and line != "v=0":
+        raise SipRejected("unsupported SDP version (v= is not 0)")
+    if kind == "o" and len(fields) < 6:
+        raise SipRejected("malformed SDP o= line")
+    if (kind == "t" and len(fields) < 2) or (kind == "r" and len(fields) < 4):
+        return None  # timing: unused, but pyVoIP indexes its fields
+    if kind == "b" and ":" not in fields[0]:
+        return None
+    if line.startswith(("a=rtpmap:", "a=fmtp:")):
+        return None  # pyVoIP files these under an m= line, which does not exist yet
+    return line
+
+
+def _audio_stream(stream: list[str]) -> list[str]:
+    """The m=audio section with only the payloads pyVoIP can use; raises if none is G.711."""
+    fields = stream[0][2:].split(" ")
+    if (
+        len(fields) < 4
+        or not _NUMBER.match(fields[1])
+        or not 0 < int(fields[1]) < 65536
+        or not all(_NUMBER.match(f) for f in fields[3:])
+    ):
+        raise SipRejected("malformed m=audio line")
+    if fields[2] != "RTP/AVP":
+        raise SipRejected(f"media transport {fields[2][:20]!r} not supported (RTP/AVP only)")
+    rtpmaps = {m.group(1): m for m in map(_RTPMAP.match, stream) if m}
+    events = {
+        payload
+        for payload, m in rtpmaps.items()
+        if m.group(2).lower() == "telephone-event" and int(payload) < 128
+    }
+    payloads = [p for p in dict.fromkeys(fields[3:]) if p in G711_PAYLOADS or p in events]
+    if not set(payloads) & set(G711_PAYLOADS):
+        raise SipRejected("no G.711 (PCMU/PCMA) payload offered")
+    kept = [f"m=audio {int(fields[1])} RTP/AVP {' '.join(payloads)}"]
+    for line in stream[1:]:
+        if line.startswith("c="):
+            continue
+        if line.startswith("a=rtpmap:"):
+            m = _RTPMAP.match(line)
+            if m is None or m.group(1) not in payloads:
+                continue
+            name = "telephone-event" if m.group(1) in events else m.group(2)
+            line = f"a=rtpmap:{m.group(1)} {name}/{m.group(3)}{m.group(4) or ''}"
+        elif line.startswith("a=fmtp:"):
+            payload, space, _ = line[7:].partition(" ")
+            if payload not in payloads or not space:
+                continue
+        kept.append(line)
+    return kept
+
+
 def _sdp(body: str) -> str:
-    lines = [line.strip() for line in body.splitlines()]
+    lines = [" ".join(line.split()) for line in body.splitlines()]
     lines = [line for line in lines if len(line) > 2 and line[1] == "=" and line[0].isalpha()]
     media = [i for i, line in enumerate(lines) if line.startswith("m=")]
     audio = next((i for i in media if lines[i].startswith("m=audio ")), None)
     if audio is None:
         raise SipRejected("SDP offer without an audio stream")
-    fields = lines[audio][2:].split()
-    if len(fields) < 4 or not fields[1].isdigit() or not all(f.isdigit() for f in fields[3:]):
-        raise SipRejected("malformed m=audio line")
-    payloads = set(fields[3:])
-    first_media = media[0]
-    session, streams = (
-        lines[:first_media],
-        lines[audio : next((i for i in media if i > audio), None)],
-    )
-    connection = [line for line in streams if line.startswith("c=")] or [
+    session = lines[: media[0]]
+    stream = lines[audio : next((i for i in media if i > audio), None)]
+    connection = [line for line in stream if line.startswith("c=")] or [
         line for line in session if line.startswith("c=")
     ]
-    if not connection or len(connection[0].split()) != 3:
+    address = _visible(connection[0]).split(" ") if connection else []
+    if len(address) != 3 or not address[2].split("/")[0]:
         raise SipRejected("SDP without a usable c= line")
-    kept = [line for line in session if not line.startswith("c=")]
-    kept.insert(min(len(kept), 3), connection[0].split("/")[0])
-    for line in streams:
-        if line.startswith("c="):
-            continue
-        if line.startswith(("a=rtpmap:", "a=fmtp:")):
-            payload = line.split(":", 1)[1].split(" ", 1)[0]
-            if payload not in payloads or " " not in line:
-                continue
-        kept.append(line)
+    if address[:2] != ["IN", "IP4"] or not _is_ipv4(address[2].split("/")[0]):
+        # RTP is sent to this address for every packet: a name would be resolved 50 times a
+        # second, and a malformed one killed pyVoIP's sender thread.
+        raise SipRejected("SDP c= is not an IPv4 address")
+    kept = [
+        line
+        for line in map(_session_line, session)
+        if line is not None and not line.startswith("c=")
+    ]
+    # One c= line, without TTL or address count: pyVoIP wants as many RTP ports as addresses.
+    kept.insert(min(len(kept), 3), f"c={address[0]} {address[1]} {address[2].split('/')[0]}")
+    kept += _audio_stream(stream)
     return "".join(line + "\r\n" for line in kept)
+
+
+def _is_ipv4(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def normalise(datagram: bytes) -> bytes:
@@ -158,11 +261,15 @@ def normalise(datagram: bytes) -> bytes:
     lines = head.split("\n")
     start = lines[0].strip()
     request = _START_REQUEST.match(start)
+    response = None if request else _START_RESPONSE.match(start)
     if request:
         if request.group(1) not in METHODS:
             raise SipRejected(f"method {request.group(1)} not handled here")
-    elif not _START_RESPONSE.match(start):
+    elif response is None:
         raise SipRejected(f"bad start line {start[:40]!r}")
+    elif int(response.group(1)) not in PYVOIP_STATUS_CODES:
+        # RFC 3261 §8.1.3.2: an unknown response code is treated as the x00 of its class.
+        start = f"SIP/2.0 {response.group(1)[0]}00{response.group(2)}"
     headers = _headers(lines[1:])
     names = {name for name, _ in headers}
     missing = [name for name in REQUIRED if name not in names]
@@ -172,10 +279,11 @@ def normalise(datagram: bytes) -> bytes:
     for name, value in headers:
         values.setdefault(name, value)  # pyVoIP reads the first of each name
     for name in ("From", "To"):
-        if not _NAME_ADDR.search(values[name]) or "sip:" not in values[name]:
+        address = values[name].split(";tag=")[0]  # pyVoIP looks for sip: before the tag
+        if not _NAME_ADDR.search(address) or "sip:" not in address:
             raise SipRejected(f"{name} is not a sip: URI")
     cseq = values["CSeq"].split()
-    if len(cseq) != 2 or not cseq[0].isdigit():
+    if len(cseq) != 2 or not _NUMBER.match(cseq[0]) or int(cseq[0]) > MAX_CSEQ:
         raise SipRejected("malformed CSeq")
     if request and cseq[1] != request.group(1):
         raise SipRejected("CSeq method does not match the request")
@@ -185,6 +293,9 @@ def normalise(datagram: bytes) -> bytes:
     body = body if content_type == "application/sdp" else ""
     if body.strip():
         body = _sdp(body)
+    elif request and request.group(1) == "INVITE":
+        # pyVoIP's call set-up reads the offer; a delayed offer would crash it.
+        raise SipRejected("INVITE without an SDP offer")
     else:
         body = ""
     out = [start]

@@ -49,6 +49,11 @@ from ivr.sip.rtp import DtmfDetector, PlaybackBuffer, build_rtp, parse_rtp
 
 log = logging.getLogger("ivr.sip")
 
+# pyVoIP's parser refuses any method outside this list; we answer OPTIONS ourselves
+# (the edge's dispatcher probes workers with it), so let it through.
+if "OPTIONS" not in pyVoIP.SIPCompatibleMethods:
+    pyVoIP.SIPCompatibleMethods.append("OPTIONS")
+
 FRAME_SECONDS = 0.020
 _MAX_AUDIO_BACKLOG = 250  # frames (5 s) waiting on the loop before audio is dropped
 
@@ -244,6 +249,9 @@ class _RTPClient(RTP.RTPClient):
             except OSError:
                 if not self.NSD:
                     return
+            except (TypeError, ValueError):  # an address normalise should have refused
+                log.error("RTP to %r:%r impossible; call's audio stopped", self.outIP, self.outPort)
+                return
             self._sequence = (self._sequence + 1) & 0xFFFF
             self._timestamp = (self._timestamp + 160) & 0xFFFFFFFF
             next_send += FRAME_SECONDS

@@ -68,9 +68,10 @@ class ScriptedProxy:
             self.poll(0.05)
         assert self.worker is not None, "the worker never registered"
 
-    def send(self, text: str, sock: socket.socket | None = None) -> None:
+    def send(self, text: str | bytes, sock: socket.socket | None = None) -> None:
         assert self.worker is not None
-        (sock or self.sock).sendto(text.encode(), self.worker)
+        data = text.encode() if isinstance(text, str) else text
+        (sock or self.sock).sendto(data, self.worker)
 
 
 def _reply_to(request: Received, status: str) -> str:

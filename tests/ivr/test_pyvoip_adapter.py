@@ -7,12 +7,14 @@ of the "caller" is a plain UDP socket owned by the test.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
 import socket
 import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,6 +38,7 @@ class Harness:
     legs: list[CallLeg] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     tone: bytes = b""
+    hold: bool = True  # False: every call is hung up as soon as it is answered
 
 
 TONE = b"".join(
@@ -53,7 +56,8 @@ async def harness() -> AsyncIterator[Harness]:
         h = holder["h"]
         h.legs.append(leg)
         leg.play(h.tone or TONE, "tone")
-        await h.release.wait()
+        if h.hold:
+            await h.release.wait()
 
     low = _free_udp() & ~1
     front = SipFrontEnd(
@@ -289,3 +293,33 @@ def test_call_ids_are_unique_across_restarts() -> None:
         assert len(ids) == 6
     finally:
         loop.close()
+
+
+CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "sip"
+
+
+async def test_worker_survives_every_corpus_message_and_still_answers(harness) -> None:
+    """RFC 4475, PROTOS c07 and pjsip seeds, sent from the proxy's own address."""
+    if not CORPORA.is_dir():
+        pytest.skip(f"SIP corpora not found at {CORPORA}")
+    harness.hold = False
+    files = sorted(p for p in CORPORA.rglob("*") if p.suffix in (".sip", ".dat", ".txt"))
+    assert len(files) > 4500
+    logging.getLogger("ivr.sip").setLevel(logging.CRITICAL)
+    try:
+
+        def blast() -> None:
+            for path in files:
+                data = path.read_bytes()
+                if len(data) <= 65507:  # the largest UDP payload; bigger ones cannot arrive
+                    harness.proxy.send(data)
+                harness.proxy.poll(0.001)
+
+        await asyncio.to_thread(blast)
+        await asyncio.sleep(2)
+        harness.proxy.inbox.clear()
+        rtp, _, leg = await _answered_call(harness)  # a normal call is still answered
+        assert leg.codec == "PCMU"
+        rtp.close()
+    finally:
+        logging.getLogger("ivr.sip").setLevel(logging.NOTSET)
