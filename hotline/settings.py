@@ -62,6 +62,7 @@ class Settings(_Section):
     mqtt: Mqtt = Field(default_factory=Mqtt)
     paths: Paths = Field(default_factory=Paths)
     asr: Asr = Field(default_factory=Asr)
+    calendar: Path = Path("config/calendar.yaml")
 
 
 class SettingsError(Exception):
