@@ -68,7 +68,9 @@ CANONICAL = {
     )
 }
 REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")
-METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS"})
+METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "NOTIFY"})
+# A NOTIFY's message/sipfrag body (RFC 3515) becomes this header: pyVoIP keeps only SDP bodies.
+SIPFRAG_HEADER = "X-Sipfrag-Status"
 # Status codes of pyVoIP 1.6.8's SIPStatus enum; any other is sent on as its class's x00.
 PYVOIP_STATUS_CODES = frozenset(
     (
@@ -290,6 +292,11 @@ def normalise(datagram: bytes) -> bytes:
     if "Content-Encoding" in names:
         raise SipRejected("encoded bodies are not supported")
     content_type = values.get("Content-Type", "").split(";")[0].strip().lower()
+    if request and request.group(1) == "NOTIFY" and content_type == "message/sipfrag":
+        status = _START_RESPONSE.match(body.strip().split("\n", 1)[0].strip())
+        if status is None:
+            raise SipRejected("NOTIFY with a malformed message/sipfrag body")
+        headers.append((SIPFRAG_HEADER, status.group(1)))
     body = body if content_type == "application/sdp" else ""
     if body.strip():
         body = _sdp(body)

@@ -35,7 +35,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 import pyVoIP.VoIP  # must come before pyVoIP.SIP (circular import in pyVoIP)
@@ -44,106 +43,46 @@ from pyVoIP.VoIP.VoIP import CallState, InvalidStateError, NoPortsAvailableError
 
 from ivr.errors import IvrError
 from ivr.sip import g711
-from ivr.sip.normalise import SipRejected, normalise
+from ivr.sip.dialog import Dialog, refer_to, split_route, uri_of
+from ivr.sip.dialog import request as dialog_request
+from ivr.sip.leg import (
+    CallLeg,
+    LegAudio,
+    LegDigit,
+    LegEnded,
+    LegEvent,
+    LegPlayed,
+    LegTransfer,
+)
+from ivr.sip.normalise import SIPFRAG_HEADER, SipRejected, normalise
 from ivr.sip.rtp import DtmfDetector, PlaybackBuffer, build_rtp, parse_rtp
+
+__all__ = [
+    "CallLeg",
+    "LegAudio",
+    "LegDigit",
+    "LegEnded",
+    "LegEvent",
+    "LegPlayed",
+    "LegTransfer",
+    "SipAdapterError",
+    "SipFrontEnd",
+    "parse_datagram",
+]
 
 log = logging.getLogger("ivr.sip")
 
-# pyVoIP's parser refuses any method outside this list; we answer OPTIONS ourselves
-# (the edge's dispatcher probes workers with it), so let it through.
-if "OPTIONS" not in pyVoIP.SIPCompatibleMethods:
-    pyVoIP.SIPCompatibleMethods.append("OPTIONS")
+# pyVoIP's parser refuses any method outside this list; we answer OPTIONS (the edge's
+# dispatcher probes workers with it) and NOTIFY (transfer progress) ourselves.
+for _method in ("OPTIONS", "NOTIFY"):
+    if _method not in pyVoIP.SIPCompatibleMethods:
+        pyVoIP.SIPCompatibleMethods.append(_method)
 
 FRAME_SECONDS = 0.020
-_MAX_AUDIO_BACKLOG = 250  # frames (5 s) waiting on the loop before audio is dropped
 
 
 class SipAdapterError(IvrError):
     """The SIP front end could not start or lost its registration."""
-
-
-# ----------------------------------------------------------------------------
-# What a call looks like from the asyncio side
-
-
-@dataclass(frozen=True, slots=True)
-class LegDigit:
-    key: str
-
-
-@dataclass(frozen=True, slots=True)
-class LegAudio:
-    pcm16: bytes  # 20 ms, 8 kHz, 16-bit signed little-endian
-
-
-@dataclass(frozen=True, slots=True)
-class LegPlayed:
-    token: object
-    stopped: bool
-
-
-@dataclass(frozen=True, slots=True)
-class LegEnded:
-    reason: str  # "remote" (BYE), "local" (we hung up), "cancelled"
-
-
-LegEvent = LegDigit | LegAudio | LegPlayed | LegEnded
-
-
-class CallLeg:
-    """One answered call as the session sees it. Methods are called on the loop."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, call_id: str, caller: str, callee: str):
-        self.call_id = call_id
-        self.caller = caller
-        self.callee = callee
-        self.codec = ""
-        # LegEvents from the SIP threads; the session also posts its own outcomes here.
-        self.events: asyncio.Queue[object] = asyncio.Queue()
-        self._loop = loop
-        self._listening = False
-        self._audio_backlog = 0
-        self._ended = False
-        self._media: _RTPClient | None = None
-        self._call: _Call | None = None
-        self.cancelled = False
-
-    # -- called by the session (event loop) --
-    def play(self, pcm16: bytes, token: object) -> None:
-        if self._media is None:
-            self._post(LegPlayed(token, stopped=True))
-            return
-        self._media.playback.append(pcm16, token)
-
-    def stop_playback(self) -> None:
-        if self._media is not None:
-            self._media.playback.clear()
-
-    def listen(self, on: bool) -> None:
-        """Deliver the caller's audio as ``LegAudio`` events (only while needed)."""
-        self._listening = on
-
-    def hangup(self) -> None:
-        if self._call is not None and not self._ended:
-            self._call.hang_up_locally()
-
-    def audio_taken(self) -> None:
-        self._audio_backlog -= 1
-
-    # -- called from pyVoIP / RTP threads --
-    def _post(self, event: LegEvent) -> None:
-        if isinstance(event, LegEnded):
-            if self._ended:
-                return
-            self._ended = True
-        with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
-            self._loop.call_soon_threadsafe(self.events.put_nowait, event)
-
-    def _audio(self, pcm16: bytes) -> None:
-        if not self._listening or self._audio_backlog >= _MAX_AUDIO_BACKLOG:
-            return
-        self._audio_backlog += 1
-        self._post(LegAudio(pcm16))
 
 
 # ----------------------------------------------------------------------------
@@ -293,10 +232,14 @@ def _with_record_route(response: str, request: Any) -> str:
 
 
 class _SIPClient(SIP.SIPClient):
+    phone: _Phone
+
     def __init__(self, *args: Any, trusted: tuple[str, int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.trusted = trusted
         self.foreign_datagrams = 0
+        self._cseq: dict[str, int] = {}
+        self._cseq_lock = threading.Lock()
 
     def gen_call_id(self) -> str:
         return f"{uuid.uuid4().hex}@{self.myIP}"
@@ -317,15 +260,56 @@ class _SIPClient(SIP.SIPClient):
 
     def parse_message(self, message: Any) -> None:
         if message.type == SIP.SIPMessageType.MESSAGE:
-            if message.method == "CANCEL":
+            method = message.method
+            if method == "CANCEL":
                 self._send(self.gen_ok(message))
                 if self.callCallback is not None:
                     self.callCallback(message)
                 return
-            if message.method == "OPTIONS":
+            if method == "OPTIONS":
                 self._send(self.gen_ok(message))
                 return
+            if method in ("BYE", "NOTIFY"):
+                # pyVoIP answers BYE with a new To tag, straight to the Via address.
+                self._send(self._in_dialog_ok(message))
+                if method == "NOTIFY":
+                    self.phone.on_notify(message)
+                elif self.callCallback is not None:
+                    self.callCallback(message)
+                return
+        else:
+            method = message.headers["CSeq"]["method"]
+            if method == "REFER":
+                self.phone.on_refer_response(message)
+                return
+            if method == "BYE":
+                return  # the 200 to our BYE: nothing left to do
         super().parse_message(message)
+
+    def _in_dialog_ok(self, request: Any) -> str:
+        to = request.headers["To"]
+        return (
+            "SIP/2.0 200 OK\r\n"
+            + self._gen_response_via_header(request)
+            + f"From: {request.headers['From']['raw']};tag={request.headers['From']['tag']}\r\n"
+            + f"To: {to['raw']}"
+            + (f";tag={to['tag']}" if to["tag"] else "")
+            + "\r\n"
+            + f"Call-ID: {request.headers['Call-ID']}\r\n"
+            + f"CSeq: {request.headers['CSeq']['check']} {request.headers['CSeq']['method']}\r\n"
+            + "Content-Length: 0\r\n\r\n"
+        )
+
+    def next_cseq(self, call_id: str) -> int:
+        """Our own CSeq space in a call's dialog (pyVoIP reuses the caller's INVITE+1)."""
+        with self._cseq_lock:
+            value = self._cseq.get(call_id, random.randint(1, 10_000)) + 1
+            self._cseq[call_id] = value
+            return value
+
+    def forget_dialog(self, call_id: str) -> None:
+        with self._cseq_lock:
+            self._cseq.pop(call_id, None)
 
     def gen_ringing(self, request: Any) -> str:
         return _with_record_route(super().gen_ringing(request), request)
@@ -360,7 +344,7 @@ class _Call(pyVoIP.VoIP.VoIPCall):
         super().__init__(
             phone, CallState.RINGING, request, session_id, phone.myIP, sendmode=phone.recvmode
         )
-        leg._call = self
+        leg._signalling = self
 
     def create_rtp_clients(
         self, codecs: dict[int, Any], ip: str, port: int, request: Any, baseport: int
@@ -371,17 +355,50 @@ class _Call(pyVoIP.VoIP.VoIPCall):
                 codecs, ip, port, connection["address"], baseport + index, self.sendmode, self.leg
             )
             self.RTPClients.append(client)
-            if self.leg._media is None:
-                self.leg._media = client
+            if self.leg._playback is None:
+                self.leg._playback = client.playback
                 self.leg.codec = str(client.preference)
 
     def bye(self) -> None:
         super().bye()
         self._end("remote")
 
+    def dialog(self) -> Dialog:
+        invite = self.request
+        sip = self.phone.sip
+        return Dialog(
+            call_id=self.call_id,
+            local_uri=invite.headers["To"]["raw"],
+            local_tag=sip.tagLibrary[self.call_id],
+            remote_uri=invite.headers["From"]["raw"],
+            remote_tag=invite.headers["From"]["tag"],
+            remote_target=uri_of(invite.headers["Contact"]),
+            route_set=split_route(invite.headers.get("Record-Route", "")),
+            contact=f"sip:{sip.username}@{sip.myIP}:{sip.myPort}",
+        )
+
+    def _send_in_dialog(self, method: str, extra: list[tuple[str, str]] | None = None) -> None:
+        sip = self.phone.sip
+        text = dialog_request(
+            self.dialog(), method, sip.next_cseq(self.call_id), (sip.myIP, sip.myPort), extra
+        )
+        sip._send(text)
+
+    def refer(self, target: str, headers: dict[str, str]) -> None:
+        sip = self.phone.sip
+        self._send_in_dialog(
+            "REFER",
+            [
+                ("Refer-To", refer_to(target, headers)),
+                ("Referred-By", f"<sip:{sip.username}@{sip.server}>"),
+            ],
+        )
+
     def hang_up_locally(self) -> None:
-        with contextlib.suppress(InvalidStateError):
-            self.hangup()
+        if self.state == CallState.ANSWERED:
+            with contextlib.suppress(OSError):
+                self._send_in_dialog("BYE")
+            self.state = CallState.ENDED
         self._end("local")
 
     def _end(self, reason: str) -> None:
@@ -392,6 +409,7 @@ class _Call(pyVoIP.VoIP.VoIPCall):
             client.stop()
         self.phone.free_ports(self.ports)
         self.phone.calls.pop(self.call_id, None)
+        self.phone.sip.forget_dialog(self.call_id)
         self.leg._post(LegEnded(reason))
 
     def __del__(self) -> None:  # pyVoIP's __del__ releases ports we already freed
@@ -478,6 +496,21 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
                 call._end("cancelled")
             return
         super().callback(request)
+
+    def on_notify(self, message: Any) -> None:
+        """NOTIFY about a REFER we sent: its sipfrag status tells how the transfer goes."""
+        call = self.calls.get(message.headers["Call-ID"])
+        code = int(message.headers.get(SIPFRAG_HEADER) or 0)
+        if not isinstance(call, _Call) or not code:
+            return
+        stage = "trying" if code < 200 else "answered" if code < 300 else "failed"
+        call.leg._post(LegTransfer(stage, code))
+
+    def on_refer_response(self, message: Any) -> None:
+        call = self.calls.get(message.headers["Call-ID"])
+        code = int(message.status)
+        if isinstance(call, _Call) and code >= 200:
+            call.leg._post(LegTransfer("accepted" if code < 300 else "failed", code))
 
     def _run_call(self, call: Any) -> None:
         """pyVoIP's call thread: answer, then stay here until the session ends."""

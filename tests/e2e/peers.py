@@ -198,7 +198,8 @@ class Baresip(Process):
             f"<sip:{user}@127.0.0.1:{proxy_port}>;regint=0;audio_codecs={codec};answermode=manual\n"
         )
         (workdir / "contacts").write_text("")
-        super().__init__(["baresip", "-f", str(workdir)], workdir, "baresip")
+        trace = ["-s"] if os.environ.get("BARESIP_TRACE") else []
+        super().__init__(["baresip", "-f", str(workdir), *trace], workdir, "baresip")
         self._sock: socket.socket | None = None
         self._buffer = b""
         self.events: list[dict] = []  # type: ignore[type-arg]

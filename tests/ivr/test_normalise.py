@@ -559,7 +559,7 @@ REJECTIONS = [
             f"method {method} not handled",
             id=f"method-{method}",
         )
-        for method in ("REFER", "INFO", "NOTIFY", "SUBSCRIBE", "UPDATE", "MESSAGE", "REGISTER")
+        for method in ("REFER", "INFO", "SUBSCRIBE", "UPDATE", "MESSAGE", "REGISTER")
     ],
     *[
         pytest.param(
@@ -676,3 +676,20 @@ def test_rejection_is_an_ivr_error() -> None:
     from ivr.errors import IvrError
 
     assert issubclass(SipRejected, IvrError)
+
+
+def test_notify_sipfrag_status_becomes_a_header() -> None:
+    """RFC 3515 NOTIFY: pyVoIP keeps only SDP bodies, so the sipfrag status is carried over."""
+    notify = (
+        b"NOTIFY sip:12320@127.0.0.1:5070 SIP/2.0\r\n"
+        b"Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn1\r\n"
+        b"From: <sip:13800138000@127.0.0.1>;tag=a\r\nTo: <sip:12320@127.0.0.1>;tag=b\r\n"
+        b"Call-ID: n1\r\nCSeq: 3 NOTIFY\r\nEvent: refer\r\nSubscription-State: active\r\n"
+        b"Content-Type: message/sipfrag;version=2.0\r\nContent-Length: 22\r\n\r\n"
+        b"SIP/2.0 486 Busy Here\r\n"
+    )
+    out = normalise(notify).decode()
+    assert "X-Sipfrag-Status: 486\r\n" in out
+    assert out.endswith("Content-Length: 0\r\n\r\n")
+    with pytest.raises(SipRejected, match="sipfrag"):
+        normalise(notify.replace(b"SIP/2.0 486 Busy Here", b"garbage here now!!!!!"))
