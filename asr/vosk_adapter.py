@@ -151,3 +151,49 @@ def _wav_chunks(wav: wave.Wave_read, sample_rate: int) -> Iterator[bytes]:
 def _text_of(result_json: str) -> str:
     text = json.loads(result_json).get("text", "")
     return text.strip() if isinstance(text, str) else ""
+
+
+class _VoskRecognizer:
+    """``asr.streaming.Recognizer`` over one ``vosk.KaldiRecognizer``."""
+
+    def __init__(self, recognizer: vosk.KaldiRecognizer) -> None:
+        self._recognizer = recognizer
+
+    def accept(self, pcm16: bytes) -> bool:
+        return bool(self._recognizer.AcceptWaveform(pcm16))
+
+    def result(self) -> str:
+        return _text_of(self._recognizer.Result())
+
+    def partial(self) -> str:
+        partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
+        return partial.strip() if isinstance(partial, str) else ""
+
+    def final(self) -> str:
+        return _text_of(self._recognizer.FinalResult())
+
+
+class VoskBackend:
+    """``asr.streaming.RecognizerBackend`` over the shared model of a ``Transcriber``."""
+
+    def __init__(self, transcriber: Transcriber) -> None:
+        self._transcriber = transcriber
+
+    def text_recognizer(self, sample_rate: int) -> _VoskRecognizer:
+        return _VoskRecognizer(vosk.KaldiRecognizer(self._transcriber._model, sample_rate))
+
+    def keyword_recognizer(self, sample_rate: int, grammar: list[str]) -> _VoskRecognizer:
+        return _VoskRecognizer(
+            vosk.KaldiRecognizer(
+                self._transcriber._model, sample_rate, json.dumps(grammar, ensure_ascii=False)
+            )
+        )
+
+    def has_word(self, word: str) -> bool:
+        # vosk 0.3.45 names it ``vosk_model_find_word`` (later releases: ``find_word``).
+        model = self._transcriber._model
+        find = getattr(model, "find_word", None) or model.vosk_model_find_word
+        return bool(find(word) != -1)
+
+    def transcribe_wav(self, path: Path) -> str:
+        return self._transcriber.transcribe_wav(path)

@@ -29,9 +29,7 @@ import concurrent.futures
 import contextlib
 import logging
 import random
-import socket
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -42,7 +40,6 @@ from pyVoIP import RTP, SIP
 from pyVoIP.VoIP.VoIP import CallState, InvalidStateError, NoPortsAvailableError
 
 from ivr.errors import IvrError
-from ivr.sip import g711
 from ivr.sip.dialog import Dialog, refer_to, split_route, uri_of
 from ivr.sip.dialog import request as dialog_request
 from ivr.sip.leg import (
@@ -54,8 +51,8 @@ from ivr.sip.leg import (
     LegPlayed,
     LegTransfer,
 )
+from ivr.sip.media import MediaEngine, RtpStream, playback_for
 from ivr.sip.normalise import SIPFRAG_HEADER, SipRejected, normalise
-from ivr.sip.rtp import DtmfDetector, PlaybackBuffer, build_rtp, parse_rtp
 
 __all__ = [
     "CallLeg",
@@ -90,7 +87,11 @@ class SipAdapterError(IvrError):
 
 
 class _RTPClient(RTP.RTPClient):
-    """pyVoIP's RTPClient with our receive and send loops (see module docstring)."""
+    """pyVoIP's view of a call's media; the packets themselves go through ``MediaEngine``.
+
+    pyVoIP reads ``inPort``, ``assoc`` and ``preference`` from it and calls
+    ``start()`` when it answers (and again on every re-INVITE) and ``stop()``.
+    """
 
     def __init__(
         self,
@@ -101,104 +102,37 @@ class _RTPClient(RTP.RTPClient):
         out_port: int,
         sendrecv: Any,
         leg: CallLeg,
+        media: MediaEngine,
     ) -> None:
         super().__init__(assoc, in_ip, in_port, out_ip, out_port, sendrecv, dtmf=None)
         self.leg = leg
-        self.playback = PlaybackBuffer(lambda token, stopped: leg._post(LegPlayed(token, stopped)))
-        self._dtmf = DtmfDetector()
-        self._started = False
-        self._ssrc = random.getrandbits(32)
-        self._sequence = random.getrandbits(16)
-        self._timestamp = random.getrandbits(32)
-        self.bad_packets = 0
-        self.foreign_packets = 0
-
-    @property
-    def payload_type(self) -> int:
-        return int(self.preference)
+        self.media = media
+        self.playback = playback_for(leg)
+        self.stream: RtpStream | None = None
 
     def start(self) -> None:
-        if self._started:  # a re-INVITE calls start() again: keep the running loops
+        """Open the stream on the event loop (we are on one of pyVoIP's threads)."""
+        if self.stream is not None:  # a re-INVITE: keep the stream, follow the new address
+            self.stream.remote = (self.outIP, self.outPort)
             return
-        self._started = True
-        self.sin = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sin.bind((self.inIP, self.inPort))
-        self.sin.settimeout(0.2)
-        self.sout = self.sin
-        for target, name in ((self._receive_loop, "rtp-recv"), (self._send_loop, "rtp-send")):
-            threading.Thread(target=target, name=f"{name}:{self.inPort}", daemon=True).start()
+        events = frozenset(pt for pt, kind in self.assoc.items() if kind == RTP.PayloadType.EVENT)
+        stream = RtpStream(
+            self.leg,
+            self.playback,
+            (self.inIP, self.inPort),
+            (self.outIP, self.outPort),
+            int(self.preference),
+            events,
+        )
+        future = asyncio.run_coroutine_threadsafe(self.media.open(stream), self.media.loop)
+        self.stream = future.result(timeout=5)
 
     def stop(self) -> None:
         self.NSD = False
-        if self._started:
-            with contextlib.suppress(OSError):
-                self.sin.close()
-
-    def _receive_loop(self) -> None:
-        while self.NSD:
-            try:
-                packet, (address, _port) = self.sin.recvfrom(2048)
-            except TimeoutError:
-                continue
-            except OSError:
-                return  # socket closed by stop()
-            if address != self.outIP:
-                self.foreign_packets += 1
-                continue
-            try:
-                self._handle(packet)
-            except Exception:  # one bad packet must never end the call's audio
-                self.bad_packets += 1
-                log.exception("RTP packet dropped")
-
-    def _handle(self, data: bytes) -> None:
-        packet = parse_rtp(data)
-        if packet is None:
-            self.bad_packets += 1
-            return
-        kind = self.assoc.get(packet.payload_type)
-        if kind == RTP.PayloadType.EVENT:
-            key = self._dtmf.feed(packet)
-            if key is not None:
-                self.leg._post(LegDigit(key))
-        elif kind == RTP.PayloadType.PCMU:
-            self.leg._audio(g711.ulaw_decode(packet.payload))
-        elif kind == RTP.PayloadType.PCMA:
-            self.leg._audio(g711.alaw_decode(packet.payload))
-        else:
-            self.bad_packets += 1
-
-    def _encode(self, pcm16: bytes) -> bytes:
-        if self.preference == RTP.PayloadType.PCMA:
-            return g711.alaw_encode(pcm16)
-        return g711.ulaw_encode(pcm16)
-
-    def _send_loop(self) -> None:
-        next_send = time.monotonic()
-        while self.NSD:
-            packet = build_rtp(
-                self.payload_type,
-                self._sequence,
-                self._timestamp,
-                self._ssrc,
-                self._encode(self.playback.read_frame()),
-            )
-            try:
-                self.sout.sendto(packet, (self.outIP, self.outPort))
-            except OSError:
-                if not self.NSD:
-                    return
-            except (TypeError, ValueError):  # an address normalise should have refused
-                log.error("RTP to %r:%r impossible; call's audio stopped", self.outIP, self.outPort)
-                return
-            self._sequence = (self._sequence + 1) & 0xFFFF
-            self._timestamp = (self._timestamp + 160) & 0xFFFFFFFF
-            next_send += FRAME_SECONDS
-            delay = next_send - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            elif delay < -0.2:  # stalled (e.g. machine suspended): resync, don't burst
-                next_send = time.monotonic()
+        if self.stream is not None:
+            stream, self.stream = self.stream, None
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                self.media.loop.call_soon_threadsafe(self.media.close, stream)
 
 
 # ----------------------------------------------------------------------------
@@ -352,7 +286,14 @@ class _Call(pyVoIP.VoIP.VoIPCall):
         self.ports.append(port)
         for index, connection in enumerate(request.body["c"]):
             client = _RTPClient(
-                codecs, ip, port, connection["address"], baseport + index, self.sendmode, self.leg
+                codecs,
+                ip,
+                port,
+                connection["address"],
+                baseport + index,
+                self.sendmode,
+                self.leg,
+                self.phone.front_end.media,
             )
             self.RTPClients.append(client)
             if self.leg._playback is None:
@@ -547,6 +488,7 @@ class SipFrontEnd:
     ) -> None:
         self.loop = loop
         self.on_call = on_call
+        self.media = MediaEngine(loop)
         self.phone = _Phone(
             self,
             proxy=proxy,
@@ -570,6 +512,8 @@ class SipFrontEnd:
                 call.hang_up_locally()
         with contextlib.suppress(Exception):
             self.phone.stop()
+        with contextlib.suppress(RuntimeError, TimeoutError):  # loop gone, or stuck
+            asyncio.run_coroutine_threadsafe(self.media.stop(), self.loop).result(timeout=5)
 
     @property
     def foreign_datagrams(self) -> int:
