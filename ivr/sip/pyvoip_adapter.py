@@ -11,12 +11,17 @@ Fixes (notes' defect numbers in brackets):
 * Only datagrams from the configured proxy reach call handling [14].
 * Call-IDs are random UUIDs, not a hash of a per-process counter [12].
 * CANCEL of a ringing call answers 200 and 487, and the call is never answered [9].
-* RTP: our own receive/send loops — hostile packets are dropped, never fatal [2];
-  received audio is handed on frame by frame instead of a buffer that grows
-  without bound [3]; PCMA is sent A-law encoded [1]; sequence numbers and
-  timestamps wrap [5]; sends are paced on an absolute 20 ms schedule [4];
+* RTP is not pyVoIP's at all: ``ivr.sip.media`` runs every call's stream on the
+  event loop — hostile packets are dropped, never fatal [2]; received audio is
+  handed on frame by frame instead of a buffer that grows without bound [3];
+  PCMA is sent A-law encoded [1]; sequence numbers and timestamps wrap [5];
+  one pacer sends every stream on an absolute 20 ms schedule, no threads [4];
   audio from any address but the one in the SDP is ignored [14].
-* A re-INVITE does not start another pair of RTP threads [10].
+* A re-INVITE keeps the call's stream (and follows a new address) [10].
+* In-dialog requests (REFER for blind transfer, BYE) carry the route set and our
+  own CSeq; NOTIFYs report the transfer's progress [13].
+* SDP and headers are normalised into what pyVoIP's parser survives, or the
+  datagram is rejected (``ivr.sip.normalise``) [6, 7, 8].
 * RTP ports come from a locked free-list and go back to it when a call ends [11].
 * The pyVoIP callback thread stays alive for the whole call (if it returns,
   pyVoIP forgets the call).
