@@ -1,0 +1,105 @@
+"""The IVR's MQTT link (aiomqtt): the only ``ivr`` module importing aiomqtt.
+
+Two things travel here rather than through the work-order service's outbox:
+
+* live partial transcripts, out, QoS 0 on the call's screen-pop topic — they are
+  stale a second later, so losing one while the broker restarts costs nothing;
+* commands for a call in progress, in, QoS 1 on ``hotline/calls/<call_id>/commands``
+  (e.g. an agent sending the caller to an emergency line). Every worker
+  subscribes to all calls' commands and hands on those of calls it holds.
+
+aiomqtt does not reconnect by itself: ``run()`` is the reconnect loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import aiomqtt
+
+log = logging.getLogger("ivr.bus")
+
+COMMANDS = "hotline/calls/+/commands"
+
+
+def command_topic(call_id: str) -> str:
+    return f"hotline/calls/{call_id}/commands"
+
+
+def partial_event(call_id: str, group: str, text: str) -> tuple[str, dict[str, Any]]:
+    """(topic, event) of a live partial transcript, in the documented event shape."""
+    return f"hotline/pops/{group}", {
+        "id": str(uuid.uuid4()),
+        "type": "call.partial_transcript",
+        "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "payload": {"call_id": call_id, "group": group, "text": text},
+    }
+
+
+class CallBus:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        client_id: str,
+        on_command: Callable[[str, dict[str, Any]], None],
+        max_backoff: float = 10.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.client_id = client_id
+        self.on_command = on_command
+        self.max_backoff = max_backoff
+        self.connected = asyncio.Event()
+        self._client: aiomqtt.Client | None = None
+
+    async def run(self) -> None:
+        """Stay connected until cancelled; never raises on broker trouble."""
+        backoff = 0.2
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    self.host, self.port, identifier=self.client_id, clean_session=False
+                ) as client:
+                    await client.subscribe(COMMANDS, qos=1)
+                    self._client = client
+                    self.connected.set()
+                    backoff = 0.2
+                    async for message in client.messages:
+                        self._dispatch(str(message.topic), message.payload)
+            except aiomqtt.MqttError as exc:
+                log.warning("MQTT %s:%s unavailable (%s); retrying", self.host, self.port, exc)
+            finally:
+                self._client = None
+                self.connected.clear()
+            await asyncio.sleep(backoff)
+            backoff = min(self.max_backoff, backoff * 2)
+
+    def _dispatch(self, topic: str, payload: object) -> None:
+        parts = topic.split("/")
+        if len(parts) != 4 or not isinstance(payload, bytes | bytearray):
+            return
+        try:
+            command = json.loads(payload)
+        except ValueError:
+            log.warning("malformed command on %s dropped", topic)
+            return
+        if isinstance(command, dict):
+            self.on_command(parts[2], command)
+
+    async def publish_partial(self, call_id: str, group: str, text: str) -> None:
+        """Best effort: dropped while the broker is away."""
+        client = self._client
+        if client is None:
+            return
+        topic, event = partial_event(call_id, group, text)
+        with contextlib.suppress(aiomqtt.MqttError):
+            await client.publish(topic, json.dumps(event, ensure_ascii=False), qos=0)

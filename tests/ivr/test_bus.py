@@ -1,0 +1,78 @@
+"""The IVR's MQTT link against a test-owned Mosquitto, including a broker restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from ivr.bus import CallBus, command_topic
+from tests.e2e.peers import Mosquitto, require
+
+
+def _free_tcp() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _send_command(port: int, call_id: str, command: dict[str, str]) -> None:
+    async with aiomqtt.Client("127.0.0.1", port, identifier="agent-console") as client:
+        await client.publish(command_topic(call_id), json.dumps(command), qos=1)
+
+
+async def test_commands_arrive_and_partials_go_out_across_a_broker_restart(tmp_path: Path) -> None:
+    require("mosquitto")
+    port = _free_tcp()
+    broker = Mosquitto(tmp_path / "b1", port)
+    broker.start()
+    received: list[tuple[str, dict[str, str]]] = []
+    got = asyncio.Event()
+
+    def on_command(call_id: str, command: dict[str, str]) -> None:
+        received.append((call_id, command))
+        got.set()
+
+    bus = CallBus("127.0.0.1", port, client_id="ivr-test", on_command=on_command, max_backoff=0.5)
+    task = asyncio.create_task(bus.run())
+    try:
+        async with asyncio.timeout(10):
+            await bus.connected.wait()
+        async with aiomqtt.Client("127.0.0.1", port, identifier="console") as console:
+            await console.subscribe("hotline/pops/#")
+            await bus.publish_partial("call-7", "intake", "我要投诉")
+            async with asyncio.timeout(5):
+                message = await anext(aiter(console.messages))
+        event = json.loads(message.payload)  # type: ignore[arg-type]
+        assert str(message.topic) == "hotline/pops/intake"
+        assert event["type"] == "call.partial_transcript"
+        assert event["payload"] == {"call_id": "call-7", "group": "intake", "text": "我要投诉"}
+
+        await _send_command(port, "call-7", {"type": "transfer", "line": "120"})
+        async with asyncio.timeout(5):
+            await got.wait()
+        assert received == [("call-7", {"type": "transfer", "line": "120"})]
+
+        broker.stop()  # the broker goes away: publishing is a no-op, nothing raises
+        async with asyncio.timeout(10):
+            while bus.connected.is_set():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)  # the bus notices the broker has gone
+        await bus.publish_partial("call-7", "intake", "lost")
+        broker = Mosquitto(tmp_path / "b2", port)
+        broker.start()
+        async with asyncio.timeout(15):
+            await bus.connected.wait()
+        got.clear()
+        await _send_command(port, "call-8", {"type": "transfer", "line": "119"})
+        async with asyncio.timeout(5):
+            await got.wait()
+        assert received[-1] == ("call-8", {"type": "transfer", "line": "119"})
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        broker.stop()
