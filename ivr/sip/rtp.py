@@ -98,16 +98,21 @@ def parse_telephone_event(payload: bytes) -> TelephoneEvent | None:
 
 
 class DtmfDetector:
-    """Reports each key once, on the first packet of its event."""
+    """Reports each key once, on the first packet of its event.
+
+    An event is identified by (SSRC, timestamp, key): a sender repeats packets of
+    one event with the same timestamp, and a new key — even one replayed with
+    the same timestamp, as some test tools do — is a new event.
+    """
 
     def __init__(self) -> None:
-        self._last: tuple[int, int] | None = None  # (ssrc, timestamp) of the last key
+        self._last: tuple[int, int, str] | None = None
 
     def feed(self, packet: RtpPacket) -> str | None:
         event = parse_telephone_event(packet.payload)
         if event is None:
             return None
-        identity = (packet.ssrc, packet.timestamp)
+        identity = (packet.ssrc, packet.timestamp, event.key)
         if identity == self._last:
             return None
         self._last = identity

@@ -388,3 +388,12 @@ def test_concurrent_writer_reader_and_clear_report_every_token_exactly_once() ->
     assert sorted(tokens) == list(range(segments))  # every token, exactly once
     finished = [token for token, stopped in recorder.done if not stopped]
     assert finished == sorted(finished)  # played segments complete in order
+
+
+def test_dtmf_a_different_key_with_a_reused_timestamp_is_a_new_key() -> None:
+    """Replayed captures (SIPp's play_pcap_audio) can reuse one timestamp for every key."""
+    detector = DtmfDetector()
+    one = parse_rtp(build_rtp(101, 1, 16000, 7, bytes([1, 0x0A, 0, 160])))
+    hash_key = parse_rtp(build_rtp(101, 9, 16000, 7, bytes([11, 0x0A, 0, 160])))
+    assert one is not None and hash_key is not None
+    assert [detector.feed(one), detector.feed(one), detector.feed(hash_key)] == ["1", None, "#"]
