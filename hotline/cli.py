@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from hotline.commands import node
+from hotline.commands import asr, flow, node
 from hotline.settings import SettingsError
 
 DEFAULT_CONFIG = Path("config/hotline.yaml")
-COMMAND_MODULES = (node,)
+COMMAND_MODULES = (node, flow, asr)
 
 
 def main(argv: list[str] | None = None) -> None:

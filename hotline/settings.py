@@ -63,6 +63,8 @@ class Settings(_Section):
     paths: Paths = Field(default_factory=Paths)
     asr: Asr = Field(default_factory=Asr)
     calendar: Path = Path("config/calendar.yaml")
+    units: Path = Path("config/units.yaml")
+    sla: Path = Path("config/sla.yaml")
 
 
 class SettingsError(Exception):

@@ -3,7 +3,8 @@
 Starts, in order: an MQTT broker (only if none listens at the configured
 address), the Kamailio edge, the work-order service and one IVR worker. Ctrl-C
 or SIGTERM stops them in reverse order. If any child dies, the node stops
-with an error instead of running half a hotline.
+with an error instead of running half a hotline. SIGHUP is passed on to the
+IVR worker (the same as ``hotline reload``, without waiting for the outcome).
 """
 
 from __future__ import annotations
@@ -149,6 +150,13 @@ class Node:
         self.children.append(child)
         return child
 
+    def reload_worker(self) -> None:
+        """SIGHUP to the IVR worker: it loads the menu again for new calls."""
+        for child in self.children:
+            if child.name == "ivr-worker" and child.process is not None and child.alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.process.pid, signal.SIGHUP)
+
     def dead(self) -> list[Child]:
         return [c for c in self.children if not c.alive()]
 
@@ -181,6 +189,7 @@ def run_node(settings: Settings, config_path: Path) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGHUP, lambda signum, frame: node.reload_worker())
     try:
         node.start()
         print(banner(settings), flush=True)

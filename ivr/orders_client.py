@@ -119,6 +119,12 @@ class OrdersClient:
             "PUT", f"/api/v1/workorders/{number}/transcript", {"text": text, "status": status}
         )
 
+    async def record_transfer(self, number: str, line: str, attempt: dict[str, object]) -> None:
+        """One attempt to reach a dedicated line, kept on the order (emergency transfers)."""
+        await self._request(
+            "POST", f"/api/v1/workorders/{number}/transfer-attempts", {"line": line, **attempt}
+        )
+
     async def call_answered(self, call_id: str, caller: str, callee: str) -> None:
         await self._request(
             "POST",

@@ -12,14 +12,15 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from ivr.engine import actions, events
 from ivr.engine.engine import FlowEngine
 from ivr.orders_client import OrdersUnavailable
-from ivr.sip.pyvoip_adapter import LegAudio, LegDigit, LegEnded, LegPlayed
+from ivr.sip.leg import LegAudio, LegDigit, LegEnded, LegPlayed, LegTransfer
+from ivr.transfer import Attempt, LineTransfer, candidates
 
 log = logging.getLogger("ivr.session")
 
@@ -40,16 +41,20 @@ class Leg(Protocol):
     def listen(self, on: bool) -> None: ...
     def hangup(self) -> None: ...
     def audio_taken(self) -> None: ...
+    def transfer(self, target: str, headers: dict[str, str] | None = None) -> None: ...
 
 
 class Prompts(Protocol):
-    def pcm16(self, key: str) -> bytes: ...
+    """``ivr.prompts.library.PromptLibrary``: ``language=""`` is the flow's language."""
+
+    def pcm16(self, key: str, language: str = "") -> bytes: ...
 
 
 class Orders(Protocol):
     async def create_order(self, order: actions.CreateOrder, received_at: datetime) -> str: ...
     async def put_transcript(self, number: str, text: str, status: str) -> None: ...
     async def call_answered(self, call_id: str, caller: str, callee: str) -> None: ...
+    async def record_transfer(self, number: str, line: str, attempt: dict[str, object]) -> None: ...
 
 
 class Recordings(Protocol):
@@ -108,6 +113,7 @@ class CallSession:
         transcriber: Transcriber | None,
         clock: Callable[[], datetime],
         background: set[asyncio.Task[None]],
+        edge: tuple[str, int] = ("127.0.0.1", 5060),
     ) -> None:
         self.leg = leg
         self.engine = engine
@@ -122,6 +128,9 @@ class CallSession:
         self.answered_at = clock()
         self._plays = 0
         self._recording: _Recording | None = None
+        self._transfer: LineTransfer | None = None
+        self._order_category = ""  # of the last order requested: context for transfers
+        self.edge = edge
         self._ended = False
 
     async def run(self) -> None:
@@ -133,7 +142,10 @@ class CallSession:
             )
         )
         while not self.engine.finished:
-            deadline = self.engine.next_deadline()
+            deadlines = [self.engine.next_deadline()]
+            if self._transfer is not None:
+                deadlines.append(self._transfer.attempt_deadline)
+            deadline = min((d for d in deadlines if d is not None), default=None)
             timeout = (
                 None if deadline is None else max(0.0, (deadline - self.clock()).total_seconds())
             )
@@ -141,7 +153,7 @@ class CallSession:
                 async with asyncio.timeout(timeout):
                     item = await leg.events.get()
             except TimeoutError:
-                await self._feed(events.TimerFired())
+                await self._on_deadline()
                 continue
             await self._dispatch(item)
         self._finish_recording("hangup")
@@ -159,6 +171,8 @@ class CallSession:
                 self._start_writing()
         elif isinstance(item, _Outcome):
             await self._feed(item.event)
+        elif isinstance(item, LegTransfer):
+            await self._on_transfer_progress(item)
         elif isinstance(item, LegEnded):
             self._ended = True
             done = self._finish_recording("hangup")
@@ -176,7 +190,7 @@ class CallSession:
     async def _carry_out(self, todo: list[actions.Action]) -> None:
         for action in todo:
             if isinstance(action, actions.Play):
-                self._play(action.prompts)
+                self._play(action.prompts, action.language)
             elif isinstance(action, actions.StopPlayback):
                 self.leg.stop_playback()
             elif isinstance(action, actions.Record):
@@ -186,23 +200,107 @@ class CallSession:
                 if done is not None:
                     self.leg.events.put_nowait(_Outcome(done))
             elif isinstance(action, actions.CreateOrder):
+                self._order_category = action.category
                 self._spawn(self._create_order(action))
             elif isinstance(action, actions.Hangup):
                 if not self._ended:
                     self.leg.hangup()
-            elif isinstance(action, actions.Transfer | actions.Enqueue):
-                # Transfers and queues arrive with the emergency and agent issues.
+            elif isinstance(action, actions.ListenForSpeech):
+                # Grammar-mode keyword spotting arrives with issue #5; keys still work.
+                self.leg.events.put_nowait(_Outcome(events.SpeechResult("", available=False)))
+            elif isinstance(action, actions.StopListening):
+                pass  # nothing is listening yet
+            elif isinstance(action, actions.Transfer):
+                self._start_transfer(action)
+            elif isinstance(action, actions.Enqueue):
+                # Agent queues arrive with the agents issue (#6).
                 log.warning("call %s: %s is not supported yet", self.leg.call_id, action)
                 self.leg.events.put_nowait(
-                    _Outcome(events.TransferResult(ok=False, detail="not supported"))
+                    _Outcome(events.QueueResult(ok=False, detail="not supported"))
                 )
 
+    # -- transfer to a dedicated line --
+    def _start_transfer(self, action: actions.Transfer) -> None:
+        targets = self.engine.flow.targets
+        line = targets.lines.get(action.line)
+        if line is None:
+            self.leg.events.put_nowait(
+                _Outcome(events.TransferResult(ok=False, detail=f"unknown line {action.line}"))
+            )
+            return
+        now = self.clock()
+        self._transfer = LineTransfer(
+            action.line,
+            candidates(line, targets.groups, self.edge),
+            give_up_at=now + timedelta(seconds=action.timeout),
+        )
+        self._refer_next(now)
+
+    def _refer_next(self, now: datetime) -> None:
+        transfer = self._transfer
+        if transfer is None:
+            return
+        target = transfer.next_target(now)
+        if target is None:
+            self._transfer = None
+            tried = ", ".join(f"{a.target}={a.outcome}" for a in transfer.attempts)
+            self.leg.events.put_nowait(
+                _Outcome(events.TransferResult(ok=False, detail=f"no target answered: {tried}"))
+            )
+            return
+        variables = self.engine.variables
+        context = {
+            "X-Hotline-Order": variables.get("order_number", ""),
+            "X-Hotline-Category": self._order_category or variables.get("category", ""),
+            "X-Hotline-Ring-Timeout": str(round(target.ring_seconds)),
+        }
+        log.info("call %s: transfer to %s (%s)", self.leg.call_id, target.uri, transfer.line)
+        self.leg.transfer(target.uri, {k: v for k, v in context.items() if v})
+
+    async def _on_transfer_progress(self, progress: LegTransfer) -> None:
+        transfer = self._transfer
+        if transfer is None or progress.stage not in ("answered", "failed"):
+            return
+        now = self.clock()
+        outcome = "answered" if progress.stage == "answered" else "refused"
+        self._record_attempt(transfer, transfer.finish_attempt(now, outcome, progress.code))
+        if progress.stage == "answered":
+            self._transfer = None
+            await self._feed(events.TransferResult(ok=True, detail=transfer.line))
+        else:
+            self._refer_next(now)
+
+    async def _on_deadline(self) -> None:
+        now = self.clock()
+        transfer = self._transfer
+        deadline = transfer.attempt_deadline if transfer is not None else None
+        if transfer is not None and deadline is not None and now >= deadline:
+            self._record_attempt(transfer, transfer.finish_attempt(now, "no_answer", None))
+            self._refer_next(now)
+            return
+        await self._feed(events.TimerFired())
+        if transfer is not None and now >= transfer.give_up_at:
+            self._transfer = None  # the engine gave up waiting and went on
+
+    def _record_attempt(self, transfer: LineTransfer, attempt: Attempt | None) -> None:
+        number = self.engine.variables.get("order_number")
+        if number and attempt is not None:
+            self._spawn(self._store_attempt(number, transfer.line, attempt.as_dict()))
+
+    async def _store_attempt(self, number: str, line: str, detail: dict[str, object]) -> None:
+        try:
+            await self.orders.record_transfer(number, line, detail)
+        except OrdersUnavailable as exc:
+            log.error("order %s: transfer attempt not recorded: %s", number, exc)
+
     # -- audio out --
-    def _play(self, keys: tuple[str, ...]) -> None:
+    def _play(self, keys: tuple[str, ...], language: str = "") -> None:
         self._plays += 1
         for index, key in enumerate(keys):
             last = index == len(keys) - 1
-            self.leg.play(self.prompts.pcm16(key), _PlayEnd(self._plays) if last else None)
+            self.leg.play(
+                self.prompts.pcm16(key, language), _PlayEnd(self._plays) if last else None
+            )
         if not keys:
             self.leg.events.put_nowait(LegPlayed(_PlayEnd(self._plays), stopped=False))
 

@@ -3,6 +3,10 @@
 This is the composition root of the IVR: it is where the pyVoIP adapter, the
 flow engine, prompts, recordings, the Vosk adapter and the work-order client
 are put together. ``python -m ivr.worker --config config/hotline.yaml``.
+
+SIGHUP (``hotline reload``) loads the menu, prompts and calendar again: new
+calls get the new version, calls in progress keep theirs, and an invalid
+change is rejected and logged. ``var/run/ivr-worker.json`` says what runs.
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
 import socket
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,14 +27,18 @@ from zoneinfo import ZoneInfo
 from asr.vosk_adapter import open_transcriber
 from hotline.settings import Settings, load_settings
 from ivr.engine.engine import FlowEngine
-from ivr.engine.flow import load_flow
+from ivr.engine.flow import Flow, load_flow
 from ivr.errors import IvrError
 from ivr.orders_client import OrdersClient
-from ivr.prompts import PromptSet
+from ivr.prompts.library import PromptLibrary
+from ivr.runstate import ReloadOutcome, WorkerState, remove_state, state_path, write_state
 from ivr.session import BEEP_PROMPT, CallSession
 from ivr.sip.pyvoip_adapter import CallLeg, SipFrontEnd
 from recordings.audio import is_silence
 from recordings.store import RecordingStore, WavWriter
+from routing.calendar import WorkCalendar
+from routing.calendar_config import load_calendar
+from routing.errors import RoutingError
 
 log = logging.getLogger("ivr.worker")
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -51,16 +61,111 @@ async def _read_token(path: Path, wait_seconds: float) -> str:
     return token
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event, *, token_wait: float = 30.0) -> None:
+@dataclass(frozen=True)
+class Version:
+    """What a call runs on, fixed when it is answered: a reload never changes it under a call."""
+
+    flow: Flow
+    prompts: PromptLibrary
+    calendar: WorkCalendar
+
+
+def load_version(settings: Settings) -> Version:
+    """Menu, prompt texts and audio of every language it uses, calendar: all or nothing.
+
+    Raises ``IvrError`` (or ``RoutingError`` for the calendar) naming what is wrong.
+    """
     ivr = settings.ivr
     flow = load_flow(ivr.menu, prompt_texts=ivr.prompt_texts)
-    prompts = PromptSet.load(ivr.prompt_texts, ivr.prompt_audio)
+    prompts = PromptLibrary.load(flow.language, ivr.prompt_texts, ivr.prompt_audio, flow.languages)
     missing = prompts.missing(set(flow.prompt_keys()) | {BEEP_PROMPT})
     if missing:
         raise IvrError(
-            f"prompt audio missing in {ivr.prompt_audio}: {', '.join(sorted(missing))} "
+            f"prompt audio missing in {ivr.prompt_audio}: {', '.join(missing)} "
             "(run `hotline prompts build`)"
         )
+    return Version(flow, prompts, load_calendar(settings.calendar))
+
+
+class Versions:
+    """The version new calls get; ``reload`` swaps it only for a fully valid new one."""
+
+    def __init__(self, settings: Settings, current: Version) -> None:
+        self.settings = settings
+        self.current = current
+        self.state_file = state_path(settings.paths.var)
+        self.state = WorkerState(
+            pid=os.getpid(),
+            menu=str(settings.ivr.menu),
+            flow_version=current.flow.version,
+            menu_text=current.flow.text,
+            started_at=now().isoformat(timespec="seconds"),
+            languages=list(current.flow.languages),
+        )
+        write_state(self.state_file, self.state)
+
+    async def reload(self) -> ReloadOutcome:
+        try:
+            new = await asyncio.to_thread(load_version, self.settings)
+        except (IvrError, RoutingError) as error:
+            log.error("reload rejected; still running flow %s:\n%s", self.version, error)
+            outcome = ReloadOutcome(self._at(), False, self.version, str(error))
+            self._record(outcome)
+            return outcome
+        old, self.current = self.version, new
+        log.info("reloaded: new calls run flow %s (was %s)", new.flow.version, old)
+        outcome = ReloadOutcome(self._at(), True, new.flow.version)
+        self._record(outcome, new.flow)
+        return outcome
+
+    @property
+    def version(self) -> str:
+        return self.current.flow.version
+
+    def _record(self, outcome: ReloadOutcome, flow: Flow | None = None) -> None:
+        changes: dict[str, object] = {"reloads": self.state.reloads + 1, "last_reload": outcome}
+        if flow is not None:
+            changes.update(
+                flow_version=flow.version, menu_text=flow.text, languages=list(flow.languages)
+            )
+        self.state = dataclasses.replace(self.state, **changes)  # type: ignore[arg-type]
+        write_state(self.state_file, self.state)
+
+    @staticmethod
+    def _at() -> str:
+        return now().isoformat(timespec="seconds")
+
+
+async def _reload_on_request(versions: Versions, reload: asyncio.Event) -> None:
+    while True:
+        await reload.wait()
+        reload.clear()
+        await versions.reload()
+
+
+async def run_worker(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    token_wait: float = 30.0,
+    reload: asyncio.Event | None = None,
+) -> None:
+    """Run until ``stop``; each time ``reload`` is set (SIGHUP), load the menu again."""
+    versions = Versions(settings, load_version(settings))
+    reloader = asyncio.create_task(_reload_on_request(versions, reload or asyncio.Event()))
+    try:
+        await _serve(settings, stop, versions, token_wait)
+    finally:
+        reloader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reloader
+        remove_state(versions.state_file, os.getpid())
+
+
+async def _serve(
+    settings: Settings, stop: asyncio.Event, versions: Versions, token_wait: float
+) -> None:
+    ivr = settings.ivr
     token = await _read_token(settings.paths.ivr_token, token_wait)
     orders = OrdersClient(
         settings.api.base_url,
@@ -76,11 +181,19 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, token_wait: flo
     background: set[asyncio.Task[None]] = set()
 
     async def on_call(leg: CallLeg) -> None:
-        engine = FlowEngine(flow, call_id=leg.call_id, caller=leg.caller, callee=leg.callee)
+        version = versions.current  # this call keeps it, whatever is reloaded meanwhile
+        flow = version.flow
+        engine = FlowEngine(
+            flow,
+            call_id=leg.call_id,
+            caller=leg.caller,
+            callee=leg.callee,
+            calendar=version.calendar,
+        )
         session = CallSession(
             leg,
             engine,
-            prompts=prompts,
+            prompts=version.prompts,
             orders=orders,
             recordings=recordings,
             open_writer=WavWriter,
@@ -88,6 +201,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, token_wait: flo
             transcriber=transcriber,
             clock=now,
             background=background,
+            edge=(settings.edge.host, settings.edge.port),
         )
         log.info("call %s answered (%s), flow %s", leg.call_id, leg.codec, flow.version)
         await session.run()
@@ -133,10 +247,12 @@ def main(argv: list[str] | None = None) -> None:
 
     async def _main() -> None:
         stop = asyncio.Event()
+        reload = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(settings, stop)
+        loop.add_signal_handler(signal.SIGHUP, reload.set)
+        await run_worker(settings, stop, reload=reload)
 
     asyncio.run(_main())
 

@@ -14,8 +14,14 @@ def register(commands: Any) -> None:
     commands.add_parser("up", help="run the whole hotline locally (foreground)").set_defaults(
         run=_up
     )
-    check = commands.add_parser("check-config", help="validate the configuration")
+    check = commands.add_parser(
+        "check-config",
+        help="validate hotline.yaml, menus, prompt texts, routing.yaml and the calendar",
+    )
     check.add_argument("dir", type=Path, nargs="?", default=Path("config"))
+    check.add_argument(
+        "--audio", action="store_true", help="also check that every prompt has rendered audio"
+    )
     check.set_defaults(run=_check_config)
     prompts = commands.add_parser("prompts", help="prompt audio")
     prompts.add_subparsers(dest="what", required=True).add_parser(
@@ -25,36 +31,98 @@ def register(commands: Any) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     from hotline.supervisor import run_node
-    from ivr.prompts import build_prompts
 
     settings = load_settings(args.config)
     if check_settings(settings) != 0:
         return 1
-    build_prompts(settings.ivr.prompt_texts, settings.ivr.prompt_audio)
+    build_all_prompts(settings)
     return run_node(settings, args.config)
 
 
-def check_settings(settings: Settings) -> int:
-    """Validate what ``settings`` points at; print problems; 0 when all is well."""
+def build_all_prompts(settings: Settings) -> int:
+    """Render the prompts of the menu's language and of every language it switches to."""
     from ivr.engine.flow import load_flow
+    from ivr.prompts import build_prompts
+    from ivr.prompts.library import language_audio_dir
+
+    ivr = settings.ivr
+    flow = load_flow(ivr.menu, prompt_texts=ivr.prompt_texts)
+    built = 0
+    for language in flow.languages:
+        texts = (
+            ivr.prompt_texts
+            if language == flow.language
+            else ivr.prompt_texts.with_name(f"{language}.yaml")
+        )
+        out = language_audio_dir(ivr.prompt_audio, flow.language, language)
+        built += len(build_prompts(texts, out))
+    return built
+
+
+def check_settings(settings: Settings, *, audio: bool = False) -> int:
+    """Validate what ``settings`` points at; print problems; 0 when all is well.
+
+    Every menu next to the configured one, every prompt-texts file next to the
+    configured one, ``routing.yaml``, the shipped JSON Schema and the calendar;
+    with ``audio``, that the rendered prompts the menu needs exist.
+    """
+    from ivr.engine.errors import FlowError
+    from ivr.engine.flow import default_routing, load_flow
+    from ivr.engine.jsonschema import menu_schema_text
+    from ivr.engine.targets import load_targets
     from ivr.errors import IvrError
+    from ivr.prompts import load_prompt_texts
+    from ivr.prompts.library import PromptLibrary
     from routing.calendar_config import load_calendar
     from routing.errors import RoutingError
 
-    status = 0
-    try:
-        flow = load_flow(settings.ivr.menu, prompt_texts=settings.ivr.prompt_texts)
-        print(f"{settings.ivr.menu}: ok (version {flow.version})")
-    except IvrError as exc:
-        print(exc, file=sys.stderr)
-        status = 1
+    problems: list[str] = []
+
+    def ok(what: object) -> None:
+        print(f"{what}: ok")
+
+    ivr = settings.ivr
+    menus = sorted({ivr.menu, *ivr.menu.parent.glob("*.yaml")})
+    for menu in menus:
+        try:
+            texts = ivr.prompt_texts if menu == ivr.menu else None
+            flow = load_flow(menu, prompt_texts=texts)
+            ok(f"{menu} (version {flow.version})")
+            if audio and menu == ivr.menu:
+                library = PromptLibrary.load(
+                    flow.language, ivr.prompt_texts, ivr.prompt_audio, flow.languages
+                )
+                library.check(flow.prompt_keys() | {"beep"})
+                ok(f"{ivr.prompt_audio} (audio)")
+        except IvrError as exc:
+            problems.append(str(exc))
+    for texts_file in sorted({ivr.prompt_texts, *ivr.prompt_texts.parent.glob("*.yaml")}):
+        try:
+            load_prompt_texts(texts_file)
+            ok(texts_file)
+        except IvrError as exc:
+            problems.append(str(exc))
+    routing = default_routing(ivr.menu)
+    if routing.exists():
+        try:
+            targets = load_targets(routing)
+            ok(f"{routing} ({len(targets.lines)} lines, {len(targets.groups)} groups)")
+        except FlowError as exc:
+            problems.append(str(exc))
+    schema = ivr.menu.parent / "menu.schema.json"
+    if schema.exists():
+        if schema.read_text(encoding="utf-8") != menu_schema_text():
+            problems.append(f"{schema}: out of date; run `hotline schema > {schema}`")
+        else:
+            ok(schema)
     try:
         load_calendar(settings.calendar)
-        print(f"{settings.calendar}: ok")
+        ok(settings.calendar)
     except RoutingError as exc:
-        print(exc, file=sys.stderr)
-        status = 1
-    return status
+        problems.append(str(exc))
+    for problem in dict.fromkeys(problems):  # a shared file's problem once
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -63,13 +131,17 @@ def _check_config(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 1
-    return check_settings(settings)
+    return check_settings(settings, audio=args.audio)
 
 
 def _prompts_build(args: argparse.Namespace) -> int:
-    from ivr.prompts import build_prompts
+    from ivr.errors import IvrError
 
     settings = load_settings(args.config)
-    built = build_prompts(settings.ivr.prompt_texts, settings.ivr.prompt_audio)
-    print(f"{len(built)} prompt(s) rendered into {settings.ivr.prompt_audio}")
+    try:
+        built = build_all_prompts(settings)
+    except IvrError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{built} prompt(s) rendered next to {settings.ivr.prompt_audio}")
     return 0

@@ -19,6 +19,9 @@ class Play:
 
     prompts: tuple[str, ...]
     barge_in: bool = False
+    #: The prompt set to play from; ``""`` is the flow's language. A key the
+    #: language has no text for is played from the flow's language.
+    language: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +65,43 @@ class CreateOrder:
     recording: str | None = None
     flow_version: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    domain: str | None = None
+    priority: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListenForSpeech:
+    """Recognise what the caller says, restricted to ``phrases`` (Vosk grammar mode).
+
+    Answered by one ``SpeechResult`` (``available=False`` when the session has no
+    recogniser); ``seconds`` is how long to listen at most.
+    """
+
+    phrases: tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class StopListening:
+    """The engine no longer wants the pending ``SpeechResult`` (the caller pressed keys)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    """Blind-transfer the caller to a named line (emergency issue)."""
+    """Blind-transfer the caller to a named line of ``config/routing.yaml``.
+
+    Answered by ``TransferResult``; on success the call has left the IVR.
+    """
 
     line: str
+    #: How long the engine waits for ``TransferResult``: the session stops trying
+    #: further targets after this.
+    timeout: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
 class Enqueue:
-    """Put the caller in an agent group's queue (agents issue)."""
+    """Put the caller in the queue of a named agent group; answered by ``QueueResult``."""
 
     group: str
 
@@ -83,4 +111,15 @@ class Hangup:
     """End the call."""
 
 
-Action = Play | StopPlayback | Record | StopRecording | CreateOrder | Transfer | Enqueue | Hangup
+Action = (
+    Play
+    | StopPlayback
+    | Record
+    | StopRecording
+    | CreateOrder
+    | ListenForSpeech
+    | StopListening
+    | Transfer
+    | Enqueue
+    | Hangup
+)

@@ -13,19 +13,42 @@ from datetime import datetime
 from types import MappingProxyType
 
 from ivr.engine import actions, events
+from ivr.engine.calendar import Calendar, WeekdayCalendar
 from ivr.engine.errors import EngineUsageError
 from ivr.engine.flow import Flow
-from ivr.engine.state import CallState, End, Jump, Next, Runner, Step, Wait
+from ivr.engine.state import READ_ONLY_VARIABLES, CallState, End, Jump, Next, Runner, Step, Wait
 
 #: Verbs run in one ``handle`` call without waiting; more means a ``goto`` loop.
 MAX_STEPS_WITHOUT_WAITING = 1000
 
 
 class FlowEngine:
-    def __init__(self, flow: Flow, *, call_id: str, caller: str, callee: str) -> None:
+    """One call on one ``Flow`` version (the flow object never changes under a call).
+
+    ``calendar`` answers the ``hours`` verb and the clock variables (pass the
+    worker's ``routing.calendar.WorkCalendar``; default: Mon–Fri open all day).
+    """
+
+    def __init__(
+        self,
+        flow: Flow,
+        *,
+        call_id: str,
+        caller: str,
+        callee: str,
+        calendar: Calendar | None = None,
+        repeat_caller: bool = False,
+    ) -> None:
         self.flow = flow
         self.call = CallState(
-            call_id=call_id, caller=caller, callee=callee, flow_version=flow.version
+            call_id=call_id,
+            caller=caller,
+            callee=callee,
+            flow_version=flow.version,
+            default_language=flow.language,
+            language=flow.language,
+            calendar=calendar if calendar is not None else WeekdayCalendar(),
+            repeat_caller=repeat_caller,
         )
         self._flow_name = flow.start
         self._index = -1
@@ -42,7 +65,7 @@ class FlowEngine:
     @property
     def variables(self) -> Mapping[str, str]:
         """The call's variables so far (``category``, ``order_number``, ``menu_path`` …)."""
-        values = {name: self.call.value(name) for name in ("caller", "callee", "call_id")}
+        values = {name: self.call.value(name) for name in sorted(READ_ONLY_VARIABLES)}
         values.update(self.call.variables)
         values["menu_path"] = self.call.value("menu_path")
         return MappingProxyType(values)
@@ -61,6 +84,7 @@ class FlowEngine:
             raise EngineUsageError("the engine needs a timezone-aware 'now'")
         if self._finished:
             return []
+        self.call.now = now
         if isinstance(event, events.Hangup):
             self._finished = True
             return []

@@ -40,9 +40,14 @@ class RecordingDone:
 
 @dataclass(frozen=True, slots=True)
 class SpeechResult:
-    """Final text of a speech input (keyword spotting arrives in a later issue)."""
+    """Answer to ``ListenForSpeech``: the recognised text (``""``: nothing said).
+
+    ``available=False``: the session cannot recognise speech (no model, or
+    grammar mode not there yet); the engine falls back to keys.
+    """
 
     text: str
+    available: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +66,15 @@ class OrderFailed:
 
 @dataclass(frozen=True, slots=True)
 class TransferResult:
-    """Outcome of a ``Transfer`` (used by the emergency issue)."""
+    """Outcome of a ``Transfer``: ``ok`` means the call has left the IVR."""
+
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueResult:
+    """Outcome of an ``Enqueue``: ``ok`` means an agent took the call."""
 
     ok: bool
     detail: str = ""
@@ -86,6 +99,7 @@ Event = (
     | OrderCreated
     | OrderFailed
     | TransferResult
+    | QueueResult
     | TimerFired
     | Hangup
 )

@@ -2,8 +2,10 @@
 
 Everything that can be checked before a caller hears the menu is checked
 here: YAML syntax, the schema of every verb, flow and variable references,
-work-order categories, and that every prompt has a text in the prompt-texts
-file of the menu's language (by default ``<menus>/../prompts/<language>.yaml``).
+work-order categories, that every prompt has a text in the prompt-texts
+file of the menu's language (by default ``<menus>/../prompts/<language>.yaml``),
+that every language switched to has a texts file next to it, and that every
+line and agent group exists in ``routing.yaml`` (by default ``<menus>/../routing.yaml``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import ValidationError
 from ivr.engine.errors import FlowError, Problem
 from ivr.engine.schema import Located, MenuDocument, ParsedVerb, parse_verb
 from ivr.engine.state import BUILTIN_VARIABLES
+from ivr.engine.targets import NO_TARGETS, Targets, load_targets
 from ivr.engine.verbs import ORDER_CATEGORIES, VerbModel
 from ivr.engine.yamlsource import MarkedYamlError, format_path, load_marked
 from ivr.prompts.errors import PromptError
@@ -36,18 +39,47 @@ class Flow:
     flows: Mapping[str, tuple[VerbModel, ...]]
     prompts: frozenset[str] = field(default=frozenset())
     prompt_texts: Path | None = None
+    #: Prompt texts by language: the menu's language and every one it switches to.
+    texts: Mapping[str, PromptTexts] = field(default_factory=dict)
+    targets: Targets = NO_TARGETS
+    #: The menu file's text as loaded (what ``hotline diff`` compares against).
+    text: str = ""
 
     def prompt_keys(self) -> frozenset[str]:
         """Every prompt the menu can play, including ``digits/*``, hold and beep prompts."""
         return self.prompts
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The menu's language first, then the others it can switch to."""
+        return (self.language, *sorted(set(self.texts) - {self.language}))
+
+    def prompt_language(self, key: str, language: str) -> str:
+        """The language ``key`` is played in when the call is in ``language`` (fallback)."""
+        texts = self.texts.get(language)
+        return language if texts is not None and key in texts else self.language
+
+    def prompt_text(self, key: str, language: str = "") -> str:
+        """What the caller hears for ``key`` (for the simulator); ``""`` if unknown."""
+        texts = self.texts.get(self.prompt_language(key, language or self.language))
+        entry = texts.entries.get(key) if texts is not None else None
+        return entry if isinstance(entry, str) else ("" if entry is None else "(tone)")
 
 
 def default_prompt_texts(menu: Path, language: str) -> Path:
     return menu.parent.parent / "prompts" / f"{language}.yaml"
 
 
-def load_flow(path: Path, *, prompt_texts: Path | None = None) -> Flow:
-    """Parse and validate a menu file; raise ``FlowError`` listing every problem."""
+def default_routing(menu: Path) -> Path:
+    return menu.parent.parent / "routing.yaml"
+
+
+def load_flow(path: Path, *, prompt_texts: Path | None = None, routing: Path | None = None) -> Flow:
+    """Parse and validate a menu file; raise ``FlowError`` listing every problem.
+
+    ``prompt_texts`` is the texts file of the menu's language; other languages'
+    files are looked for in the same directory (``en.yaml``).
+    """
     try:
         raw = path.read_bytes()
         text = raw.decode("utf-8")
@@ -85,10 +117,17 @@ def load_flow(path: Path, *, prompt_texts: Path | None = None) -> Flow:
     try:
         texts = load_prompt_texts(texts_path)
     except PromptError as error:
-        problems.extend(error.problems)
+        problems.extend(_prompt_problems(error, texts_path))
+    targets = _load_targets(routing or default_routing(path), parsed, problems)
     if top.start not in top.flows:
         problems.append(located.problem(("start",), f"unknown flow {top.start!r}"))
-    prompts = _check_references(parsed, top.flows.keys(), texts, located, problems)
+    # A verb that failed validation defines nothing we know of: do not follow
+    # its problem with "unknown variable" for every use of what it would define.
+    variables_known = not problems
+    context = _Context(top.flows.keys(), texts, targets, located, problems, variables_known)
+    prompts = _check_references(parsed, context)
+    all_texts = {top.language: texts} if texts is not None else {}
+    all_texts.update(_other_languages(parsed, top.language, texts_path, context))
     if problems:
         raise FlowError(
             sorted(set(problems), key=lambda p: (str(p.source), p.line, p.column, p.message))
@@ -103,16 +142,75 @@ def load_flow(path: Path, *, prompt_texts: Path | None = None) -> Flow:
         ),
         prompts=frozenset(prompts),
         prompt_texts=texts_path,
+        texts=MappingProxyType(all_texts),
+        targets=targets or NO_TARGETS,
+        text=text,
     )
 
 
-def _check_references(
-    parsed: Mapping[str, list[ParsedVerb]],
-    flow_names: Collection[str],
-    texts: PromptTexts | None,
-    located: Located,
-    problems: list[Problem],
-) -> set[str]:
+@dataclass(frozen=True)
+class _Context:
+    flow_names: Collection[str]
+    texts: PromptTexts | None
+    targets: Targets | None  # None: routing.yaml is broken, names cannot be checked
+    located: Located
+    problems: list[Problem]
+    variables_known: bool = True
+
+
+def _prompt_problems(error: PromptError, source: Path) -> list[Problem]:
+    return list(error.problems) or [Problem(source, 1, 1, "", str(error))]
+
+
+def _uses(parsed: Mapping[str, list[ParsedVerb]], kind: str) -> bool:
+    return any(
+        ref.kind == kind for flow in parsed.values() for verb in flow
+        for ref in verb.model.references()
+    )  # fmt: skip
+
+
+def _load_targets(
+    path: Path, parsed: Mapping[str, list[ParsedVerb]], problems: list[Problem]
+) -> Targets | None:
+    """The routing names (``None``: the file is broken, its problems are reported).
+
+    A missing file is only a problem for a menu that transfers or queues.
+    """
+    if not path.exists() and not (_uses(parsed, "line") or _uses(parsed, "group")):
+        return NO_TARGETS
+    try:
+        return load_targets(path)
+    except FlowError as error:
+        problems.extend(error.problems)
+        return None
+
+
+def _other_languages(
+    parsed: Mapping[str, list[ParsedVerb]], default: str, texts_path: Path, context: _Context
+) -> dict[str, PromptTexts]:
+    found: dict[str, PromptTexts] = {}
+    for verb in (verb for flow in parsed.values() for verb in flow):
+        for ref in verb.model.references():
+            if ref.kind != "language" or ref.name == default or ref.name in found:
+                continue
+            path = texts_path.with_name(f"{ref.name}.yaml")
+            where = verb.yaml_location(ref.at)
+            if not path.exists():
+                message = f"no prompt texts for language {ref.name!r} ({path} is missing)"
+                context.problems.append(context.located.problem(where, message))
+                continue
+            try:
+                found[ref.name] = load_prompt_texts(path)
+            except PromptError as error:
+                context.problems.extend(_prompt_problems(error, path))
+    return found
+
+
+def _check_references(parsed: Mapping[str, list[ParsedVerb]], context: _Context) -> set[str]:
+    flow_names, texts, located, problems = (
+        context.flow_names, context.texts, context.located, context.problems
+    )  # fmt: skip
+    targets = context.targets
     verbs = [verb for flow in parsed.values() for verb in flow]
     defined = set(BUILTIN_VARIABLES)
     for verb in verbs:
@@ -123,15 +221,28 @@ def _check_references(
             where = verb.yaml_location(ref.at)
             if ref.kind == "flow" and ref.name not in flow_names:
                 problems.append(located.problem(where, f"unknown flow {ref.name!r}"))
-            elif ref.kind == "variable" and ref.name not in defined:
+            elif ref.kind == "variable" and ref.name not in defined and context.variables_known:
                 problems.append(located.problem(where, f"unknown variable '${ref.name}'"))
             elif ref.kind == "category" and ref.name not in ORDER_CATEGORIES:
                 choices = ", ".join(ORDER_CATEGORIES)
                 message = f"unknown category {ref.name!r} (one of: {choices})"
                 problems.append(located.problem(where, message))
+            elif ref.kind == "line" and targets is not None and ref.name not in targets.lines:
+                problems.append(located.problem(where, _unknown("line", ref.name, targets)))
+            elif ref.kind == "group" and targets is not None and ref.name not in targets.groups:
+                problems.append(located.problem(where, _unknown("group", ref.name, targets)))
             elif ref.kind == "prompt":
                 prompts.add(ref.name)
                 if texts is not None and ref.name not in texts:
                     message = f"no text for prompt {ref.name!r} in {texts.source}"
                     problems.append(located.problem(where, message))
     return prompts
+
+
+def _unknown(kind: str, name: str, targets: Targets) -> str:
+    known = targets.lines if kind == "line" else targets.groups
+    if targets.source is None:
+        return f"unknown {kind} {name!r} (no routing.yaml)"
+    where = f"{kind}s of {targets.source}"
+    listed = ", ".join(sorted(known)) or "none"
+    return f"unknown {kind} {name!r} ({where}: {listed})"

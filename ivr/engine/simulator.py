@@ -9,7 +9,9 @@ can check the no-silence rule. Seed of ``hotline simulate`` (issue #3).
 
 Script steps are consumed in order: ``Press``/``Silence``/``HangUp`` when the
 engine next waits for a key (or, with ``during_prompt``, when the next prompt
-starts), ``Speak`` when the next recording starts.
+starts), ``Speak`` when the next recording starts, ``Say`` when the engine
+next listens for speech. ``parse_script`` reads the ``hotline simulate
+--input`` form (``"2, speech:我要投诉收费, #"``).
 """
 
 from __future__ import annotations
@@ -21,44 +23,40 @@ from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 from ivr.engine import actions, events
+from ivr.engine.calendar import Calendar
 from ivr.engine.engine import FlowEngine
 from ivr.engine.flow import Flow
+from ivr.engine.script import (
+    CallerStep,
+    HangUp,
+    Press,
+    Say,
+    ScriptError,
+    Silence,
+    Speak,
+    parse_script,
+)
 from ivr.errors import IvrError
+
+__all__ = [
+    "CallerStep",
+    "HangUp",
+    "OrderService",
+    "Press",
+    "Say",
+    "ScriptError",
+    "Silence",
+    "Simulation",
+    "SimulationError",
+    "Speak",
+    "longest_gap",
+    "parse_script",
+    "simulate",
+]
 
 BEEP_SECONDS = 0.25
 KEY_GAP_SECONDS = 0.3
 CHINA = timezone(timedelta(hours=8))
-
-
-@dataclass(frozen=True, slots=True)
-class Press:
-    """Press ``keys`` (0.3 s apart), ``after`` seconds into the next wait for input."""
-
-    keys: str
-    after: float = 1.0
-    during_prompt: bool = False  # ``after`` seconds into the next prompt instead (barge-in)
-
-
-@dataclass(frozen=True, slots=True)
-class Silence:
-    """Press nothing at the next wait for input."""
-
-
-@dataclass(frozen=True, slots=True)
-class Speak:
-    """At the next recording: talk ``seconds``, then press ``#``, fall silent, or talk on."""
-
-    seconds: float
-    then: Literal["key", "silence", "talk_on"] = "key"
-
-
-@dataclass(frozen=True, slots=True)
-class HangUp:
-    after: float = 1.0
-    during_prompt: bool = False
-
-
-CallerStep = Press | Silence | Speak | HangUp
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +121,12 @@ def simulate(
     caller: str = "13800138000",
     callee: str = "12320",
     limit_seconds: float = 900.0,
+    calendar: Calendar | None = None,
+    connects: bool = False,
+    show_texts: bool = False,
 ) -> Simulation:
+    """Run one call. ``connects``: transfers and queues succeed (default: they fail,
+    as in the session until issues #5/#6); ``show_texts``: prompt texts in the lines."""
     run = _Run(
         flow,
         list(script),
@@ -132,7 +135,10 @@ def simulate(
         start or datetime(2026, 5, 1, 9, 0, tzinfo=CHINA),
         (call_id, caller, callee),
         limit_seconds,
+        calendar,
     )
+    run.connects = connects
+    run.show_texts = show_texts
     return run.go()
 
 
@@ -163,6 +169,7 @@ class _Run:
         start: datetime,
         ids: tuple[str, str, str],
         limit_seconds: float,
+        calendar: Calendar | None = None,
     ) -> None:
         self.flow = flow
         self.script = script
@@ -171,7 +178,9 @@ class _Run:
         self.t0 = self.now = start
         self.ids = ids
         self.limit = start + timedelta(seconds=limit_seconds)
-        self.engine = FlowEngine(flow, call_id=ids[0], caller=ids[1], callee=ids[2])
+        self.engine = FlowEngine(
+            flow, call_id=ids[0], caller=ids[1], callee=ids[2], calendar=calendar
+        )
         self.queue: list[_Due] = []
         self.cancelled: set[int] = set()
         self.seq = 0
@@ -185,6 +194,10 @@ class _Run:
         self.lines: list[Line] = []
         self.actions: list[tuple[float, actions.Action]] = []
         self.ended_by: Literal["engine", "caller"] | None = None
+        self.connects = False
+        self.show_texts = False
+        self.speech_due: _Due | None = None
+        self.told_deadline: datetime | None = None
 
     # -- main loop -------------------------------------------------------------------------
     def go(self) -> Simulation:
@@ -244,6 +257,12 @@ class _Run:
             self._say("session", f"order created: {due.event.number}")
         elif isinstance(due.event, events.OrderFailed):
             self._say("session", f"order failed: {due.event.reason}")
+        elif isinstance(due.event, events.SpeechResult):
+            self.speech_due = None
+            self._say("caller", f"says 「{due.event.text}」")
+        elif isinstance(due.event, events.TransferResult | events.QueueResult):
+            result = "connected" if due.event.ok else f"failed ({due.event.detail})"
+            self._say("session", result)
         self._engine(due.event)
 
     def _engine(self, event: events.Event) -> None:
@@ -253,9 +272,14 @@ class _Run:
             self._act(action)
         if self.engine.finished and self.ended_by is None:
             self.ended_by = "engine"
-        elif self._listening() and not self.listen_served:
+            return
+        if self._listening() and not self.listen_served:
             self.listen_served = True
             self._caller_turn()
+        deadline = self.engine.next_deadline()
+        if deadline is not None and deadline != self.told_deadline and not self.playing:
+            self._say("engine", f"waits until {(deadline - self.t0).total_seconds():.2f}s")
+        self.told_deadline = deadline
 
     # -- the session's side ----------------------------------------------------------------
     def _act(self, action: actions.Action) -> None:
@@ -274,8 +298,34 @@ class _Run:
         elif isinstance(action, actions.Hangup):
             self._say("engine", "hang up")
             self._close_audio()
-        else:
+        elif isinstance(action, actions.ListenForSpeech):
+            self._listen_for_speech(action)
+        elif isinstance(action, actions.StopListening):
+            self._say("engine", "stop listening")
+            if self.speech_due is not None:
+                self.cancelled.add(self.speech_due.seq)
+                self.speech_due = None
+        elif isinstance(action, actions.Transfer | actions.Enqueue):
+            self._connect(action)
+        else:  # pragma: no cover - every action is handled above
             raise SimulationError(f"the simulator cannot carry out {action!r} yet")
+
+    def _listen_for_speech(self, listen: actions.ListenForSpeech) -> None:
+        self._say("engine", f"listen for speech ({' / '.join(listen.phrases)})")
+        step = self.script[0] if self.script else None
+        if isinstance(step, Say):
+            self.script.pop(0)
+            at = self.now + timedelta(seconds=step.after)
+            self.speech_due = self._push(at, events.SpeechResult(step.text))
+
+    def _connect(self, action: actions.Transfer | actions.Enqueue) -> None:
+        at = self.now + timedelta(seconds=1)
+        if isinstance(action, actions.Transfer):
+            self._say("engine", f"transfer to line {action.line}")
+            self._push(at, events.TransferResult(self.connects, "simulated"))
+        else:
+            self._say("engine", f"queue for group {action.group}")
+            self._push(at, events.QueueResult(self.connects, "simulated"))
 
     def _play(self, play: actions.Play) -> None:
         start = max([self.now, *(p.end for p in self.playing)])
@@ -285,7 +335,11 @@ class _Run:
         heapq.heappush(self.queue, due)
         self.playing.append(_Playing(self.seq, play.prompts, start, end, due))
         barge = " (barge-in)" if play.barge_in else ""
-        self._say("engine", f"play {', '.join(play.prompts)}{barge}")
+        language = f" [{play.language}]" if play.language else ""
+        self._say("engine", f"play {', '.join(play.prompts)}{language}{barge}")
+        if self.show_texts:
+            text = "".join(self.flow.prompt_text(key, play.language) for key in play.prompts)
+            self._say("engine", f"  「{text}」")
         step = self.script[0] if self.script else None
         if isinstance(step, Press | HangUp) and step.during_prompt:
             self.script.pop(0)
@@ -361,7 +415,7 @@ class _Run:
         if self.engine.finished or self.playing or self.engine.next_deadline() is None:
             return False
         verb = self.flow.flows[name][index]
-        return verb.verb == "menu"
+        return verb.verb in ("menu", "gather")
 
     def _caller_turn(self) -> None:
         step = self.script[0] if self.script else None

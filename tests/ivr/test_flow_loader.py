@@ -52,7 +52,7 @@ def write(tmp_path: Path, menu: str, prompts: str | None = PROMPTS) -> Path:
 
 def test_the_shipped_menu_loads() -> None:
     flow = load_flow(SHIPPED_MENU)
-    assert flow.start == "main"
+    assert flow.start == "answer"
     assert flow.language == "zh"
     assert len(flow.version) == 12
     assert int(flow.version, 16) >= 0

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+import shutil
 import struct
 import wave
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ from ivr.engine.engine import FlowEngine
 from ivr.engine.flow import load_flow
 from ivr.orders_client import OrdersUnavailable
 from ivr.session import CallSession
-from ivr.sip.pyvoip_adapter import LegAudio, LegDigit, LegEnded, LegPlayed
+from ivr.sip.leg import LegAudio, LegDigit, LegEnded, LegPlayed, LegTransfer
 from recordings.audio import is_silence
 from recordings.store import RecordingStore, WavWriter
 
@@ -45,6 +46,7 @@ class FakeLeg:
         self.listening = False
         self.hung_up = False
         self.stops = 0
+        self.transfers: list[tuple[str, dict[str, str]]] = []
 
     def play(self, pcm16: bytes, token: object) -> None:
         self.played.append(pcm16)
@@ -65,6 +67,9 @@ class FakeLeg:
     def audio_taken(self) -> None:
         pass
 
+    def transfer(self, target: str, headers: dict[str, str] | None = None) -> None:
+        self.transfers.append((target, headers or {}))
+
 
 class FakePrompts:
     """Each prompt is a distinct short buffer so tests can see what was played."""
@@ -72,8 +77,8 @@ class FakePrompts:
     def __init__(self) -> None:
         self.keys: dict[bytes, str] = {}
 
-    def pcm16(self, key: str) -> bytes:
-        data = key.encode().ljust(320, b"\0")
+    def pcm16(self, key: str, language: str = "") -> bytes:
+        data = (f"{language}:{key}" if language else key).encode().ljust(320, b"\0")
         self.keys[data] = key
         return data
 
@@ -84,6 +89,7 @@ class FakeOrders:
         self.orders: list[CreateOrder] = []
         self.transcripts: list[tuple[str, str, str]] = []
         self.answered: list[str] = []
+        self.attempts: list[tuple[str, str, dict[str, object]]] = []
 
     async def create_order(self, order: CreateOrder, received_at: datetime) -> str:
         if self.fail:
@@ -93,6 +99,9 @@ class FakeOrders:
 
     async def put_transcript(self, number: str, text: str, status: str) -> None:
         self.transcripts.append((number, text, status))
+
+    async def record_transfer(self, number: str, line: str, attempt: dict[str, object]) -> None:
+        self.attempts.append((number, line, attempt))
 
     async def call_answered(self, call_id: str, caller: str, callee: str) -> None:
         self.answered.append(call_id)
@@ -107,7 +116,12 @@ class FakeTranscriber:
         return "我要投诉"
 
 
-def _session(tmp_path: Path, orders: FakeOrders, transcriber: FakeTranscriber | None):
+def _session(
+    tmp_path: Path,
+    orders: FakeOrders,
+    transcriber: FakeTranscriber | None,
+    clock: Callable[[], datetime] = lambda: datetime.now(CHINA),
+):
     flow = load_flow(REPO / "config/menus/12320.yaml")
     leg = FakeLeg()
     prompts = FakePrompts()
@@ -121,7 +135,7 @@ def _session(tmp_path: Path, orders: FakeOrders, transcriber: FakeTranscriber | 
         open_writer=WavWriter,
         is_silence=is_silence,
         transcriber=transcriber,
-        clock=lambda: datetime.now(CHINA),
+        clock=clock,
         background=background,
     )
     return session, leg, prompts, background
@@ -224,3 +238,135 @@ def _deferred_play(leg: FakeLeg):  # type: ignore[no-untyped-def]
             leg.events.put_nowait(LegPlayed(token, stopped=False))
 
     return play
+
+
+SEAMS_MENU = """\
+version: 1
+start: main
+flows:
+  main:
+    - language: en
+    - gather:
+        prompt: main_menu
+        input: [digits, speech]
+        phrases: {complaint: [投诉]}
+        into: choice
+    - queue: {group: intake, on_failure: sorry}
+  sorry:
+    - play: goodbye
+    - hangup
+"""
+
+
+async def test_speech_and_queue_seams_answer_not_available_and_keys_still_work(
+    tmp_path: Path,
+) -> None:
+    """Until issues #5/#6 the session has no recogniser and no queues: the call goes on."""
+    shutil.copytree(REPO / "config" / "prompts", tmp_path / "prompts")
+    shutil.copy(REPO / "config" / "routing.yaml", tmp_path / "routing.yaml")
+    (tmp_path / "menus").mkdir()
+    (tmp_path / "menus" / "seams.yaml").write_text(SEAMS_MENU, encoding="utf-8")
+    flow = load_flow(tmp_path / "menus" / "seams.yaml")
+    leg, prompts, orders = FakeLeg(), FakePrompts(), FakeOrders()
+    session = CallSession(
+        leg,
+        FlowEngine(flow, call_id=leg.call_id, caller=leg.caller, callee=leg.callee),
+        prompts=prompts,
+        orders=orders,
+        recordings=RecordingStore(tmp_path / "recordings"),
+        open_writer=WavWriter,
+        is_silence=is_silence,
+        transcriber=None,
+        clock=lambda: datetime.now(CHINA),
+        background=set(),
+    )
+    run = asyncio.create_task(session.run())
+    await _until(lambda: "main_menu" in _played(leg, prompts), "the gather prompt")
+    assert leg.played[0].startswith(b"en:main_menu")  # played from the English set
+    leg.events.put_nowait(LegDigit("2"))
+    async with asyncio.timeout(5):
+        await run
+    assert session.engine.variables["choice"] == "2"
+    assert session.engine.variables["connect_failure"] == "not supported"
+    assert _played(leg, prompts)[-1] == "goodbye"
+    assert leg.hung_up
+
+
+async def test_emergency_opens_an_urgent_order_then_tries_each_target_then_the_agents(
+    tmp_path: Path,
+) -> None:
+    """Key 9 then 1: 120 is busy, its backup does not answer, an emergency agent does."""
+    orders = FakeOrders()
+    now = [datetime(2026, 11, 23, 10, 0, tzinfo=CHINA)]
+    session, leg, prompts, background = _session(tmp_path, orders, None, clock=lambda: now[0])
+    run = asyncio.create_task(session.run())
+    await _until(lambda: "main_menu" in _played(leg, prompts), "main menu")
+    leg.events.put_nowait(LegDigit("9"))
+    await _until(lambda: "emergency_menu" in _played(leg, prompts), "emergency menu")
+    leg.events.put_nowait(LegDigit("1"))
+    await _until(lambda: len(leg.transfers) == 1, "REFER to 120")
+
+    (order,) = orders.orders
+    assert (order.category, order.flags, order.menu_path) == ("emergency", ("urgent",), ("9", "1"))
+    assert leg.transfers[0] == (
+        "sip:120@127.0.0.1:5060",
+        {
+            "X-Hotline-Order": "12320-20261123-00042",
+            "X-Hotline-Category": "emergency",
+            "X-Hotline-Ring-Timeout": "20",
+        },
+    )
+    assert "transferring" in _played(leg, prompts)  # the caller is told, not left in silence
+
+    leg.events.put_nowait(LegTransfer("accepted", 202))
+    leg.events.put_nowait(LegTransfer("failed", 486))
+    await _until(lambda: len(leg.transfers) == 2, "REFER to the backup")
+    assert leg.transfers[1][0] == "sip:120-backup@127.0.0.1:5060"
+
+    now[0] += timedelta(seconds=26)  # ring timeout (20 s) and margin pass without a NOTIFY
+    leg.events.put_nowait(object())  # wakes the session to look at the clock
+    await _until(lambda: len(leg.transfers) == 3, "REFER to the emergency agents")
+    assert leg.transfers[2][0] == "sip:1901@127.0.0.1:5060"
+
+    leg.events.put_nowait(LegTransfer("answered", 200))
+    async with asyncio.timeout(5):
+        await run
+    await asyncio.wait(background, timeout=5)
+    assert session.engine.finished
+    outcomes = [
+        (a["target"], a["outcome"], a["code"], a["fallback"]) for _, _, a in orders.attempts
+    ]
+    assert outcomes == [
+        ("sip:120@127.0.0.1:5060", "refused", 486, False),
+        ("sip:120-backup@127.0.0.1:5060", "no_answer", None, False),
+        ("sip:1901@127.0.0.1:5060", "answered", 200, True),
+    ]
+    assert {(number, line) for number, line, _ in orders.attempts} == {
+        ("12320-20261123-00042", "medical_120")
+    }
+
+
+async def test_emergency_with_every_target_down_apologises_and_reads_the_order(
+    tmp_path: Path,
+) -> None:
+    orders = FakeOrders()
+    session, leg, prompts, _ = _session(tmp_path, orders, None)
+    run = asyncio.create_task(session.run())
+    await _until(lambda: "main_menu" in _played(leg, prompts), "main menu")
+    leg.events.put_nowait(LegDigit("9"))
+    await _until(lambda: "emergency_menu" in _played(leg, prompts), "emergency menu")
+    leg.events.put_nowait(LegDigit("5"))  # public-health duty: 2 targets + 2 agents
+    for expected in range(1, 5):
+        await _until(lambda n=expected: len(leg.transfers) == n, f"attempt {expected}")
+        leg.events.put_nowait(LegTransfer("failed", 404))
+    async with asyncio.timeout(5):
+        await run
+    assert [t for t, _ in leg.transfers] == [
+        "sip:8001@127.0.0.1:5060",
+        "sip:8002@127.0.0.1:5060",
+        "sip:1901@127.0.0.1:5060",
+        "sip:1902@127.0.0.1:5060",
+    ]
+    played = _played(leg, prompts)
+    assert played.index("emergency_unreached") < played.index("goodbye")
+    assert leg.hung_up

@@ -1,11 +1,8 @@
 """The verbs of the menu language, one module per verb family.
 
 Adding a verb: write its ``VerbModel`` (schema, ``references``, ``runner``) in
-a module here and list it in ``VERBS``. The loader and the engine need no
-change. Planned next (issue #5): ``transfer`` (``verbs/transfer.py``: emit
-``actions.Transfer(line)``, wait for ``events.TransferResult``, check the line
-name against ``config/routing.yaml`` at load); issue #3 adds ``gather``,
-``queue``, ``hours``, ``language``, ``if`` and ``say_number``.
+a module here and list it in ``VERBS``. The loader, the JSON Schema
+(``ivr.engine.jsonschema``) and the engine need no change.
 """
 
 from __future__ import annotations
@@ -13,8 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ivr.engine.verbs.base import Reference, VerbModel
+from ivr.engine.verbs.conditions import HoursVerb, IfVerb
+from ivr.engine.verbs.connect import QueueVerb, TransferVerb
 from ivr.engine.verbs.control import GotoVerb, HangupVerb, SetVerb
+from ivr.engine.verbs.gather import GatherVerb
+from ivr.engine.verbs.language import LanguageVerb
 from ivr.engine.verbs.menu import MenuVerb
+from ivr.engine.verbs.numbers import SayNumberVerb
 from ivr.engine.verbs.orders import ORDER_CATEGORIES, CreateOrderVerb
 from ivr.engine.verbs.play import PlayVerb, SayDigitsVerb
 from ivr.engine.verbs.record import RecordVerb
@@ -24,9 +26,16 @@ VERBS: Mapping[str, type[VerbModel]] = {
     for verb in (
         PlayVerb,
         SayDigitsVerb,
+        SayNumberVerb,
         MenuVerb,
+        GatherVerb,
         RecordVerb,
         CreateOrderVerb,
+        TransferVerb,
+        QueueVerb,
+        HoursVerb,
+        IfVerb,
+        LanguageVerb,
         SetVerb,
         GotoVerb,
         HangupVerb,

@@ -67,7 +67,7 @@ class Reference:
     loader turns it into a YAML position.
     """
 
-    kind: Literal["flow", "prompt", "variable", "defines", "category"]
+    kind: Literal["flow", "prompt", "variable", "defines", "category", "line", "group", "language"]
     name: str
     at: tuple[str | int, ...] = ()
 
@@ -104,3 +104,24 @@ class VerbModel(BaseModel):
 def as_tuple(value: Any) -> Any:
     """Field helper: a single string stands for a one-element list."""
     return (value,) if isinstance(value, str) else value
+
+
+def single_or_list(schema: dict[str, Any]) -> None:
+    """``json_schema_extra`` of an ``as_tuple`` field: the JSON Schema allows one item too."""
+    array = {key: value for key, value in schema.items() if key not in ("title", "default")}
+    for key in list(schema):
+        if key not in ("title", "default"):
+            del schema[key]
+    schema["anyOf"] = [array["items"], array]
+
+
+def string_or_object(schema: dict[str, Any]) -> None:
+    """``json_schema_extra`` of a model also written as a bare name (``9: emergency``)."""
+    whole = dict(schema)
+    schema.clear()
+    schema["anyOf"] = [{"type": "string"}, whole]
+
+
+def values_single_or_list(schema: dict[str, Any]) -> None:
+    """``json_schema_extra`` of a mapping whose values are ``as_tuple`` lists."""
+    single_or_list(schema["additionalProperties"])

@@ -40,7 +40,7 @@ def apply_assignments(call: CallState, assignments: Mapping[str, str]) -> None:
         call.variables[name] = call.resolve(value)
 
 
-class _Immediate:
+class Immediate:
     """A runner whose verb is done as soon as it starts."""
 
     def __init__(self, step: Step, assignments: Mapping[str, str] | None = None) -> None:
@@ -72,7 +72,7 @@ class SetVerb(VerbModel):
         return assignment_references(self.variables, ("variables",))
 
     def runner(self) -> Runner:
-        return _Immediate(Step(), self.variables)
+        return Immediate(Step(), self.variables)
 
 
 class GotoVerb(VerbModel):
@@ -87,7 +87,7 @@ class GotoVerb(VerbModel):
         yield Reference("flow", self.flow, ("flow",))
 
     def runner(self) -> Runner:
-        return _Immediate(Step(outcome=Jump(self.flow)))
+        return Immediate(Step(outcome=Jump(self.flow)))
 
 
 class HangupVerb(VerbModel):
@@ -96,4 +96,4 @@ class HangupVerb(VerbModel):
     verb = "hangup"
 
     def runner(self) -> Runner:
-        return _Immediate(Step((actions.Hangup(),), End()))
+        return Immediate(Step((actions.Hangup(),), End()))

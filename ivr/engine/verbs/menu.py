@@ -19,6 +19,8 @@ from ivr.engine.verbs.base import (
     Seconds,
     VerbModel,
     as_tuple,
+    single_or_list,
+    string_or_object,
 )
 from ivr.engine.verbs.control import Assignments, apply_assignments, assignment_references
 
@@ -30,7 +32,9 @@ class Branch(BaseModel):
     (``1: {set: {category: consult}, goto: intake}``).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, json_schema_extra=string_or_object
+    )
 
     assign: Assignments = Field(default_factory=dict, alias="set")
     goto: FlowName | None = None
@@ -53,12 +57,12 @@ class MenuVerb(VerbModel):
 
     verb = "menu"
 
-    prompt: tuple[PromptKey, ...] = Field(min_length=1)
+    prompt: tuple[PromptKey, ...] = Field(min_length=1, json_schema_extra=single_or_list)
     options: dict[DtmfKey, Branch] = Field(min_length=1)
     timeout: Seconds = Field(5.0, gt=0, le=MAX_SILENCE_SECONDS)
     retries: Annotated[int, Strict()] = Field(2, ge=0, le=5)
-    invalid: tuple[PromptKey, ...] = ()
-    no_input: tuple[PromptKey, ...] = ()
+    invalid: tuple[PromptKey, ...] = Field((), json_schema_extra=single_or_list)
+    no_input: tuple[PromptKey, ...] = Field((), json_schema_extra=single_or_list)
     on_failure: FlowName | None = None
     barge_in: Flag = True
 

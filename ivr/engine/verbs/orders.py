@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -24,6 +24,8 @@ from ivr.engine.verbs.base import (
 ORDER_CATEGORIES = ("consult", "complaint", "report", "suggestion", "help", "emergency")
 
 OrderFlag = Annotated[str, AfterValidator(check_name)]
+#: Priorities an order may be opened with (the work-order service decides what they mean).
+OrderPriority = Literal["low", "normal", "high", "urgent"]
 
 
 class CreateOrderVerb(VerbModel):
@@ -31,7 +33,8 @@ class CreateOrderVerb(VerbModel):
 
     The order carries the call's menu path, last recording and flow version; on
     success ``$order_number`` is set and the flow goes on, on failure (or after
-    ``timeout`` seconds without an answer) it jumps to ``on_failure``. While it
+    ``timeout`` seconds without an answer) it jumps to ``on_failure``. ``domain``
+    and ``priority`` are optional (``OrderPriority``). While it
     waits, ``hold_prompt`` plays after every ``hold_after`` seconds of silence.
     """
 
@@ -39,6 +42,10 @@ class CreateOrderVerb(VerbModel):
 
     category: ValueOrVariable
     flags: tuple[OrderFlag, ...] = ()
+    #: The health domain (e.g. ``medical_service``, ``disease_control``); sent to the API
+    #: once it accepts it (carried on ``actions.CreateOrder`` already).
+    domain: OrderFlag | None = None
+    priority: OrderPriority | None = None
     on_failure: FlowName
     hold_prompt: PromptKey = "please_wait"
     hold_after: Seconds = Field(4.0, gt=0, le=5)
@@ -72,6 +79,8 @@ class CreateOrderRunner:
             flags=self.verb.flags,
             recording=call.recording,
             flow_version=call.flow_version,
+            domain=self.verb.domain,
+            priority=self.verb.priority,
         )
         return self._keep_company(call, now, (order,))
 

@@ -10,7 +10,15 @@ from pydantic import Field, field_validator
 
 from ivr.engine import actions, events
 from ivr.engine.state import CallState, Runner, Step, Wait
-from ivr.engine.verbs.base import Flag, PromptKey, Reference, ValueOrVariable, VerbModel, as_tuple
+from ivr.engine.verbs.base import (
+    Flag,
+    PromptKey,
+    Reference,
+    ValueOrVariable,
+    VerbModel,
+    as_tuple,
+    single_or_list,
+)
 
 #: ``12320-YYYYMMDD-NNNNN``: callers need only the date and sequence digits.
 _ORDER_NUMBER = re.compile(r"\d+-(\d{8})-(\d+)")
@@ -28,7 +36,7 @@ class PlayVerb(VerbModel):
     verb = "play"
     shorthand = "prompt"
 
-    prompt: tuple[PromptKey, ...] = Field(min_length=1)
+    prompt: tuple[PromptKey, ...] = Field(min_length=1, json_schema_extra=single_or_list)
     barge_in: Flag = False
 
     _one_or_many = field_validator("prompt", mode="before")(as_tuple)

@@ -1,0 +1,57 @@
+"""Reads a tcpdump capture of the RTP the IVR sent and measures each stream's pacing."""
+
+from __future__ import annotations
+
+import itertools
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LINK_HEADER = {1: 14, 113: 16, 276: 20, 0: 4}  # Ethernet, Linux SLL, SLL2, BSD loopback
+
+
+@dataclass
+class Stream:
+    times: list[float] = field(default_factory=list)
+    gaps_ms: list[float] = field(default_factory=list)
+    packets_per_second: float = 0.0
+
+
+def _packets(path: Path) -> list[tuple[float, int]]:
+    """(timestamp, UDP source port) of every IPv4/UDP packet in a classic pcap file."""
+    data = path.read_bytes()
+    magic = struct.unpack_from("<I", data)[0]
+    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    nanos = magic in (0xA1B23C4D, 0x4D3CB2A1)
+    link = struct.unpack_from(endian + "I", data, 20)[0]
+    offset, out = 24, []
+    skip = LINK_HEADER[link]
+    while offset + 16 <= len(data):
+        seconds, fraction, captured, _ = struct.unpack_from(endian + "IIII", data, offset)
+        frame = data[offset + 16 : offset + 16 + captured]
+        offset += 16 + captured
+        ip = frame[skip:]
+        if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:
+            continue
+        ihl = (ip[0] & 0x0F) * 4
+        (source_port,) = struct.unpack_from("!H", ip, ihl)
+        out.append((seconds + fraction / (1e9 if nanos else 1e6), source_port))
+    return out
+
+
+def stream_gaps(path: Path, trim_seconds: float = 1.0) -> dict[int, Stream]:
+    """Per source port: inter-arrival gaps (ms), leaving out each stream's first and last
+    ``trim_seconds`` (call set-up and tear-down), and its packets per second."""
+    streams: dict[int, Stream] = {}
+    for moment, port in _packets(path):
+        streams.setdefault(port, Stream()).times.append(moment)
+    for stream in streams.values():
+        times = stream.times
+        if len(times) < 3:
+            continue
+        start, end = times[0] + trim_seconds, times[-1] - trim_seconds
+        inside = [t for t in times if start <= t <= end]
+        stream.gaps_ms = [(b - a) * 1000 for a, b in itertools.pairwise(inside)]
+        if len(inside) > 1:
+            stream.packets_per_second = (len(inside) - 1) / (inside[-1] - inside[0])
+    return streams
