@@ -122,6 +122,7 @@ class Node:
                 "--host", s.api.host, "--port", str(s.api.port),
                 "--mqtt-host", s.mqtt.host, "--mqtt-port", str(s.mqtt.port),
                 "--token-file", str(s.paths.admin_token),
+                "--calendar", str(s.calendar), "--units", str(s.units), "--sla", str(s.sla),
             ],
         )  # fmt: skip
         _wait(lambda: _healthy(f"{s.api.base_url}/healthz"), "the work-order API", service, 30)

@@ -147,6 +147,15 @@ class WorkOrder:
     group: str
     created_at: datetime
     updated_at: datetime
+    lifecycle: dict[str, Any] | None = None
+    unit: str | None = None
+    region: str | None = None
+    about_unit: str | None = None
+    repeat_of: str | None = None
+    caller_name: str | None = None
+    callback_number: str | None = None
+    address: str | None = None
+    confidential: bool = False
 
     @property
     def category_label(self) -> str:
@@ -176,7 +185,26 @@ class WorkOrder:
             "group": self.group,
             "created_at": format_utc(self.created_at),
             "updated_at": format_utc(self.updated_at),
+            "unit": self.unit,
+            "region": self.region,
+            "about_unit": self.about_unit,
+            "repeat_of": self.repeat_of,
+            "caller_name": self.caller_name,
+            "callback_number": self.callback_number,
+            "address": self.address,
+            "confidential": self.confidential,
+            "lifecycle": self.lifecycle,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class CallerDetails:
+    """What the call taker records about the caller (事件受理单: 姓名、联系电话、地址、保密)."""
+
+    caller_name: str | None
+    callback_number: str | None
+    address: str | None
+    confidential: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +250,9 @@ class CallResult:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A list query: optional exact caller number, then limit/offset."""
+    """A list query: optional exact caller number and status, then limit/offset."""
 
     caller: str | None = None
     limit: int = 50
     offset: int = 0
+    status: str | None = None

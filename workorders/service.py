@@ -1,7 +1,9 @@
 """The work-order service process: store + HTTP API + outbox publisher.
 
 Run it as ``python -m workorders.service --db URL --host H --port P --mqtt-host H
---mqtt-port P --token-file PATH``; it stops cleanly on SIGINT or SIGTERM (exit status 0).
+--mqtt-port P --token-file PATH [--calendar F --units F --sla F]``; it stops cleanly on
+SIGINT or SIGTERM (exit status 0). Without ``--calendar/--units/--sla`` it uses the files in
+the source tree's ``config/``.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
 
+from routing.errors import RoutingError
 from workorders.api import AccessLogger, create_app
 from workorders.errors import WorkOrderError
 from workorders.events.publisher import OutboxPublisher
+from workorders.lifecycle.machine import Rules
+from workorders.rules import DEFAULT_CONFIG_DIR, load_rules
 from workorders.store import Store
 from workorders.tokens import ROLE_ADMIN, ROLE_IVR
 
@@ -37,17 +42,20 @@ async def run_service(
     mqtt_port: int,
     token_file: str | os.PathLike[str],
     *,
+    rules: Rules | None = None,
+    sweep_seconds: float = 30.0,
     ready: asyncio.Event | None = None,
 ) -> None:
     """Serve until cancelled.
 
-    Creates missing tables, makes sure an admin token exists in ``token_file`` and an ivr
-    token in ``ivr-token`` next to it, then runs the HTTP API on ``host:port`` and the outbox
-    publisher towards ``mqtt_host:mqtt_port``. ``ready`` is set once the API is listening.
+    Migrates the schema (Alembic ``upgrade head``), makes sure an admin token exists in
+    ``token_file`` and an ivr token in ``ivr-token`` next to it, then runs the HTTP API on
+    ``host:port``, the outbox publisher towards ``mqtt_host:mqtt_port`` and the deadline
+    sweep every ``sweep_seconds``. ``ready`` is set once the API is listening.
     """
-    store = Store.open(database_url)
+    store = Store.open(database_url, rules=rules)
     try:
-        await store.create_tables()
+        await store.migrate()
         admin_token_file = Path(token_file)
         await store.ensure_token_file(admin_token_file, "admin", ROLE_ADMIN)
         await store.ensure_token_file(
@@ -63,6 +71,9 @@ async def run_service(
         runner = web.AppRunner(app, access_log_class=AccessLogger, shutdown_timeout=5.0)
         await runner.setup()
         publishing = asyncio.create_task(publisher.run(), name="outbox-publisher")
+        sweeping = asyncio.create_task(
+            run_deadline_sweeps(store, sweep_seconds, publisher.wake), name="deadline-sweeps"
+        )
         try:
             await web.TCPSite(runner, host, port).start()
             log.info("work-order API listening on %s:%d", host, port)
@@ -71,11 +82,27 @@ async def run_service(
             await asyncio.Event().wait()  # until cancelled
         finally:
             publishing.cancel()
-            await asyncio.gather(publishing, return_exceptions=True)
+            sweeping.cancel()
+            await asyncio.gather(publishing, sweeping, return_exceptions=True)
             await runner.cleanup()
     finally:
         await store.close()
         log.info("work-order service stopped")
+
+
+async def run_deadline_sweeps(store: Store, every: float, wake: Callable[[], None]) -> None:
+    """Warn and supervise due orders now and then every ``every`` seconds.
+
+    Safe with several instances on one PostgreSQL (``FOR UPDATE SKIP LOCKED`` in the store);
+    the first sweep after a start catches up with whatever fell due while nothing ran.
+    """
+    while True:
+        try:
+            if await store.sweep():
+                wake()
+        except WorkOrderError as exc:
+            log.warning("deadline sweep failed: %s", exc)
+        await asyncio.sleep(every)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -88,6 +115,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mqtt-host", default="127.0.0.1")
     parser.add_argument("--mqtt-port", type=int, default=1883)
     parser.add_argument("--token-file", required=True, help="admin token file (created 0600)")
+    parser.add_argument("--calendar", type=Path, default=DEFAULT_CONFIG_DIR / "calendar.yaml")
+    parser.add_argument("--units", type=Path, default=DEFAULT_CONFIG_DIR / "units.yaml")
+    parser.add_argument("--sla", type=Path, default=DEFAULT_CONFIG_DIR / "sla.yaml")
+    parser.add_argument("--sweep-seconds", type=float, default=30.0)
     return parser.parse_args(argv)
 
 
@@ -96,8 +127,22 @@ async def _serve_until_signalled(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
+    try:
+        rules = load_rules(args.calendar, args.units, args.sla)
+    except RoutingError as exc:
+        log.error("work-order service configuration: %s", exc)
+        return 1
     service = asyncio.create_task(
-        run_service(args.db, args.host, args.port, args.mqtt_host, args.mqtt_port, args.token_file),
+        run_service(
+            args.db,
+            args.host,
+            args.port,
+            args.mqtt_host,
+            args.mqtt_port,
+            args.token_file,
+            rules=rules,
+            sweep_seconds=args.sweep_seconds,
+        ),
         name="workorders-service",
     )
     stopping = asyncio.create_task(stop.wait(), name="wait-for-signal")

@@ -13,8 +13,24 @@ from workorders.errors import InvalidInput
 
 ROLE_ADMIN = "admin"
 ROLE_IVR = "ivr"
+ROLE_CALL_TAKER = "call_taker"  # 接线员
+ROLE_SUPERVISOR = "supervisor"  # centre supervisor (管理员/督办)
+ROLE_DISPATCHER = "dispatcher"  # sub-centre dispatcher (分中心派单员)
+ROLE_HANDLER = "handler"  # unit handler / liaison officer (承办人、联络员)
+ROLE_LEADER = "leader"  # supervising leader (主管领导)
+ROLE_SYSTEM = "system"  # the deadline scheduler; never a token
 #: ``ivr`` is the service account IVR workers use; ``admin`` is for operators and tooling.
-ROLES = (ROLE_ADMIN, ROLE_IVR)
+ROLES = (
+    ROLE_ADMIN,
+    ROLE_IVR,
+    ROLE_CALL_TAKER,
+    ROLE_SUPERVISOR,
+    ROLE_DISPATCHER,
+    ROLE_HANDLER,
+    ROLE_LEADER,
+)
+#: Roles that belong to a sub-centre or unit and therefore need one.
+UNIT_ROLES = (ROLE_DISPATCHER, ROLE_HANDLER)
 
 _TOKEN_PREFIX = "wo_"
 

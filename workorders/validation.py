@@ -120,9 +120,18 @@ def parse_page(query: Mapping[str, str]) -> Page:
     caller = query.get("caller")
     if caller is not None and not _SIP_USER.fullmatch(caller):
         raise InvalidInput("caller must be at most 64 visible characters", field="caller")
+    status = query.get("status")
+    if status is not None and not re.fullmatch(r"[a-z_]{1,16}", status):
+        raise InvalidInput("status must be a lifecycle state", field="status")
+    limit, offset = parse_limit_offset(query)
+    return Page(caller=caller, limit=limit, offset=offset, status=status)
+
+
+def parse_limit_offset(query: Mapping[str, str]) -> tuple[int, int]:
+    """``?limit=`` (1-200, default 50) and ``?offset=`` (default 0) of list routes."""
     limit = _query_int(query, "limit", default=50, low=1, high=MAX_PAGE_LIMIT)
     offset = _query_int(query, "offset", default=0, low=0, high=10_000_000)
-    return Page(caller=caller, limit=limit, offset=offset)
+    return limit, offset
 
 
 class _Missing:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 
 from workorders.store import Store
 from workorders.store.tables import metadata
@@ -82,11 +83,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def store(database_url: str, clock: FakeClock) -> AsyncIterator[Store]:
-    """An empty store (tables dropped and created afresh) on each backend."""
+    """An empty store (tables dropped, then migrated afresh) on each backend."""
     async with Store.open(database_url, clock=clock) as opened:
         async with opened.engine.begin() as connection:
             await connection.run_sync(metadata.drop_all)
-        await opened.create_tables()
+            await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        await opened.migrate()
         yield opened
 
 
@@ -94,5 +96,5 @@ async def store(database_url: str, clock: FakeClock) -> AsyncIterator[Store]:
 async def sqlite_store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
     """A store on SQLite only, for tests about the API and the publisher, not the database."""
     async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'api.db'}", clock=clock) as opened:
-        await opened.create_tables()
+        await opened.migrate()
         yield opened

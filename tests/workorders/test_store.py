@@ -80,7 +80,10 @@ async def test_received_at_defaults_to_now(store: Store, clock: FakeClock) -> No
 
 async def test_twenty_concurrent_creates_get_twenty_numbers(store: Store) -> None:
     results = await asyncio.gather(
-        *(store.create_order(new_order(), idempotency_key=f"key-{n}") for n in range(20))
+        *(
+            store.create_order(new_order(f"1380013{n:04d}"), idempotency_key=f"key-{n}")
+            for n in range(20)
+        )
     )
     numbers = sorted(result.order.number for result in results)
     assert numbers == [f"12320-20250314-{n:05d}" for n in range(1, 21)]
@@ -258,10 +261,10 @@ async def test_token_file(store: Store, tmp_path: Path) -> None:
 async def test_token_file_survives_a_fresh_database(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "admin-token"
     async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}", clock=clock) as one:
-        await one.create_tables()
+        await one.migrate()
         token = await one.ensure_token_file(path, "admin", "admin")
     async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'two.db'}", clock=clock) as two:
-        await two.create_tables()
+        await two.migrate()
         assert await two.authenticate(token) is None
         assert await two.ensure_token_file(path, "admin", "admin") == token
         assert await two.authenticate(token) is not None

@@ -20,6 +20,7 @@ from aiohttp.typedefs import Handler, Middleware
 from aiohttp.web_request import BaseRequest
 
 from workorders.api.openapi import build_openapi
+from workorders.api.workflow import WorkflowHandlers
 from workorders.errors import (
     Conflict,
     Forbidden,
@@ -33,12 +34,20 @@ from workorders.errors import (
 )
 from workorders.model import CallResult, WorkOrder, format_utc, is_order_number
 from workorders.store import Store
-from workorders.tokens import ROLE_ADMIN, ROLE_IVR, Principal
+from workorders.tokens import (
+    ROLE_ADMIN,
+    ROLE_CALL_TAKER,
+    ROLE_DISPATCHER,
+    ROLE_HANDLER,
+    ROLE_IVR,
+    ROLE_LEADER,
+    ROLE_SUPERVISOR,
+    Principal,
+)
 from workorders.validation import (
     parse_answered_call,
     parse_idempotency_key,
     parse_new_order,
-    parse_page,
     parse_transcript_update,
 )
 
@@ -94,15 +103,37 @@ class _Route:
 
 
 _BOTH = frozenset({ROLE_ADMIN, ROLE_IVR})
+_PEOPLE = frozenset(
+    {ROLE_ADMIN, ROLE_CALL_TAKER, ROLE_SUPERVISOR, ROLE_DISPATCHER, ROLE_HANDLER, ROLE_LEADER}
+)
+_INTAKE = frozenset({ROLE_ADMIN, ROLE_IVR, ROLE_CALL_TAKER, ROLE_SUPERVISOR})
+_CENTRE_DESK = frozenset({ROLE_ADMIN, ROLE_CALL_TAKER, ROLE_SUPERVISOR})
+_ORDER = f"{API_PREFIX}/workorders/{{number}}"
 ROUTES = (
     _Route("GET", "/healthz", "health", None),
     _Route("GET", OPENAPI_PATH, "openapi", None),
-    _Route("POST", f"{API_PREFIX}/workorders", "create_order", _BOTH),
-    _Route("GET", f"{API_PREFIX}/workorders", "list_orders", _BOTH),
-    _Route("GET", f"{API_PREFIX}/workorders/{{number}}", "get_order", _BOTH),
-    _Route("PUT", f"{API_PREFIX}/workorders/{{number}}/transcript", "put_transcript", _BOTH),
+    _Route("POST", f"{API_PREFIX}/workorders", "create_order", _INTAKE),
+    _Route("GET", f"{API_PREFIX}/workorders", "list_orders", _PEOPLE | {ROLE_IVR}),
+    _Route("GET", _ORDER, "get_order", _PEOPLE | {ROLE_IVR}),
+    _Route("PUT", f"{_ORDER}/transcript", "put_transcript", _BOTH),
+    _Route("PUT", f"{_ORDER}/caller", "put_caller", _CENTRE_DESK),
+    _Route("POST", f"{_ORDER}/actions", "post_action", _PEOPLE),
+    _Route("GET", f"{_ORDER}/ledger", "get_ledger", _PEOPLE),
     _Route("POST", f"{API_PREFIX}/calls", "record_call", _BOTH),
+    _Route(
+        "GET",
+        f"{API_PREFIX}/supervisions",
+        "list_supervisions",
+        frozenset({ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_LEADER}),
+    ),
+    _Route("GET", f"{API_PREFIX}/audit", "list_audit", frozenset({ROLE_ADMIN, ROLE_SUPERVISOR})),
+    _Route("GET", f"{API_PREFIX}/reports/rates", "report_rates", _PEOPLE),
 )
+#: Routes whose handlers live in ``workflow.py`` (the rest are ``_Handlers`` methods).
+_WORKFLOW_ROUTES = frozenset(
+    {"list_orders", "get_order", "put_caller", "post_action", "get_ledger",
+     "list_supervisions", "list_audit", "report_rates"}
+)  # fmt: skip
 _ROLES_OF_ROUTE = {route.name: route.roles for route in ROUTES}
 
 
@@ -122,10 +153,10 @@ def create_app(
         middlewares=[_error_middleware, _auth_middleware(store)],
         client_max_size=MAX_BODY_BYTES,
     )
+    workflow = WorkflowHandlers(store, PRINCIPAL)
     for route in ROUTES:
-        app.router.add_route(
-            route.method, route.path, getattr(handlers, route.name), name=route.name
-        )
+        owner: object = workflow if route.name in _WORKFLOW_ROUTES else handlers
+        app.router.add_route(route.method, route.path, getattr(owner, route.name), name=route.name)
     return app
 
 
@@ -160,20 +191,6 @@ class _Handlers:
         return _json(
             result.order.to_json(), status=200 if result.replayed else 201, headers=headers
         )
-
-    async def list_orders(self, request: web.Request) -> web.Response:
-        page = parse_page(request.query)
-        orders = await self._store.list_orders(page)
-        return _json(
-            {
-                "items": [order.to_json() for order in orders],
-                "limit": page.limit,
-                "offset": page.offset,
-            }
-        )
-
-    async def get_order(self, request: web.Request) -> web.Response:
-        return _json((await self._store.get_order(_order_number(request))).to_json())
 
     async def put_transcript(self, request: web.Request) -> web.Response:
         number = _order_number(request)

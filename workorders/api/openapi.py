@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workorders.api import openapi_workflow
 from workorders.events.screenpop import CALL_ANSWERED, ORDER_CREATED, event_schema
 from workorders.model import CATEGORY_LABELS, TRANSCRIPT_STATUSES
 
@@ -113,10 +114,11 @@ _SCHEMAS: dict[str, Any] = {
             "recording": _NULLABLE_STR,
             "flow_version": _NULLABLE_STR,
             "call_id": _NULLABLE_STR,
-            "status": {"type": "string", "enum": ["received"]},
+            "status": {"type": "string", "enum": openapi_workflow.STATES},
             "group": _STR,
             "created_at": _TIMESTAMP,
             "updated_at": _TIMESTAMP,
+            **openapi_workflow.WORKORDER_EXTRA_PROPERTIES,
         },
     },
     "WorkOrderList": {
@@ -162,6 +164,7 @@ _SCHEMAS: dict[str, Any] = {
     # Screen-pop events published over MQTT on hotline/pops/{group} (QoS 1, at least once).
     "CallAnsweredEvent": event_schema(CALL_ANSWERED),
     "OrderCreatedEvent": event_schema(ORDER_CREATED),
+    **openapi_workflow.SCHEMAS,
 }
 
 _NUMBER_PARAMETER = {
@@ -229,6 +232,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "List orders, newest first",
                 "parameters": [
                     {"name": "caller", "in": "query", "schema": _PHONE},
+                    {"name": "status", "in": "query", "schema": {"type": "string"}},
                     {
                         "name": "limit",
                         "in": "query",
@@ -316,7 +320,7 @@ def build_openapi() -> dict[str, Any]:
             ),
         },
         "security": _SECURED,
-        "paths": _paths(),
+        "paths": {**_paths(), **openapi_workflow.paths()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas,

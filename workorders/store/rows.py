@@ -40,6 +40,7 @@ def new_order_row(
         group=new.group,
         created_at=now,
         updated_at=now,
+        confidential=False,
     )
 
 
@@ -61,6 +62,15 @@ def order_from_row(row: WorkOrderRow) -> WorkOrder:
         group=row.group,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        lifecycle=row.lifecycle,
+        unit=row.unit,
+        region=row.region,
+        about_unit=row.about_unit,
+        repeat_of=row.repeat_of,
+        caller_name=row.caller_name,
+        callback_number=row.callback_number,
+        address=row.address,
+        confidential=row.confidential,
     )
 
 

@@ -1,7 +1,8 @@
 """SQLAlchemy table definitions of the work-order store (SQLite and PostgreSQL).
 
-Tables are created with ``metadata.create_all`` when the service starts. Schema migrations
-(Alembic) arrive in a later issue; until then a column change needs a fresh database.
+The schema is created and changed by the Alembic migrations in ``workorders/store/
+migrations/`` (``Store.migrate`` runs ``upgrade head``); a test checks that the migrated
+schema equals this metadata on SQLite and PostgreSQL, so a change here needs a migration.
 """
 
 from __future__ import annotations
@@ -9,7 +10,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -71,6 +82,77 @@ class WorkOrderRow(Base):
     group: Mapped[str] = mapped_column("group", String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The lifecycle (workorders.lifecycle.Lifecycle.to_json); ``status`` is its state, and
+    # the columns below copy what queries filter on.
+    lifecycle: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    unit: Mapped[str | None] = mapped_column(String(64), index=True)
+    region: Mapped[str | None] = mapped_column(String(200))
+    about_unit: Mapped[str | None] = mapped_column(String(64))
+    next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    repeat_of: Mapped[str | None] = mapped_column(String(32))
+    # The caller's identity beyond the calling number (masked or hidden for unit roles).
+    caller_name: Mapped[str | None] = mapped_column(String(100))
+    callback_number: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(500))
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LedgerRow(Base):
+    """全流程台账: one row per accepted lifecycle step. Append-only (never updated)."""
+
+    __tablename__ = "ledger"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    order_number: Mapped[str] = mapped_column(String(32), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SupervisionRow(Base):
+    """督办 and warnings: yellow at 75 % of a limit, red when overdue or on 不满意."""
+
+    __tablename__ = "supervisions"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    order_number: Mapped[str] = mapped_column(String(32), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    level: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(32))
+    deadline: Mapped[str | None] = mapped_column(String(16))
+    due: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    unit: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditRow(Base):
+    """Every read of an order with the caller's identity unmasked: who, when, which, why."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    order_number: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+
+
+class IdempotencyRow(Base):
+    """Idempotency keys of lifecycle actions, per token holder, with what they produced."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    order_number: Mapped[str] = mapped_column(String(32))
+    ledger_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class OrderCounterRow(Base):

@@ -1,0 +1,327 @@
+"""OpenAPI pieces of the lifecycle routes (merged by ``openapi.build_openapi``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from routing.units import DOMAIN_LABELS
+from workorders.api.actions import ACTIONS
+from workorders.lifecycle.model import INVALID_REASONS, MODE_LABELS, SATISFACTION_LABELS, State
+
+_STR = {"type": "string"}
+_NSTR = {"type": ["string", "null"]}
+_TIME = {"type": "string", "format": "date-time"}
+_NTIME = {"type": ["string", "null"], "format": "date-time"}
+_INT = {"type": "integer"}
+_NUMBER = {
+    "name": "number",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": r"^12320-\d{8}-\d{5}$"},
+}
+_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,200}$"},
+}
+_REASON = {
+    "name": "X-Access-Reason",
+    "in": "header",
+    "required": False,
+    "schema": _STR,
+    "description": "why the caller's identity is read (written to the audit log)",
+}
+_PAGE = [
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+    },
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"$ref": "#/components/responses/Error", "description": description}
+
+
+def _listing(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items", "limit", "offset"],
+        "properties": {
+            "items": {"type": "array", "items": _ref(item)},
+            "limit": _INT,
+            "offset": _INT,
+        },
+    }
+
+
+STATES = [state.value for state in State]
+
+WORKORDER_EXTRA_PROPERTIES: dict[str, Any] = {
+    "unit": {**_NSTR, "description": "the handling unit (units.yaml id)"},
+    "region": _NSTR,
+    "about_unit": {**_NSTR, "description": "the unit a complaint is about"},
+    "repeat_of": {**_NSTR, "description": "first order of this caller in the repeat window"},
+    "caller_name": _NSTR,
+    "callback_number": _NSTR,
+    "address": _NSTR,
+    "confidential": {"type": "boolean", "description": "保密: identity hidden outside the centre"},
+    "lifecycle": {"type": ["object", "null"], "description": "state, deadlines, callback …"},
+    "identity": {"type": "string", "enum": ["full", "masked", "hidden"]},
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Action": {
+        "type": "object",
+        "required": ["action"],
+        "description": (
+            "One lifecycle step. Modes: "
+            + ", ".join(f"{k} = {v}" for k, v in MODE_LABELS.items())
+            + ". Domains: "
+            + ", ".join(DOMAIN_LABELS)
+            + ". Satisfaction: "
+            + ", ".join(f"{k} = {v}" for k, v in SATISFACTION_LABELS.items())
+            + ". Invalid reasons: "
+            + ", ".join(INVALID_REASONS)
+            + "."
+        ),
+        "properties": {
+            "action": {"type": "string", "enum": list(ACTIONS)},
+            "mode": _STR,
+            "region": _STR,
+            "domain": _STR,
+            "limit_class": _STR,
+            "about_unit": _STR,
+            "unit": _STR,
+            "note": _STR,
+            "reason": _STR,
+            "result": _STR,
+            "kind": {"type": "string", "enum": ["head", "leader"]},
+            "until": _TIME,
+            "upheld": {"type": "boolean"},
+            "approved": {"type": "boolean"},
+            "caller_informed": {"type": "boolean"},
+            "reached": {"type": "boolean"},
+            "responded": {"type": "boolean"},
+            "resolved": {"type": "boolean"},
+            "satisfaction": {"type": "string", "enum": list(SATISFACTION_LABELS)},
+            "invalid_reason": {"type": ["string", "null"], "enum": [*INVALID_REASONS, None]},
+        },
+    },
+    "LedgerEntry": {
+        "type": "object",
+        "required": ["at", "actor", "role", "unit", "action", "state", "note", "data"],
+        "properties": {
+            "at": _TIME,
+            "actor": _STR,
+            "role": _STR,
+            "unit": _NSTR,
+            "action": _STR,
+            "state": {"type": "string", "enum": STATES},
+            "note": _STR,
+            "data": {"type": "object"},
+        },
+    },
+    "ActionResult": {
+        "type": "object",
+        "required": ["order", "entry"],
+        "properties": {
+            "order": {
+                "oneOf": [_ref("WorkOrder"), {"type": "null"}],
+                "description": "null when the order left the caller's view",
+            },
+            "entry": _ref("LedgerEntry"),
+        },
+    },
+    "Ledger": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array", "items": _ref("LedgerEntry")}},
+    },
+    "CallerDetails": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "caller_name": _NSTR,
+            "callback_number": _NSTR,
+            "address": _NSTR,
+            "confidential": {"type": "boolean"},
+        },
+    },
+    "Supervision": {
+        "type": "object",
+        "properties": {
+            "order_number": _STR,
+            "at": _TIME,
+            "level": {"type": "string", "enum": ["yellow", "red"]},
+            "reason": _STR,
+            "deadline": _NSTR,
+            "due": _NTIME,
+            "unit": _NSTR,
+        },
+    },
+    "SupervisionList": _listing("Supervision"),
+    "AuditRecord": {
+        "type": "object",
+        "properties": {
+            "at": _TIME,
+            "actor": _STR,
+            "role": _STR,
+            "order_number": _STR,
+            "reason": _STR,
+        },
+    },
+    "AuditList": _listing("AuditRecord"),
+    "Rates": {
+        "type": "object",
+        "description": "响应率/解决率/满意率 over reached callbacks of valid orders (percent)",
+        "properties": {
+            **dict.fromkeys(
+                (
+                    "total",
+                    "valid",
+                    "reached",
+                    "unreachable",
+                    "responded",
+                    "resolved",
+                    "satisfied",
+                    "dissatisfied",
+                ),
+                _INT,
+            ),
+            **{
+                k: {"type": ["number", "null"]}
+                for k in ("valid_rate", "response_rate", "resolution_rate", "satisfaction_rate")
+            },
+            "from": _STR,
+            "to": _STR,
+            "unit": _NSTR,
+            "region": _NSTR,
+            "centre_view": {"type": "boolean"},
+        },
+    },
+}
+
+
+def paths() -> dict[str, Any]:
+    order = "/api/v1/workorders/{number}"
+    return {
+        f"{order}/caller": {
+            "put": {
+                "operationId": "putCallerDetails",
+                "summary": "Record the caller's name, callback number, address and 保密 request",
+                "parameters": [_NUMBER, _REASON],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("CallerDetails")}},
+                },
+                "responses": {
+                    "200": _ok(_ref("WorkOrder"), "the order"),
+                    "403": _err("only centre roles"),
+                    "404": _err("no such order"),
+                    "422": _err("a field is invalid"),
+                },
+            }
+        },
+        f"{order}/actions": {
+            "post": {
+                "operationId": "postAction",
+                "summary": "Take one lifecycle step (idempotent on Idempotency-Key)",
+                "parameters": [_NUMBER, _KEY, _REASON],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("Action")}},
+                },
+                "responses": {
+                    "201": _ok(_ref("ActionResult"), "done; one ledger entry"),
+                    "200": _ok(_ref("ActionResult"), "replay of this key"),
+                    "403": _err("the role or unit may not take this step"),
+                    "404": _err("no such order (or not visible)"),
+                    "409": _err("not allowed in the order's state, or key reuse"),
+                    "422": _err("a field is invalid"),
+                },
+            }
+        },
+        f"{order}/ledger": {
+            "get": {
+                "operationId": "getLedger",
+                "summary": "The order's 全流程台账, oldest first",
+                "parameters": [_NUMBER],
+                "responses": {
+                    "200": _ok(_ref("Ledger"), "entries"),
+                    "404": _err("no such order (or not visible)"),
+                },
+            }
+        },
+        "/api/v1/supervisions": {
+            "get": {
+                "operationId": "listSupervisions",
+                "summary": "督办 records and warnings, newest first",
+                "parameters": [*_PAGE, {"name": "number", "in": "query", "schema": _STR}],
+                "responses": {
+                    "200": _ok(_ref("SupervisionList"), "records"),
+                    "403": _err("supervisors, leaders and admins only"),
+                },
+            }
+        },
+        "/api/v1/audit": {
+            "get": {
+                "operationId": "listAudit",
+                "summary": "Unmasked reads of callers' identities, newest first",
+                "parameters": [*_PAGE, {"name": "number", "in": "query", "schema": _STR}],
+                "responses": {
+                    "200": _ok(_ref("AuditList"), "records"),
+                    "403": _err("supervisors and admins only"),
+                },
+            }
+        },
+        "/api/v1/reports/rates": {
+            "get": {
+                "operationId": "reportRates",
+                "summary": "The three rates for orders received from..to (days in Asia/Shanghai)",
+                "parameters": [
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    {"name": "unit", "in": "query", "schema": _STR},
+                    {"name": "region", "in": "query", "schema": _STR},
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["csv"]},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "counts and rates",
+                        "content": {
+                            "application/json": {"schema": _ref("Rates")},
+                            "text/csv": {"schema": _STR},
+                        },
+                    },
+                    "403": _err("a unit outside the caller's view"),
+                    "422": _err("a query parameter is invalid"),
+                },
+            }
+        },
+    }

@@ -1,0 +1,244 @@
+"""Routes of the lifecycle: reads with visibility and masking, actions, ledger, 督办, audit,
+the three rates. ``app.py`` mounts them next to the intake routes.
+
+Reads: a unit role sees only orders handled within its unit (others are a 404, so order
+numbers of other units cannot even be probed); the identity is shown as ``access.identity_view``
+decides, and every read that shows it unmasked is written to the audit log with the reason
+from the ``X-Access-Reason`` header (default: the route's name).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from routing.units import OrgTree
+from workorders.access import (
+    IdentityView,
+    can_read,
+    identity_view,
+    is_centre,
+    present,
+    visible_units,
+)
+from workorders.api.actions import parse_action, parse_caller_details
+from workorders.errors import Forbidden, InvalidInput, MalformedRequest, NotFound
+from workorders.lifecycle.model import Actor
+from workorders.model import WorkOrder, format_utc, is_order_number
+from workorders.rates import compute_rates, rates_csv
+from workorders.store import Store
+from workorders.tokens import Principal
+from workorders.validation import parse_idempotency_key, parse_limit_offset, parse_page
+
+REPORT_ZONE = ZoneInfo("Asia/Shanghai")
+ACCESS_REASON_HEADER = "X-Access-Reason"
+
+
+def actor_of(principal: Principal) -> Actor:
+    return Actor(principal.name, principal.role, principal.unit)
+
+
+class Reader:
+    """Visibility, masking and audit of order reads for one store and organisation."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @property
+    def tree(self) -> OrgTree:
+        return self.store.rules.tree
+
+    async def order(self, principal: Principal, number: str) -> WorkOrder:
+        if not is_order_number(number):
+            raise NotFound(f"no work order {number}", field="number")
+        order = await self.store.get_order(number)
+        if not can_read(principal, self.tree, order.unit):
+            raise NotFound(f"no work order {number}", field="number")
+        return order
+
+    async def show(
+        self, request: web.Request, principal: Principal, orders: list[WorkOrder]
+    ) -> list[dict[str, Any]]:
+        shown, unmasked = [], []
+        for order in orders:
+            view = identity_view(
+                principal, self.tree, confidential=order.confidential, about_unit=order.about_unit
+            )
+            if view is IdentityView.FULL:
+                unmasked.append(order.number)
+            shown.append(present(order.to_json(), view))
+        reason = request.headers.get(ACCESS_REASON_HEADER) or str(request.match_info.route.name)
+        await self.store.record_reads(actor_of(principal), unmasked, reason)
+        return shown
+
+
+class WorkflowHandlers:
+    def __init__(self, store: Store, principal_key: web.RequestKey[Principal]) -> None:
+        self._store = store
+        self._reader = Reader(store)
+        self._principal = principal_key
+
+    def _who(self, request: web.Request) -> Principal:
+        return request[self._principal]
+
+    async def list_orders(self, request: web.Request) -> web.Response:
+        principal = self._who(request)
+        page = parse_page(request.query)
+        units = visible_units(principal, self._reader.tree)
+        orders = await self._store.list_orders(page, units=units)
+        items = await self._reader.show(request, principal, orders)
+        return _json({"items": items, "limit": page.limit, "offset": page.offset})
+
+    async def get_order(self, request: web.Request) -> web.Response:
+        principal = self._who(request)
+        order = await self._reader.order(principal, request.match_info["number"])
+        return _json((await self._reader.show(request, principal, [order]))[0])
+
+    async def put_caller(self, request: web.Request) -> web.Response:
+        principal = self._who(request)
+        number = (await self._reader.order(principal, request.match_info["number"])).number
+        details = parse_caller_details(await json_object(request))
+        order = await self._store.set_caller_details(number, details)
+        return _json((await self._reader.show(request, principal, [order]))[0])
+
+    async def post_action(self, request: web.Request) -> web.Response:
+        principal = self._who(request)
+        key = parse_idempotency_key(request.headers.get("Idempotency-Key"))
+        number = (await self._reader.order(principal, request.match_info["number"])).number
+        body = await json_object(request)
+        command = parse_action(body)
+        result = await self._store.act(
+            number, command, actor_of(principal), idempotency_key=key, request=dict(body)
+        )
+        order = result.order
+        if not can_read(principal, self._reader.tree, order.unit):
+            shown: dict[str, Any] | None = None  # e.g. returned or reassigned away
+        else:
+            shown = (await self._reader.show(request, principal, [order]))[0]
+        headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+        return _json(
+            {"order": shown, "entry": result.entry.to_json()},
+            status=200 if result.replayed else 201,
+            headers=headers,
+        )
+
+    async def get_ledger(self, request: web.Request) -> web.Response:
+        principal = self._who(request)
+        number = (await self._reader.order(principal, request.match_info["number"])).number
+        entries = await self._store.ledger(number)
+        return _json({"items": [entry.to_json() for entry in entries]})
+
+    async def list_supervisions(self, request: web.Request) -> web.Response:
+        limit, offset = parse_limit_offset(request.query)
+        number = request.query.get("number")
+        items = await self._store.supervisions(number=number, limit=limit, offset=offset)
+        return _json(
+            {
+                "items": [
+                    {
+                        "order_number": s.order_number,
+                        "at": format_utc(s.at),
+                        "level": s.level,
+                        "reason": s.reason,
+                        "deadline": s.deadline,
+                        "due": None if s.due is None else format_utc(s.due),
+                        "unit": s.unit,
+                    }
+                    for s in items
+                ],
+                "limit": limit,
+                "offset": offset,
+            }
+        )
+
+    async def list_audit(self, request: web.Request) -> web.Response:
+        limit, offset = parse_limit_offset(request.query)
+        number = request.query.get("number")
+        records = await self._store.audit_log(number=number, limit=limit, offset=offset)
+        return _json(
+            {
+                "items": [
+                    {
+                        "at": format_utc(r.at),
+                        "actor": r.actor,
+                        "role": r.role,
+                        "order_number": r.order_number,
+                        "reason": r.reason,
+                    }
+                    for r in records
+                ],
+                "limit": limit,
+                "offset": offset,
+            }
+        )
+
+    async def report_rates(self, request: web.Request) -> web.Response:
+        principal = self._who(request)
+        query = request.query
+        start, end = report_period(query)
+        tree = self._reader.tree
+        units = visible_units(principal, tree)
+        unit = query.get("unit")
+        if unit is not None:
+            if unit not in tree:
+                raise InvalidInput(f"unknown unit {unit!r}", field="unit")
+            if units is not None and unit not in units:
+                raise Forbidden(f"unit {unit} is outside what {principal.name} may see")
+            units = tree.subtree(unit)
+        region = query.get("region") or None
+        inputs = await self._store.rate_inputs(start=start, end=end, units=units, region=region)
+        rates = compute_rates(inputs)
+        if query.get("format") == "csv" or "text/csv" in request.headers.get("Accept", ""):
+            return web.Response(
+                text=rates_csv(rates),
+                content_type="text/csv",
+                charset="utf-8",
+                headers={"Content-Disposition": 'attachment; filename="rates.csv"'},
+            )
+        scope = {"from": query.get("from"), "to": query.get("to"), "unit": unit, "region": region}
+        return _json({**scope, **rates.to_json(), "centre_view": is_centre(principal, tree)})
+
+
+def report_period(query: Mapping[str, str]) -> tuple[datetime, datetime]:
+    """``from``/``to`` as days in Asia/Shanghai, both inclusive → ``[start, end)``."""
+    days = []
+    for name in ("from", "to"):
+        value = query.get(name)
+        if value is None:
+            raise InvalidInput(f"{name} (YYYY-MM-DD) is required", field=name)
+        try:
+            days.append(date.fromisoformat(value))
+        except ValueError:
+            raise InvalidInput(f"{name} must be YYYY-MM-DD", field=name) from None
+    first, last = days
+    if last < first:
+        raise InvalidInput("to is before from", field="to")
+    start = datetime.combine(first, time(0), REPORT_ZONE)
+    return start, datetime.combine(last + timedelta(days=1), time(0), REPORT_ZONE)
+
+
+async def json_object(request: web.Request) -> Mapping[str, object]:
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise MalformedRequest("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise MalformedRequest("the request body must be a JSON object")
+    return body
+
+
+def _json(
+    data: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.json_response(
+        data,
+        status=status,
+        headers=headers,
+        dumps=lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")),
+    )
