@@ -121,8 +121,12 @@ class OrdersClient:
 
     async def record_transfer(self, number: str, line: str, attempt: dict[str, object]) -> None:
         """One attempt to reach a dedicated line, kept on the order (emergency transfers)."""
+        key = f"transfer:{number}:{attempt.get('target')}:{attempt.get('started')}"
         await self._request(
-            "POST", f"/api/v1/workorders/{number}/transfer-attempts", {"line": line, **attempt}
+            "POST",
+            f"/api/v1/workorders/{number}/actions",
+            {"action": "transfer_attempt", "line": line, **attempt},
+            headers={"Idempotency-Key": key},
         )
 
     async def call_answered(self, call_id: str, caller: str, callee: str) -> None:

@@ -46,7 +46,13 @@ def test_there_are_enough_sentences_of_every_kind() -> None:
     for case in CASES:
         per_category[case.category] += 1
     assert min(per_category.values()) >= 8
-    assert {case.line for case in CASES} >= {"120", "119", "110", "122", "public_health_duty"}
+    assert {case.line for case in CASES} >= {
+        "medical_120",
+        "fire_119",
+        "police_110",
+        "traffic_122",
+        "public_health_duty",
+    }
 
 
 def test_accuracy_per_category(
@@ -105,9 +111,9 @@ def test_no_other_sentence_raises_an_emergency(
 @pytest.mark.parametrize(
     ("text", "menu", "category", "line"),
     [
-        ("他昏迷了", None, "help", "120"),
+        ("他昏迷了", None, "help", "medical_120"),
         ("他没有昏迷", None, "consult", None),  # negated
-        ("他没有昏迷，但是胸痛", None, "help", "120"),  # the negation ends at the comma
+        ("他没有昏迷，但是胸痛", None, "help", "medical_120"),  # the negation ends at the comma
         ("不是急事，他以前胸痛过", None, "consult", None),  # suppressed
         ("我想问一下", "2", "complaint", None),  # the menu outweighs one consult word
         ("我要投诉，态度太差", "1", "complaint", None),  # the text outweighs the menu
@@ -131,13 +137,15 @@ def test_mechanics(
 def test_evidence_names_the_words_that_fired(rules: IntakeRules, segmenter: JiebaSegmenter) -> None:
     result = classify("救命，我爸没有昏迷，但是突然胸痛", rules, segmenter, menu="5")
     evidence = {(e.kind, e.label, e.word) for e in result.evidence}
-    assert ("emergency", "120", "胸痛") in evidence
-    assert ("negated", "120", "昏迷") in evidence
+    assert ("emergency", "medical_120", "胸痛") in evidence
+    assert ("negated", "medical_120", "昏迷") in evidence
     assert ("acute", "emergency", "突然") in evidence
     assert ("menu", "help", "5") in evidence
     stored = result.as_dict()
-    assert stored["emergency_line"] == "120"
-    assert {"kind": "emergency", "label": "120", "word": "胸痛", "weight": 2} in stored["evidence"]
+    assert stored["emergency_line"] == "medical_120"
+    assert {"kind": "emergency", "label": "medical_120", "word": "胸痛", "weight": 2} in stored[
+        "evidence"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -209,5 +209,5 @@ def test_cli_classify(capsys: pytest.CaptureFixture[str]) -> None:
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert "category:        help" in out
-    assert "emergency line:  120" in out
+    assert "emergency line:  medical_120" in out
     assert "昏迷" in out

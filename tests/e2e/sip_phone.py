@@ -38,12 +38,14 @@ class ScriptedPhone:
         return self
 
     def stop(self) -> None:
+        self._register(expires=0)  # leave no stale contact at the edge for the next test
+        time.sleep(0.2)
         self._stop = True
         self._thread.join(2)
         self.sock.close()
         self.rtp.close()
 
-    def _register(self) -> None:
+    def _register(self, expires: int = 300) -> None:
         branch = uuid.uuid4().hex[:16]
         text = (
             f"REGISTER sip:127.0.0.1:{self.edge[1]} SIP/2.0\r\n"
@@ -51,7 +53,7 @@ class ScriptedPhone:
             f"From: <sip:{self.user}@127.0.0.1>;tag={branch[:8]}\r\n"
             f"To: <sip:{self.user}@127.0.0.1>\r\n"
             f"Call-ID: reg-{branch}\r\nCSeq: 1 REGISTER\r\n"
-            f"Contact: <sip:{self.user}@127.0.0.1:{self.port}>\r\nExpires: 300\r\n"
+            f"Contact: <sip:{self.user}@127.0.0.1:{self.port}>\r\nExpires: {expires}\r\n"
             "Content-Length: 0\r\n\r\n"
         )
         self.sock.sendto(text.encode(), self.edge)

@@ -307,3 +307,34 @@ async def test_rates_of_the_seed_study_through_the_api(api: Api) -> None:
     other = await api.get("sup", "/api/v1/reports/rates?from=2025-03-14&to=2025-03-14"
                                  "&region=内蒙古/包头")  # fmt: skip
     assert other["total"] == 0
+
+
+async def test_the_ivr_records_emergency_transfer_attempts_and_nothing_else(api: Api) -> None:
+    n = await api.create(category="emergency")
+    attempt = {
+        "action": "transfer_attempt",
+        "line": "medical_120",
+        "target": "sip:120@127.0.0.1:5060",
+        "outcome": "refused",
+        "code": 486,
+        "started": "2026-11-23T02:00:00+00:00",
+        "ended": "2026-11-23T02:00:03+00:00",
+        "fallback": False,
+    }
+    done = await api.act("ivr", n, **attempt)
+    assert done["order"]["status"] == "received"  # a transfer attempt changes no state
+    await api.act("ivr", n, 422, **{**attempt, "outcome": "maybe"})
+    await api.act("ivr", n, 422, **{**attempt, "code": "486"})
+    await api.act("ivr", n, 403, action="classify", mode="immediate")  # only transfers
+    await api.act("taker", n, 403, **attempt)  # people do not fake the IVR's attempts
+    ledger = await api.get("admin", f"/api/v1/workorders/{n}/ledger")
+    entries = [e for e in ledger["items"] if e["action"] == "transfer_attempt"]
+    assert len(entries) == 1
+    assert entries[0]["note"] == "medical_120: sip:120@127.0.0.1:5060 refused (486)"
+    assert entries[0]["data"]["code"] == 486
+    alerts = [
+        m
+        for m in await api.store.outbox(unsent_only=True)
+        if m.topic == "hotline/alerts/supervisors" and m.event["payload"]["order_number"] == n
+    ]
+    assert [a.event["payload"]["reason"] for a in alerts] == ["urgent_order"]

@@ -115,5 +115,6 @@ async def test_yellow_then_red_for_an_emergency(store: Store, clock: FakeClock) 
     assert [(s.level, s.reason, s.deadline) for s in supervisions] == [
         ("red", "overdue", "handling"),
         ("yellow", "warning", "handling"),
+        ("red", "urgent_order", None),  # supervisors hear of an emergency at intake
     ]
     assert supervisions[0].due == clock.now  # received + 2 h

@@ -37,6 +37,7 @@ ACTIONS: dict[str, type[lm.Command]] = {
         lm.Close,
         lm.Supervise,
         lm.MarkValidity,
+        lm.RecordTransfer,
     )
 }
 _HUMAN_HIDDEN_FIELDS = {("supervise", "deadline")}
@@ -77,6 +78,10 @@ def _value(value: object, kind: str, field: str) -> Any:
     if base == "bool":
         if not isinstance(value, bool):
             raise InvalidInput(f"{field} must be true or false", field=field)
+        return value
+    if base == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidInput(f"{field} must be a whole number", field=field)
         return value
     if base == "datetime":
         if not isinstance(value, str):

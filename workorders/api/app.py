@@ -117,7 +117,7 @@ ROUTES = (
     _Route("GET", _ORDER, "get_order", _PEOPLE | {ROLE_IVR}),
     _Route("PUT", f"{_ORDER}/transcript", "put_transcript", _BOTH),
     _Route("PUT", f"{_ORDER}/caller", "put_caller", _CENTRE_DESK),
-    _Route("POST", f"{_ORDER}/actions", "post_action", _PEOPLE),
+    _Route("POST", f"{_ORDER}/actions", "post_action", _PEOPLE | {ROLE_IVR}),
     _Route("GET", f"{_ORDER}/ledger", "get_ledger", _PEOPLE),
     _Route("POST", f"{API_PREFIX}/calls", "record_call", _BOTH),
     _Route(

@@ -117,6 +117,14 @@ SCHEMAS: dict[str, Any] = {
             "resolved": {"type": "boolean"},
             "satisfaction": {"type": "string", "enum": list(SATISFACTION_LABELS)},
             "invalid_reason": {"type": ["string", "null"], "enum": [*INVALID_REASONS, None]},
+            # transfer_attempt (the IVR's only action): one try to reach a dedicated line
+            "line": _STR,
+            "target": _STR,
+            "outcome": {"type": "string", "enum": ["answered", "refused", "no_answer"]},
+            "code": {"type": ["integer", "null"]},
+            "started": _TIME,
+            "ended": _TIME,
+            "fallback": {"type": "boolean"},
         },
     },
     "LedgerEntry": {

@@ -49,6 +49,7 @@ from workorders.lifecycle.model import (
     Object,
     Outcome,
     Reassign,
+    RecordTransfer,
     Reply,
     RequestExtension,
     Return,
@@ -64,6 +65,7 @@ from workorders.tokens import (
     ROLE_CALL_TAKER,
     ROLE_DISPATCHER,
     ROLE_HANDLER,
+    ROLE_IVR,
     ROLE_LEADER,
     ROLE_SUPERVISOR,
     ROLE_SYSTEM,
@@ -80,6 +82,8 @@ def apply(life: Lifecycle, command: Command, actor: Actor, now: datetime, rules:
     handler = _HANDLERS.get(type(command))
     if handler is None:
         raise InvalidInput(f"unknown action {command.action!r}", field="action")
+    if actor.role == ROLE_IVR and not isinstance(command, RecordTransfer):
+        raise Forbidden(f"the IVR may only record transfer attempts, not {command.action}")
     return handler(_Step(life, actor, now, rules, command.action), command)
 
 
@@ -470,7 +474,32 @@ def _mark_validity(step: _Step, command: MarkValidity) -> Outcome:
     return step.done(life, command.note, invalid_reason=reason or "valid")
 
 
+_TRANSFER_OUTCOMES = ("answered", "refused", "no_answer")
+
+
+def _record_transfer(step: _Step, command: RecordTransfer) -> Outcome:
+    step.require(step.actor.role in (ROLE_IVR, ROLE_ADMIN), "only the IVR transfers calls")
+    if command.outcome not in _TRANSFER_OUTCOMES:
+        raise InvalidInput(
+            f"outcome must be one of {', '.join(_TRANSFER_OUTCOMES)}", field="outcome"
+        )
+    code = "" if command.code is None else f" ({command.code})"
+    note = f"{command.line}: {command.target} {command.outcome}{code}"
+    return step.done(
+        step.life,
+        note,
+        line=command.line,
+        target=command.target,
+        outcome=command.outcome,
+        code=command.code,
+        started=command.started,
+        ended=command.ended,
+        fallback=command.fallback,
+    )
+
+
 _HANDLERS: dict[type[Any], Callable[[_Step, Any], Outcome]] = {
+    RecordTransfer: _record_transfer,
     Classify: _classify,
     Instruct: _instruct,
     Sign: _sign,

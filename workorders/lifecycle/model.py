@@ -375,6 +375,20 @@ class Warn(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class RecordTransfer(Command):
+    """One attempt of the IVR to reach a dedicated line (emergency transfer); no state change."""
+
+    action: ClassVar[str] = "transfer_attempt"
+    line: str
+    target: str
+    outcome: str  # answered | refused | no_answer
+    started: str
+    ended: str
+    code: int | None = None
+    fallback: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class MarkValidity(Command):
     """``invalid_reason`` one of ``INVALID_REASONS``, or ``None`` to mark the order valid."""
 

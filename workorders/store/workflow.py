@@ -110,6 +110,10 @@ class WorkflowStore(StoreCore):
             session.add(_ledger_row(row.number, repeat))
         if verdict.alert:
             self._alert(session, row, Alert("red", "abusive_repetition"), now)
+        if row.category == "emergency":
+            # An emergency is being transferred to its dedicated line right now: supervisors
+            # hear of it at once, not at 75 % of its 2-hour limit.
+            self._alert(session, row, Alert("red", "urgent_order"), now)
 
     async def _judge_repeat(self, session: AsyncSession, row: WorkOrderRow) -> RepeatVerdict:
         policy = self._rules.sla.repeats
