@@ -63,6 +63,7 @@ class Settings(_Section):
     paths: Paths = Field(default_factory=Paths)
     asr: Asr = Field(default_factory=Asr)
     calendar: Path = Path("config/calendar.yaml")
+    intake: Path = Path("config/intake.yaml")
     units: Path = Path("config/units.yaml")
     sla: Path = Path("config/sla.yaml")
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from asr.streaming import AsrResult, KeywordHit, Partial
 from ivr.engine import actions, events
 from ivr.engine.engine import FlowEngine
 from ivr.orders_client import OrdersUnavailable
@@ -71,6 +72,19 @@ class Transcriber(Protocol):
     async def transcribe_wav_async(self, path: Path) -> str: ...
 
 
+class SpeechStream(Protocol):
+    """One call's streaming recogniser (``asr.streaming.StreamingRecognizer``)."""
+
+    def feed(
+        self, frame: bytes, now: float, *, prompt_playing: bool = False
+    ) -> list[AsrResult]: ...
+    async def aclose(self, now: float) -> list[AsrResult]: ...
+
+
+class SpeechPool(Protocol):
+    def open(self, call_id: str) -> SpeechStream | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _PlayEnd:
     """Token on the last segment of a ``Play``: its playback end becomes ``PlayDone``."""
@@ -114,6 +128,8 @@ class CallSession:
         clock: Callable[[], datetime],
         background: set[asyncio.Task[None]],
         edge: tuple[str, int] = ("127.0.0.1", 5060),
+        speech: SpeechPool | None = None,
+        publish_partial: Callable[[str, str], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self.leg = leg
         self.engine = engine
@@ -131,7 +147,14 @@ class CallSession:
         self._transfer: LineTransfer | None = None
         self._order_category = ""  # of the last order requested: context for transfers
         self.edge = edge
+        self.speech = speech
+        self.publish_partial = publish_partial
+        self._stream: SpeechStream | None = None
         self._ended = False
+
+    def raise_emergency(self, line: str, source: str) -> None:
+        """An emergency for ``line`` from outside the keys (agent command, spoken keyword)."""
+        self.leg.events.put_nowait(_Outcome(events.EmergencyRaised(line, source)))
 
     async def run(self) -> None:
         leg = self.leg
@@ -317,12 +340,17 @@ class CallSession:
         if self._recording is not None and self._recording.writer is None:
             self._recording.writer = self.open_writer(self._recording.path)
             self.leg.listen(True)
+            if self.speech is not None and self._stream is None:
+                # None when every recogniser is busy: the recording is transcribed after the call.
+                self._stream = self.speech.open(self.leg.call_id)
 
     def _record_audio(self, pcm16: bytes) -> None:
         recording = self._recording
         if recording is None or recording.writer is None:
             return
         recording.writer.write(pcm16)
+        if self._stream is not None:
+            self._speech_results(self._stream.feed(pcm16, asyncio.get_running_loop().time()))
         recording.silent_frames = recording.silent_frames + 1 if self.is_silence(pcm16) else 0
         if recording.silent_frames * FRAME_SECONDS >= recording.spec.silence_seconds:
             done = self._finish_recording("silence")
@@ -334,10 +362,25 @@ class CallSession:
         if recording is None:
             return None
         self.leg.listen(False)
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            self._spawn(self._close_stream(stream))
         if recording.writer is None:  # stopped during the beep: an empty recording
             recording.writer = self.open_writer(recording.path)
         seconds = recording.writer.close()
         return events.RecordingDone(recording.ref, seconds, reason)
+
+    # -- streaming speech: live partials, emergency keywords --
+    def _speech_results(self, results: list[AsrResult]) -> None:
+        for result in results:
+            if isinstance(result, KeywordHit):
+                log.warning("call %s: emergency keyword %r", self.leg.call_id, result.phrase)
+                self.raise_emergency(result.line, "keyword")
+            elif isinstance(result, Partial) and result.text and self.publish_partial is not None:
+                self._spawn(self.publish_partial(self.leg.call_id, result.text))
+
+    async def _close_stream(self, stream: SpeechStream) -> None:
+        self._speech_results(await stream.aclose(asyncio.get_running_loop().time()))
 
     # -- work orders --
     async def _announce(self) -> None:

@@ -22,10 +22,15 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from asr.vosk_adapter import open_transcriber
+from asr.intake import load_intake_rules
+from asr.keywords import plan_keywords, rules_from_mapping
+from asr.streaming import StreamingPool
+from asr.vosk_adapter import Transcriber, VoskBackend, open_transcriber
 from hotline.settings import Settings, load_settings
+from ivr.bus import CallBus
 from ivr.engine.engine import FlowEngine
 from ivr.engine.flow import Flow, load_flow
 from ivr.errors import IvrError
@@ -43,6 +48,8 @@ from routing.errors import RoutingError
 log = logging.getLogger("ivr.worker")
 CHINA = ZoneInfo("Asia/Shanghai")
 SPOOL_REPLAY_SECONDS = 30.0
+#: Calls recognised live at once; about 3 streams fit on 2 cores (shared/docs/vosk-notes.md).
+STREAMING_CALLS = 3
 
 
 def now() -> datetime:
@@ -177,8 +184,28 @@ async def _serve(
     transcriber = await asyncio.to_thread(open_transcriber, settings.asr.model)
     if transcriber is None:
         log.warning("no speech model: the hotline runs DTMF-only and orders get no transcript")
+    speech = _speech_pool(transcriber, settings.intake) if transcriber is not None else None
     recordings = RecordingStore(settings.paths.recordings)
     background: set[asyncio.Task[None]] = set()
+    sessions: dict[str, CallSession] = {}  # calls in progress, for commands from the bus
+
+    def on_command(call_id: str, command: dict[str, Any]) -> None:
+        session = sessions.get(call_id)
+        if session is None:
+            return  # another worker's call, or one that has ended
+        payload = command.get("payload")
+        line = payload.get("line") if isinstance(payload, dict) else None
+        if command.get("type") == "call.emergency" and isinstance(line, str):
+            log.warning("call %s: emergency %s raised by an agent", call_id, line)
+            session.raise_emergency(line, "agent")
+
+    bus = CallBus(
+        settings.mqtt.host,
+        settings.mqtt.port,
+        client_id=f"ivr-{socket.gethostname()}-{ivr.sip_port}",
+        on_command=on_command,
+    )
+    bus_task = asyncio.create_task(bus.run(), name="mqtt-bus")
 
     async def on_call(leg: CallLeg) -> None:
         version = versions.current  # this call keeps it, whatever is reloaded meanwhile
@@ -202,9 +229,15 @@ async def _serve(
             clock=now,
             background=background,
             edge=(settings.edge.host, settings.edge.port),
+            speech=speech,
+            publish_partial=lambda call_id, text: bus.publish_partial(call_id, ivr.pop_group, text),
         )
         log.info("call %s answered (%s), flow %s", leg.call_id, leg.codec, flow.version)
-        await session.run()
+        sessions[leg.call_id] = session
+        try:
+            await session.run()
+        finally:
+            sessions.pop(leg.call_id, None)
         log.info("call %s finished", leg.call_id)
 
     front = SipFrontEnd(
@@ -232,7 +265,26 @@ async def _serve(
         await asyncio.to_thread(front.stop)
         if background:
             await asyncio.wait(background, timeout=120)
+        if speech is not None:
+            speech.shutdown()
+        bus_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await bus_task
         await orders.close()
+
+
+def _speech_pool(transcriber: Transcriber, intake: Path) -> StreamingPool:
+    """Streaming recognisers sharing the model, spotting the emergency words of ``intake``."""
+    backend = VoskBackend(transcriber)
+    rules = load_intake_rules(intake)
+    plan = plan_keywords(
+        rules_from_mapping({rule.line: rule.words for rule in rules.emergencies}),
+        backend.has_word,
+        require_unk=True,
+    )
+    for line in plan.report():
+        log.warning("keyword spotting: %s", line)
+    return StreamingPool(backend, max_streams=STREAMING_CALLS, workers=2, keyword_plan=plan)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -96,6 +96,8 @@ class FlowEngine:
             return self._advance(Step(outcome=Jump(self.flow.start)), now)
         if not self._started or self._runner is None:
             return []
+        if isinstance(event, events.EmergencyRaised):
+            return self._emergency(event, now)
         if isinstance(event, events.PlayDone):
             self.call.play_done(now)
         elif isinstance(event, events.RecordingDone) and event.recording:
@@ -105,6 +107,18 @@ class FlowEngine:
         ):
             return []  # early or stale timer
         return self._advance(self._runner.on_event(self.call, event, now), now)
+
+    def _emergency(self, event: events.EmergencyRaised, now: datetime) -> list[actions.Action]:
+        """Leave the current verb for the line's emergency flow (once per call)."""
+        target = self.flow.emergency.get(event.line)
+        if target is None or "emergency_source" in self.call.variables:
+            return []  # no flow for that line, or an emergency is already being handled
+        self.call.variables["emergency_source"] = event.source
+        self.call.variables["emergency_line"] = event.line
+        stop: list[actions.Action] = [actions.StopRecording("emergency")]
+        if self.call.playing:
+            stop.insert(0, actions.StopPlayback())
+        return stop + self._advance(Step(outcome=Jump(target)), now)
 
     def _advance(self, step: Step, now: datetime) -> list[actions.Action]:
         emitted: list[actions.Action] = []

@@ -81,6 +81,19 @@ class QueueResult:
 
 
 @dataclass(frozen=True, slots=True)
+class EmergencyRaised:
+    """An emergency for a dedicated line, raised outside the menu's keys.
+
+    ``source`` is ``"keyword"`` (spotted in the caller's speech) or ``"agent"``
+    (an agent asked through the API). The engine leaves whatever it was doing for
+    the flow the menu's ``emergency`` map names for ``line``.
+    """
+
+    line: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class TimerFired:
     """The deadline the engine asked for (``FlowEngine.next_deadline``) has passed."""
 
@@ -99,6 +112,7 @@ Event = (
     | OrderCreated
     | OrderFailed
     | TransferResult
+    | EmergencyRaised
     | QueueResult
     | TimerFired
     | Hangup

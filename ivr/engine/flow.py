@@ -19,11 +19,10 @@ from types import MappingProxyType
 from pydantic import ValidationError
 
 from ivr.engine.errors import FlowError, Problem
-from ivr.engine.schema import Located, MenuDocument, ParsedVerb, parse_verb
+from ivr.engine.schema import Located, MenuDocument, ParsedVerb, parse_verb, read_located
 from ivr.engine.state import BUILTIN_VARIABLES
 from ivr.engine.targets import NO_TARGETS, Targets, load_targets
 from ivr.engine.verbs import ORDER_CATEGORIES, VerbModel
-from ivr.engine.yamlsource import MarkedYamlError, format_path, load_marked
 from ivr.prompts.errors import PromptError
 from ivr.prompts.texts import PromptTexts, load_prompt_texts
 
@@ -44,6 +43,8 @@ class Flow:
     targets: Targets = NO_TARGETS
     #: The menu file's text as loaded (what ``hotline diff`` compares against).
     text: str = ""
+    #: Dedicated line → flow run when an emergency for it is raised outside the keys.
+    emergency: Mapping[str, str] = field(default_factory=dict)
 
     def prompt_keys(self) -> frozenset[str]:
         """Every prompt the menu can play, including ``digits/*``, hold and beep prompts."""
@@ -80,20 +81,9 @@ def load_flow(path: Path, *, prompt_texts: Path | None = None, routing: Path | N
     ``prompt_texts`` is the texts file of the menu's language; other languages'
     files are looked for in the same directory (``en.yaml``).
     """
-    try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise FlowError([Problem(path, 1, 1, "", f"cannot read menu: {error}")]) from error
-    try:
-        document = load_marked(text)
-    except MarkedYamlError as error:
-        position = error.position
-        problem = Problem(
-            path, position.line, position.column, format_path(error.path), error.message
-        )
-        raise FlowError([problem]) from error
-    located = Located(path, document)
+    raw, located = read_located(path, "menu", FlowError)
+    text = raw.decode("utf-8")
+    document = located.document
     try:
         top = MenuDocument.model_validate(document.data)
     except ValidationError as error:
@@ -121,6 +111,13 @@ def load_flow(path: Path, *, prompt_texts: Path | None = None, routing: Path | N
     targets = _load_targets(routing or default_routing(path), parsed, problems)
     if top.start not in top.flows:
         problems.append(located.problem(("start",), f"unknown flow {top.start!r}"))
+    for line, flow_name in top.emergency.items():
+        if targets is not None and line not in targets.lines:
+            problems.append(
+                located.problem(("emergency", line), f"unknown line {line!r}", key=True)
+            )
+        if flow_name not in top.flows:
+            problems.append(located.problem(("emergency", line), f"unknown flow {flow_name!r}"))
     # A verb that failed validation defines nothing we know of: do not follow
     # its problem with "unknown variable" for every use of what it would define.
     variables_known = not problems
@@ -145,6 +142,7 @@ def load_flow(path: Path, *, prompt_texts: Path | None = None, routing: Path | N
         texts=MappingProxyType(all_texts),
         targets=targets or NO_TARGETS,
         text=text,
+        emergency=MappingProxyType(dict(top.emergency)),
     )
 
 

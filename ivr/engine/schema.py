@@ -14,7 +14,7 @@ from pydantic_core import ErrorDetails
 from ivr.engine.errors import Problem
 from ivr.engine.verbs import VERBS, VerbModel
 from ivr.engine.verbs.base import FlowName
-from ivr.engine.yamlsource import MarkedYaml, YamlPath, format_path
+from ivr.engine.yamlsource import MarkedYaml, MarkedYamlError, YamlPath, format_path, load_marked
 
 #: Version of the menu language; bumped when a file must be changed to keep working.
 LANGUAGE_VERSION = 1
@@ -30,6 +30,10 @@ class MenuDocument(BaseModel):
     language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] = "zh"
     start: FlowName
     flows: dict[FlowName, Annotated[list[Any], Field(min_length=1)]] = Field(min_length=1)
+    #: Dedicated line → the flow that handles an emergency for it. Emergencies raised
+    #: outside the menu's keys (a spoken keyword, an agent through the API) jump there
+    #: from wherever the call is.
+    emergency: dict[FlowName, FlowName] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,25 @@ def _yaml_location(
     if wrapped and loc and loc[0] == verb.shorthand:
         loc = loc[1:]
     return (*path, *loc)
+
+
+def read_located(
+    path: Path, what: str, error: Callable[[list[Problem]], Exception]
+) -> tuple[bytes, Located]:
+    """Read and parse a YAML file keeping positions; ``error(problems)`` names file:line:col."""
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error([Problem(path, 1, 1, "", f"cannot read {what}: {exc}")]) from exc
+    try:
+        document = load_marked(text)
+    except MarkedYamlError as exc:
+        at = exc.position
+        raise error(
+            [Problem(path, at.line, at.column, format_path(exc.path), exc.message)]
+        ) from exc
+    return raw, Located(path, document)
 
 
 class Located:

@@ -31,10 +31,9 @@ from pydantic import (
     field_validator,
 )
 
-from ivr.engine.errors import FlowError, Problem
-from ivr.engine.schema import Located
+from ivr.engine.errors import FlowError
+from ivr.engine.schema import read_located
 from ivr.engine.verbs.base import check_name
-from ivr.engine.yamlsource import MarkedYamlError, format_path, load_marked
 
 Name = Annotated[str, AfterValidator(check_name)]
 SipUri = Annotated[str, Field(pattern=r"^sips?:[^\s]+$")]
@@ -92,19 +91,8 @@ NO_TARGETS = Targets(None, {}, {})
 
 def load_targets(path: Path) -> Targets:
     """Read and validate ``routing.yaml``; ``FlowError`` with file:line:col on failure."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise FlowError([Problem(path, 1, 1, "", f"cannot read routing: {error}")]) from error
-    try:
-        document = load_marked(text)
-    except MarkedYamlError as error:
-        position = error.position
-        problem = Problem(
-            path, position.line, position.column, format_path(error.path), error.message
-        )
-        raise FlowError([problem]) from error
-    located = Located(path, document)
+    _, located = read_located(path, "routing", FlowError)
+    document = located.document
     try:
         parsed = RoutingFile.model_validate(document.data if document.data is not None else {})
     except ValidationError as error:

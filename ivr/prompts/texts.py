@@ -21,9 +21,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
 from ivr.engine.errors import Problem
-from ivr.engine.schema import Located
+from ivr.engine.schema import read_located
 from ivr.engine.verbs.base import PromptKey
-from ivr.engine.yamlsource import MarkedYamlError, format_path, load_marked
 from ivr.prompts.errors import PromptError
 
 #: Bump when the rendering pipeline changes so every prompt is rendered again.
@@ -71,18 +70,8 @@ class PromptTexts:
 
 def load_prompt_texts(path: Path) -> PromptTexts:
     """Read and validate a prompt-texts file; ``PromptError`` names file:line:col on failure."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise _error(path, 1, 1, "", f"cannot read prompt texts: {error}") from error
-    try:
-        document = load_marked(text)
-    except MarkedYamlError as error:
-        position = error.position
-        raise _error(
-            path, position.line, position.column, format_path(error.path), error.message
-        ) from error
-    located = Located(path, document)
+    _, located = read_located(path, "prompt texts", _errors)
+    document = located.document
     try:
         parsed = _TextsFile.model_validate(document.data)
     except ValidationError as error:
@@ -108,6 +97,10 @@ def load_prompt_texts(path: Path) -> PromptTexts:
     if problems:
         raise PromptError("\n".join(str(p) for p in problems), tuple(problems))
     return PromptTexts(source=path, voice=parsed.voice, entries=entries)
+
+
+def _errors(problems: list[Problem]) -> PromptError:
+    return PromptError("\n".join(str(p) for p in problems), tuple(problems))
 
 
 def _error(path: Path, line: int, column: int, yaml_path: str, message: str) -> PromptError:

@@ -108,3 +108,42 @@ def test_emergency_key_reaches_the_line_with_an_urgent_order_recording_every_att
     assert attempts[-1]["fallback"] is (answered_by == "1901")
     # The IVR's leg ended once the line had the caller: the worker logged the call finished.
     wait_until(lambda: f"call {order['call_id']} finished" in node.worker.log(), 15, "IVR leg end")
+
+
+def test_an_agent_sends_a_caller_in_the_menu_to_120_through_the_api(
+    node: Node, tmp_path: Path, silence: Path
+) -> None:
+    number = "13700000009"
+    phone = ScriptedPhone("120", node.edge_port, "answer").start()
+    caller = Baresip(
+        tmp_path / "caller", user=number, proxy_port=node.edge_port, audio_source=silence
+    )
+    caller.start()
+    try:
+        caller.command("dial", f"sip:12320@127.0.0.1:{node.edge_port}")
+        caller.wait_event("CALL_ESTABLISHED", 15)
+        answered = wait_until(
+            lambda: [
+                m
+                for _, m in list(node.pops.messages)
+                if m["type"] == "call.answered" and m["payload"]["caller_number"] == number
+            ],
+            10,
+            "the screen-pop of the call",
+        )
+        call_id = answered[0]["payload"]["call_id"]
+        request = urllib.request.Request(
+            f"{node.api}/api/v1/calls/{call_id}/emergency",
+            data=json.dumps({"line": "medical_120"}).encode(),
+            headers={"Authorization": f"Bearer {node.token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 202
+        wait_until(lambda: phone.invites, 60, "the call at 120")
+        (order,) = wait_until(lambda: node.orders(number), 10, "the urgent order")
+    finally:
+        caller.stop()
+        phone.stop()
+    assert order["category"] == "emergency"
+    assert f"X-Hotline-Order: {order['number']}" in phone.invites[0]

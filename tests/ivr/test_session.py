@@ -370,3 +370,48 @@ async def test_emergency_with_every_target_down_apologises_and_reads_the_order(
     played = _played(leg, prompts)
     assert played.index("emergency_unreached") < played.index("goodbye")
     assert leg.hung_up
+
+
+async def test_an_emergency_keyword_in_the_intake_sends_the_caller_to_120(tmp_path: Path) -> None:
+    """The real streaming code (gating, utterances, keyword plan, decoding threads), with the
+    recogniser's results injected at the Vosk seam: the Chinese keyword logic needs a Chinese
+    model this machine cannot have."""
+    from asr.keywords import plan_keywords, rules_from_mapping
+    from asr.streaming import StreamingPool
+    from tests.asr.fakes import FakeBackend
+
+    backend = FakeBackend(
+        texts=["我 爸 突然 昏迷 了"], spotted=["[unk] 昏迷 [unk]"], vocabulary=["昏迷", "[unk]"]
+    )
+    plan = plan_keywords(rules_from_mapping({"medical_120": ["昏迷"]}), backend.has_word)
+    pool = StreamingPool(backend, max_streams=1, workers=1, keyword_plan=plan)
+    orders = FakeOrders()
+    partials: list[tuple[str, str]] = []
+
+    async def publish(call_id: str, text: str) -> None:
+        partials.append((call_id, text))
+
+    session, leg, prompts, _ = _session(tmp_path, orders, None)
+    session.speech = pool
+    session.publish_partial = publish
+    run = asyncio.create_task(session.run())
+    try:
+        await _until(lambda: "main_menu" in _played(leg, prompts), "menu played")
+        leg.events.put_nowait(LegDigit("2"))
+        await _until(lambda: leg.listening, "recording started")
+        # 0.5 s of speech, then a pause that ends the utterance, at the line's pace: the
+        # streaming code measures pauses on the clock (its endpoint backstop is 0.8 s).
+        for frame in [TONE_FRAME] * 25 + [SILENT_FRAME] * 100:
+            leg.events.put_nowait(LegAudio(frame))
+            await asyncio.sleep(0.02)
+            if leg.transfers:
+                break
+        await _until(lambda: bool(leg.transfers), "the transfer to 120")
+    finally:
+        run.cancel()
+        pool.shutdown()
+    (order,) = orders.orders
+    assert (order.category, order.flags) == ("emergency", ("urgent",))
+    assert leg.transfers[0][0] == "sip:120@127.0.0.1:5060"
+    assert session.engine.variables["emergency_source"] == "keyword"
+    assert partials and all(call_id == leg.call_id for call_id, _ in partials)

@@ -338,3 +338,28 @@ async def test_the_ivr_records_emergency_transfer_attempts_and_nothing_else(api:
         if m.topic == "hotline/alerts/supervisors" and m.event["payload"]["order_number"] == n
     ]
     assert [a.event["payload"]["reason"] for a in alerts] == ["urgent_order"]
+
+
+async def test_an_agent_sends_a_live_call_to_a_dedicated_line(api: Api) -> None:
+    call = {"call_id": "live-1", "caller_number": "13800138000", "callee": "12320"}
+    answered = await api.client.post("/api/v1/calls", json=call, headers=api.auth("ivr"))
+    assert answered.status == 201
+    path = "/api/v1/calls/live-1/emergency"
+    sent = await api.client.post(path, json={"line": "medical_120"}, headers=api.auth("taker"))
+    assert sent.status == 202
+    command_id = (await sent.json())["command_id"]
+    (command,) = [m for m in await api.store.outbox() if m.id == command_id]
+    assert command.topic == "hotline/calls/live-1/commands"
+    assert command.event["type"] == "call.emergency"
+    assert command.event["payload"] == {"call_id": "live-1", "line": "medical_120", "by": "taker"}
+    for user, body, status in [
+        ("taker", {"line": "120; drop"}, 422),
+        ("taker", {"line": "medical_120", "extra": 1}, 422),
+        ("hospital", {"line": "medical_120"}, 403),  # units do not steer callers
+    ]:
+        response = await api.client.post(path, json=body, headers=api.auth(user))
+        assert response.status == status, await response.text()
+    unknown = await api.client.post(
+        "/api/v1/calls/nobody/emergency", json={"line": "medical_120"}, headers=api.auth("sup")
+    )
+    assert unknown.status == 404

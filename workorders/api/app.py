@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -121,6 +122,12 @@ ROUTES = (
     _Route("GET", f"{_ORDER}/ledger", "get_ledger", _PEOPLE),
     _Route("POST", f"{API_PREFIX}/calls", "record_call", _BOTH),
     _Route(
+        "POST",
+        f"{API_PREFIX}/calls/{{call_id}}/emergency",
+        "request_emergency",
+        frozenset({ROLE_ADMIN, ROLE_CALL_TAKER, ROLE_SUPERVISOR}),
+    ),
+    _Route(
         "GET",
         f"{API_PREFIX}/supervisions",
         "list_supervisions",
@@ -204,6 +211,26 @@ class _Handlers:
         if not result.replayed:
             self._notify()
         return _json(_call_json(result), status=200 if result.replayed else 201)
+
+    async def request_emergency(self, request: web.Request) -> web.Response:
+        """An agent sends the caller of a live call to a dedicated line (120, 110 …)."""
+        body = await _json_object(request)
+        line = body.get("line")
+        if not isinstance(line, str) or not _LINE_NAME.fullmatch(line):
+            raise InvalidInput("line must be the name of a dedicated line", field="line")
+        unknown = set(body) - {"line"}
+        if unknown:
+            field = sorted(unknown)[0]
+            raise InvalidInput(f"unknown field {field!r}", field=field)
+        principal = request[PRINCIPAL]
+        event_id = await self._store.request_emergency(
+            request.match_info["call_id"], line, principal.name
+        )
+        self._notify()
+        return _json({"command_id": event_id, "line": line}, status=202)
+
+
+_LINE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def _json(

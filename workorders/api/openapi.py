@@ -298,6 +298,52 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/v1/calls/{call_id}/emergency": {
+            "post": {
+                "operationId": "requestEmergency",
+                "summary": (
+                    "Send the caller of a live call to a dedicated line (the IVR gets a "
+                    "call.emergency command on hotline/calls/{call_id}/commands)"
+                ),
+                "parameters": [
+                    {
+                        "name": "call_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["line"],
+                                "additionalProperties": False,
+                                "properties": {"line": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "202": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "command_id": {"type": "string"},
+                                "line": {"type": "string"},
+                            },
+                        },
+                        "queued for the IVR worker holding the call",
+                    ),
+                    "401": _error("missing or unknown bearer token"),
+                    "403": _error("only centre desk roles"),
+                    "404": _error("no answered call with this id"),
+                    "422": _error("a field is invalid"),
+                },
+            }
+        },
     }
 
 

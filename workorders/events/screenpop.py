@@ -127,3 +127,18 @@ def event_schema(event_type: str) -> dict[str, Any]:
             "payload": PAYLOAD_SCHEMAS[event_type],
         },
     }
+
+
+CALL_EMERGENCY = "call.emergency"
+
+
+def command_topic(call_id: str) -> str:
+    """Where the IVR worker holding ``call_id`` listens for commands (QoS 1)."""
+    return f"hotline/calls/{call_id}/commands"
+
+
+def emergency_command(
+    event_id: str, call_id: str, line: str, by: str, at: datetime
+) -> dict[str, Any]:
+    """An agent sends the caller of a live call to a dedicated line."""
+    return envelope(event_id, CALL_EMERGENCY, at, {"call_id": call_id, "line": line, "by": by})

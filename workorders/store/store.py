@@ -32,6 +32,8 @@ from workorders.errors import Conflict, NotFound, StoreUnavailable
 from workorders.events.screenpop import (
     OutboxMessage,
     call_answered_event,
+    command_topic,
+    emergency_command,
     order_created_event,
     pop_topic,
 )
@@ -199,6 +201,22 @@ class Store(WorkflowStore):
             return call_result(existing, replayed=True)
         log.info("call answered: caller %s group %s", mask_phone(call.caller_number), call.group)
         return call_result(row, replayed=False)
+
+    async def request_emergency(self, call_id: str, line: str, by: str) -> str:
+        """Queue an ``call.emergency`` command for the worker holding the call; its event id.
+
+        The call must have been answered (``record_call``); whether it is still in
+        progress only the IVR knows — a command for a call that has ended is ignored there.
+        """
+        async with self._transaction() as session:
+            if await session.get(CallRow, call_id) is None:
+                raise NotFound(f"no answered call {call_id}", field="call_id")
+            now = self._clock()
+            event_id = str(uuid.uuid4())
+            event = emergency_command(event_id, call_id, line, by, now)
+            session.add(outbox_row(event_id, command_topic(call_id), now, event))
+        log.warning("emergency %s requested by %s for a call in progress", line, by)
+        return event_id
 
     # -- tokens ---------------------------------------------------------------------------
 
