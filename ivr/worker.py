@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from asr.errors import AsrError
 from asr.intake import load_intake_rules
 from asr.keywords import plan_keywords, rules_from_mapping
 from asr.streaming import StreamingPool
@@ -276,12 +277,12 @@ async def _serve(
 def _speech_pool(transcriber: Transcriber, intake: Path) -> StreamingPool:
     """Streaming recognisers sharing the model, spotting the emergency words of ``intake``."""
     backend = VoskBackend(transcriber)
-    rules = load_intake_rules(intake)
-    plan = plan_keywords(
-        rules_from_mapping({rule.line: rule.words for rule in rules.emergencies}),
-        backend.has_word,
-        require_unk=True,
-    )
+    try:
+        emergencies = {rule.line: rule.words for rule in load_intake_rules(intake).emergencies}
+    except AsrError as exc:  # `hotline check-config` names the problem; calls go on regardless
+        log.error("keyword spotting off: %s", exc)
+        emergencies = {}
+    plan = plan_keywords(rules_from_mapping(emergencies), backend.has_word, require_unk=True)
     for line in plan.report():
         log.warning("keyword spotting: %s", line)
     return StreamingPool(backend, max_streams=STREAMING_CALLS, workers=2, keyword_plan=plan)

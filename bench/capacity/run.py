@@ -111,6 +111,7 @@ class Node:
                         },
                         "asr": {"model": str(var / "no-model")},
                         "calendar": str(REPO / "config/calendar.yaml"),
+                        "intake": str(REPO / "config/intake.yaml"),
                     }
                 )
             )

@@ -75,6 +75,8 @@ def check_settings(settings: Settings, *, audio: bool = False) -> int:
     from ivr.prompts.library import PromptLibrary
     from routing.calendar_config import load_calendar
     from routing.errors import RoutingError
+    from routing.sla import load_sla
+    from routing.units import load_units
 
     problems: list[str] = []
 
@@ -118,11 +120,35 @@ def check_settings(settings: Settings, *, audio: bool = False) -> int:
     try:
         load_calendar(settings.calendar)
         ok(settings.calendar)
+        load_units(settings.units)
+        ok(settings.units)
+        load_sla(settings.sla)
+        ok(settings.sla)
     except RoutingError as exc:
         problems.append(str(exc))
+    problems += _check_intake(settings, routing)
     for problem in dict.fromkeys(problems):  # a shared file's problem once
         print(problem, file=sys.stderr)
     return 1 if problems else 0
+
+
+def _check_intake(settings: Settings, routing: Path) -> list[str]:
+    """``intake.yaml`` loads, and every emergency line it names exists in ``routing.yaml``."""
+    from asr.errors import AsrError
+    from asr.intake import load_intake_rules
+    from ivr.engine.targets import load_targets
+    from ivr.errors import IvrError
+
+    try:
+        rules = load_intake_rules(settings.intake)
+        lines = load_targets(routing).lines if routing.exists() else {}
+    except (AsrError, IvrError) as exc:
+        return [str(exc)]
+    unknown = sorted({rule.line for rule in rules.emergencies} - set(lines))
+    if unknown:
+        return [f"{settings.intake}: emergency line(s) not in {routing}: {', '.join(unknown)}"]
+    print(f"{settings.intake}: ok")
+    return []
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -154,6 +154,7 @@ def running_node(
                       "ivr_token": str(var / "ivr-token")},
             "asr": {"model": str(test_model)},
             "calendar": str(calendar),
+            "intake": str(REPO / "config/intake.yaml"),
         }  # fmt: skip
         var.mkdir()
         config_path = work / "hotline.yaml"

@@ -50,8 +50,10 @@ def test_check_config_reports_a_broken_menu_and_fails(
 ) -> None:
     menu = config_copy / "menus" / "12320.yaml"
     text = menu.read_text(encoding="utf-8")
-    menu.write_text(text.replace("9: emergency", "9: ambulance"), encoding="utf-8")
-    line = next(n for n, t in enumerate(text.splitlines(), 1) if "9: emergency" in t)
+    lines = text.splitlines(keepends=True)
+    line = next(n for n, t in enumerate(lines, 1) if t.strip() == "9: emergency")
+    lines[line - 1] = lines[line - 1].replace("9: emergency", "9: ambulance")
+    menu.write_text("".join(lines), encoding="utf-8")
     status, _, err = run(capsys, "check-config", "config")
     assert status == 1
     assert f"config/menus/12320.yaml:{line}:14 flows.main[1].menu.options.9:" in err
@@ -69,6 +71,11 @@ def test_check_config_reports_a_broken_menu_and_fails(
                      "config/calendar.yaml", id="calendar"),
         pytest.param("menus/menu.schema.json", '"title": "12320 hotline menu"', '"title": "x"',
                      "menu.schema.json: out of date", id="stale-schema"),
+        pytest.param("intake.yaml", "  medical_120:", "  ambulance:",
+                     "config/intake.yaml: emergency line(s) not in config/routing.yaml: ambulance",
+                     id="intake-line"),
+        pytest.param("units.yaml", "units:", "unitz:", "config/units.yaml", id="units"),
+        pytest.param("sla.yaml", "warn_at: 0.75", "warn_at: 1.75", "config/sla.yaml", id="sla"),
     ],
 )  # fmt: skip
 def test_check_config_checks_every_file(
