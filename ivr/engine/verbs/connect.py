@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -24,23 +24,31 @@ from ivr.engine.verbs.base import FlowName, PromptKey, Reference, Seconds, VerbM
 TargetName = Annotated[str, AfterValidator(check_name)]
 
 
-class TransferVerb(VerbModel):
+class _ConnectVerb(VerbModel):
+    """What ``transfer`` and ``queue`` share: where to go on failure, what to play meanwhile."""
+
+    on_failure: FlowName | None = None
+    hold_prompt: PromptKey | None = None
+
+    def _references(self, kind: Literal["line", "group"], name: str) -> Iterator[Reference]:
+        yield Reference(kind, name, (kind,))
+        if self.on_failure is not None:
+            yield Reference("flow", self.on_failure, ("on_failure",))
+        if self.hold_prompt is not None:
+            yield Reference("prompt", self.hold_prompt, ("hold_prompt",))
+
+
+class TransferVerb(_ConnectVerb):
     """``transfer: public_health_duty`` / ``transfer: {line: …, on_failure: …, timeout: 40}``."""
 
     verb = "transfer"
     shorthand = "line"
 
     line: TargetName
-    on_failure: FlowName | None = None
-    hold_prompt: PromptKey | None = None
     timeout: Seconds = Field(60.0, gt=0, le=300)
 
     def references(self) -> Iterator[Reference]:
-        yield Reference("line", self.line, ("line",))
-        if self.on_failure is not None:
-            yield Reference("flow", self.on_failure, ("on_failure",))
-        if self.hold_prompt is not None:
-            yield Reference("prompt", self.hold_prompt, ("hold_prompt",))
+        return self._references("line", self.line)
 
     def runner(self) -> Runner:
         return ConnectRunner(
@@ -52,23 +60,17 @@ class TransferVerb(VerbModel):
         )
 
 
-class QueueVerb(VerbModel):
+class QueueVerb(_ConnectVerb):
     """``queue: intake_agents`` / ``queue: {group: …, on_failure: …, timeout: 120}``."""
 
     verb = "queue"
     shorthand = "group"
 
     group: TargetName
-    on_failure: FlowName | None = None
-    hold_prompt: PromptKey | None = None
     timeout: Seconds = Field(180.0, gt=0, le=1800)
 
     def references(self) -> Iterator[Reference]:
-        yield Reference("group", self.group, ("group",))
-        if self.on_failure is not None:
-            yield Reference("flow", self.on_failure, ("on_failure",))
-        if self.hold_prompt is not None:
-            yield Reference("prompt", self.hold_prompt, ("hold_prompt",))
+        return self._references("group", self.group)
 
     def runner(self) -> Runner:
         return ConnectRunner(
