@@ -61,9 +61,13 @@ class CallBus:
         client_id: str,
         on_command: Callable[[str, dict[str, Any]], None],
         max_backoff: float = 10.0,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        self._username = username
+        self._password = password
         self.client_id = client_id
         self.on_command = on_command
         self.max_backoff = max_backoff
@@ -76,7 +80,12 @@ class CallBus:
         while True:
             try:
                 async with aiomqtt.Client(
-                    self.host, self.port, identifier=self.client_id, clean_session=False
+                    self.host,
+                    self.port,
+                    identifier=self.client_id,
+                    clean_session=False,
+                    username=self._username,
+                    password=self._password,
                 ) as client:
                     await client.subscribe(COMMANDS, qos=1)
                     self._client = client

@@ -57,6 +57,8 @@ class OutboxPublisher:
         port: int,
         *,
         client_id: str,
+        username: str | None = None,
+        password: str | None = None,
         poll_interval: float = 0.2,
         batch_size: int = 100,
         initial_backoff: float = 0.2,
@@ -67,6 +69,8 @@ class OutboxPublisher:
         self._host = host
         self._port = port
         self._client_id = client_id
+        self._username = username
+        self._password = password
         self._poll_interval = poll_interval
         self._batch_size = batch_size
         self._initial_backoff = initial_backoff
@@ -91,6 +95,8 @@ class OutboxPublisher:
                     self._host,
                     self._port,
                     identifier=self._client_id,
+                    username=self._username,
+                    password=self._password,
                     timeout=self._mqtt_timeout,
                 ) as client:
                     log.info(
