@@ -45,6 +45,8 @@ async def run_service(
     rules: Rules | None = None,
     sweep_seconds: float = 30.0,
     ready: asyncio.Event | None = None,
+    mqtt_username: str | None = None,
+    mqtt_password: str | None = None,
 ) -> None:
     """Serve until cancelled.
 
@@ -66,6 +68,8 @@ async def run_service(
             mqtt_host,
             mqtt_port,
             client_id=f"workorders-{socket.gethostname()}-{os.getpid()}",
+            username=mqtt_username,
+            password=mqtt_password,
         )
         app = create_app(store, notify_outbox=publisher.wake)
         runner = web.AppRunner(app, access_log_class=AccessLogger, shutdown_timeout=5.0)
@@ -114,6 +118,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--mqtt-host", default="127.0.0.1")
     parser.add_argument("--mqtt-port", type=int, default=1883)
+    parser.add_argument("--mqtt-username", help="broker account (a broker with an ACL)")
+    parser.add_argument(
+        "--mqtt-password-file", type=Path, help="file holding that account's password"
+    )
     parser.add_argument("--token-file", required=True, help="admin token file (created 0600)")
     parser.add_argument("--calendar", type=Path, default=DEFAULT_CONFIG_DIR / "calendar.yaml")
     parser.add_argument("--units", type=Path, default=DEFAULT_CONFIG_DIR / "units.yaml")
@@ -132,6 +140,13 @@ async def _serve_until_signalled(args: argparse.Namespace) -> int:
     except RoutingError as exc:
         log.error("work-order service configuration: %s", exc)
         return 1
+    password = None
+    if args.mqtt_password_file is not None:
+        try:
+            password = args.mqtt_password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            log.error("MQTT password file: %s", exc)
+            return 1
     service = asyncio.create_task(
         run_service(
             args.db,
@@ -142,6 +157,8 @@ async def _serve_until_signalled(args: argparse.Namespace) -> int:
             args.token_file,
             rules=rules,
             sweep_seconds=args.sweep_seconds,
+            mqtt_username=args.mqtt_username,
+            mqtt_password=password,
         ),
         name="workorders-service",
     )

@@ -112,10 +112,12 @@ def running_node(
     menu: Path = REPO / "config/menus/12320.yaml",
     prompt_texts: Path = REPO / "config/prompts/zh.yaml",
     calendar: Path = REPO / "config/calendar.yaml",
+    broker: Mosquitto | None = None,
 ) -> Iterator[Node]:
-    """A whole node in ``work``; ``menu`` may be a copy the test edits (``hotline reload``)."""
+    """A whole node in ``work``; ``menu`` may be a copy the test edits (``hotline reload``);
+    ``broker`` one the test configures (and may kill and restart), started here."""
     require("kamailio", "baresip", "mosquitto", "sox")
-    broker = Mosquitto(work / "mosquitto")
+    broker = broker or Mosquitto(work / "mosquitto")
     edge = Kamailio(work / "kamailio")
     started: list[Process] = []
     pops = Pops()
