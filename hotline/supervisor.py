@@ -123,6 +123,7 @@ class Node:
                 "--mqtt-host", s.mqtt.host, "--mqtt-port", str(s.mqtt.port),
                 "--token-file", str(s.paths.admin_token),
                 "--calendar", str(s.calendar), "--units", str(s.units), "--sla", str(s.sla),
+                "--agents", str(s.agents),
             ],
         )  # fmt: skip
         _wait(lambda: _healthy(f"{s.api.base_url}/healthz"), "the work-order API", service, 30)
