@@ -74,6 +74,9 @@ async def test_two_service_instances_on_one_database_never_offer_twice(
     async with Store.open(database_url, clock=clock) as other:
         other.use_agents(config)
         instances = (store, other)
+        # Signed in (away) first: a call queued before anyone is ready waits instead of
+        # timing out for want of agents, whatever order the race takes.
+        await store.acd_step(acd.PresenceSet("a0", acd.AWAY))
         steps: list[acd.Event] = []
         for n in range(6):
             steps.append(acd.PresenceSet(f"a{n}", acd.READY))

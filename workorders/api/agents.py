@@ -113,6 +113,7 @@ def call_json(core: acd.Acd, call_id: str) -> dict[str, Any]:
             ring = core.config.groups[via].ring_seconds
             offer = {"agent": agent.login, "extension": agent.extension, "ring_seconds": ring}
     status = call.shown_status
+    deadline = call.offer_deadline.timestamp() if call.offer_deadline else ""
     return {
         "call_id": call.call_id,
         "status": status,
@@ -121,7 +122,9 @@ def call_json(core: acd.Acd, call_id: str) -> dict[str, Any]:
         "priority": call.priority,
         "offer": offer,
         "detail": call.detail,
-        "version": f"{status}:{call.group}:{position}:{call.agent or ''}",
+        # Unique per offer too (its deadline), so an IVR never mistakes a new offer to the
+        # same agent for the one that just failed.
+        "version": f"{status}:{call.group}:{position}:{call.agent or ''}:{deadline}",
     }
 
 
