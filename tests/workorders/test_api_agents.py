@@ -244,9 +244,15 @@ async def test_overflow_and_timeout_come_with_the_clock(desk: Desk) -> None:
     assert (status["status"], status["detail"]) == ("timeout", "max_wait")
 
 
-async def test_nobody_signed_in_times_out_at_once(desk: Desk) -> None:
+async def test_nobody_signed_in_times_out_at_once_and_the_call_may_be_queued_again(
+    desk: Desk,
+) -> None:
     call = await (await desk.queue("call-1", "emergency_agents", priority="emergency")).json()
     assert (call["status"], call["detail"]) == ("timeout", "no_agents")
+    await desk.presence("a1001", "ready")
+    again = await desk.queue("call-1", "emergency_agents", priority="emergency")
+    assert again.status == 201  # a new queueing of the same call, not a replay
+    assert (await again.json())["offer"]["agent"] == "a1001"
 
 
 @pytest.mark.parametrize(

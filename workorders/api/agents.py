@@ -206,8 +206,9 @@ class AgentHandlers:
     async def queue_call(self, request: web.Request) -> web.Response:
         event = parse_queued_call(request.match_info["group"], await _body(request))
         known, _ = await self._store.acd_state()
+        earlier = known.calls.get(event.call_id)
         core = (await self._step(event)).state
-        status = 200 if event.call_id in known.calls else 201
+        status = 200 if earlier is not None and not earlier.finished else 201
         return _json(call_json(core, event.call_id), status=status)
 
     async def get_queued_call(self, request: web.Request) -> web.Response:
