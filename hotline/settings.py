@@ -79,6 +79,7 @@ class Settings(_Section):
     intake: Path = Path("config/intake.yaml")
     units: Path = Path("config/units.yaml")
     sla: Path = Path("config/sla.yaml")
+    agents: Path = Path("config/agents.yaml")
 
 
 class SettingsError(Exception):

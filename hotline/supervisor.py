@@ -131,6 +131,7 @@ class Node:
                 *_mqtt_account_args(s),
                 "--token-file", str(s.paths.admin_token),
                 "--calendar", str(s.calendar), "--units", str(s.units), "--sla", str(s.sla),
+                "--agents", str(s.agents),
             ],
         )  # fmt: skip
         _wait(lambda: _healthy(f"{s.api.base_url}/healthz"), "the work-order API", service, 30)

@@ -113,9 +113,11 @@ def running_node(
     prompt_texts: Path = REPO / "config/prompts/zh.yaml",
     calendar: Path = REPO / "config/calendar.yaml",
     broker: Mosquitto | None = None,
+    agents: Path = REPO / "config/agents.yaml",
 ) -> Iterator[Node]:
-    """A whole node in ``work``; ``menu`` may be a copy the test edits (``hotline reload``);
-    ``broker`` one the test configures (and may kill and restart), started here."""
+    """A whole node in ``work``; ``menu`` may be a copy the test edits (``hotline reload``),
+    ``agents`` the ACD's groups and agents, ``broker`` one the test configures (and may kill
+    and restart), started here."""
     require("kamailio", "baresip", "mosquitto", "sox")
     broker = broker or Mosquitto(work / "mosquitto")
     edge = Kamailio(work / "kamailio")
@@ -164,7 +166,8 @@ def running_node(
         service = Process(
             [sys.executable, "-m", "workorders.service", "--db", config["api"]["database"],
              "--host", "127.0.0.1", "--port", str(api_port), "--mqtt-host", "127.0.0.1",
-             "--mqtt-port", str(broker.port), "--token-file", str(var / "admin-token")],
+             "--mqtt-port", str(broker.port), "--token-file", str(var / "admin-token"),
+             "--agents", str(agents)],
             work, "workorders",
         )  # fmt: skip
         service.start()
