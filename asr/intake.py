@@ -108,13 +108,16 @@ class IntakeResult:
     scores: Mapping[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form, to store on the order."""
+        """JSON-ready form with the scores (``hotline classify --json``)."""
+        return {**self.for_order(), "scores": dict(self.scores)}
+
+    def for_order(self) -> dict[str, Any]:
+        """What the order keeps (``PUT …/transcript``'s ``classification``)."""
         return {
             "category": self.category,
             "domain": self.domain,
             "emergency_line": self.emergency_line,
             "evidence": [e.as_dict() for e in self.evidence],
-            "scores": dict(self.scores),
         }
 
 
