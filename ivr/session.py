@@ -260,7 +260,6 @@ class CallSession:
             elif isinstance(action, actions.StopListening):
                 pass  # nothing is listening yet
             elif isinstance(action, actions.Transfer):
-                self.transcripts.emergency = True  # a dedicated line: its recording goes first
                 self._start_transfer(action)
             elif isinstance(action, actions.Enqueue):
                 # Agent queues arrive with the agents issue (#6).
@@ -271,6 +270,7 @@ class CallSession:
 
     # -- transfer to a dedicated line --
     def _start_transfer(self, action: actions.Transfer) -> None:
+        self.transcripts.emergency = True  # a dedicated line: its recording goes first
         targets = self.engine.flow.targets
         line = targets.lines.get(action.line)
         if line is None:
