@@ -29,7 +29,6 @@ def alert_event(
         "deadline": alert.deadline,
         "due": None if alert.due is None else format_utc(alert.due),
         "unit": unit,
+        "line": alert.line,
     }
-    if alert.line is not None:
-        payload["line"] = alert.line
     return envelope(event_id, ORDER_ALERT, at, payload)
