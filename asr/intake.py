@@ -12,7 +12,7 @@ admins trying their rules (``hotline classify``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -66,7 +66,7 @@ class IntakeRules:
     negations: tuple[str, ...]
     negation_window: int = 3
     default_category: str = "consult"
-    default_domain: str = "其它"
+    default_domain: str = "other"
     menu_weight: int = 2
     emergency_weight: int = 2
     """Score of one emergency word; a line fires when its score reaches ``emergency_threshold``."""
@@ -108,13 +108,16 @@ class IntakeResult:
     scores: Mapping[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form, to store on the order."""
+        """JSON-ready form with the scores (``hotline classify --json``)."""
+        return {**self.for_order(), "scores": dict(self.scores)}
+
+    def for_order(self) -> dict[str, Any]:
+        """What the order keeps (``PUT …/transcript``'s ``classification``)."""
         return {
             "category": self.category,
             "domain": self.domain,
             "emergency_line": self.emergency_line,
             "evidence": [e.as_dict() for e in self.evidence],
-            "scores": dict(self.scores),
         }
 
 
@@ -216,6 +219,16 @@ def _best(scores: Mapping[str, int], order: Sequence[str], threshold: int) -> st
     return max(ranked, key=lambda label: scores[label], default=None)
 
 
+def unknown_domains(rules: IntakeRules, known: Collection[str]) -> list[str]:
+    """Domains the rules name (cues and the default) that are not in ``known``.
+
+    The rules use the dispatch vocabulary of ``routing.units.DOMAIN_LABELS`` (codes such as
+    ``medical_service``), so a classified domain can drive dispatch; the caller passes it in.
+    """
+    named = [cues.label for cues in rules.domains] + [rules.default_domain]
+    return sorted({label for label in named if label not in known})
+
+
 def load_intake_rules(path: Path) -> IntakeRules:
     """Read and check ``config/intake.yaml``."""
     try:
@@ -257,7 +270,7 @@ def parse_intake_rules(data: Any) -> IntakeRules:
         negations=_words(negation, "words"),
         negation_window=int(negation.get("window", 3)),
         default_category=str(data.get("default_category", "consult")),
-        default_domain=str(data.get("default_domain", "其它")),
+        default_domain=str(data.get("default_domain", "other")),
         menu_weight=int(data.get("menu_weight", 2)),
         emergency_weight=int(emergency.get("weight", 2)),
         emergency_threshold=int(emergency.get("threshold", 2)),

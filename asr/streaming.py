@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from asr.after_call import AfterCallQueue, QueuedRecording
+from asr.after_call import AfterCallQueue, Priority, QueuedRecording
 from asr.errors import AsrError
 from asr.gating import SAMPLE_RATE, GateConfig, GateStep, SpeechGate
 from asr.keywords import KeywordPlan, match_keywords
@@ -321,20 +321,46 @@ OnTranscript = Callable[[QueuedRecording, str | None], Awaitable[None]]
 
 
 class AfterCallWorker:
-    """Drains an ``AfterCallQueue`` through free pool slots, emergencies first."""
+    """Drains an ``AfterCallQueue`` through free pool slots, emergencies first.
 
-    def __init__(self, pool: StreamingPool, queue: AfterCallQueue, on_transcript: OnTranscript):
+    The bounded consumer of the worker process: one recording at a time, and only while a
+    slot of the pool is free (live calls come first); the decoding runs in the pool's
+    threads, never on the event loop. Callers either ``await transcribe(path, priority)``
+    or submit to ``queue`` themselves, ``wake()`` it and get ``on_transcript`` calls.
+    """
+
+    def __init__(
+        self,
+        pool: StreamingPool,
+        queue: AfterCallQueue,
+        on_transcript: OnTranscript | None = None,
+    ):
         self.pool = pool
         self.queue = queue
         self._on_transcript = on_transcript
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: dict[int, asyncio.Future[str | None]] = {}
         pool.add_release_listener(self._slot_freed)
 
     def wake(self) -> None:
         """Call after ``queue.submit`` (from the event loop)."""
         if self._wake is not None:
             self._wake.set()
+
+    async def transcribe(
+        self, path: Path, priority: Priority = Priority.NORMAL, *, call_id: str = ""
+    ) -> str | None:
+        """Queue ``path`` and wait for its turn and its text (``None``: transcription failed)."""
+        loop = asyncio.get_running_loop()
+        entry = self.queue.submit(path, priority, now=loop.time(), call_id=call_id)
+        future: asyncio.Future[str | None] = loop.create_future()
+        self._waiting[entry.sequence] = future
+        self.wake()
+        try:
+            return await future
+        finally:
+            self._waiting.pop(entry.sequence, None)
 
     async def run_once(self) -> QueuedRecording | None:
         """Transcribe the next recording if a slot is free; returns it, or ``None``."""
@@ -346,12 +372,16 @@ class AfterCallWorker:
             return None
         try:
             text: str | None = await asyncio.wrap_future(self.pool.transcribe_file(entry.path))
-        except AsrError as exc:
-            log.error("after-call transcription of %s failed: %s", entry.path, exc)
+        except Exception as exc:  # one bad recording must not stop the consumer
+            log.error("after-call transcription of %s failed: %r", entry.path, exc)
             text = None
         finally:
             self.pool.release()
-        await self._on_transcript(entry, text)
+        waiting = self._waiting.get(entry.sequence)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(text)
+        if self._on_transcript is not None:
+            await self._on_transcript(entry, text)
         return entry
 
     async def run(self) -> None:

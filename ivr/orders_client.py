@@ -28,6 +28,16 @@ class OrdersUnavailable(IvrError):
     """The work-order service did not take the request (after retries)."""
 
 
+class OrderRefused(OrdersUnavailable):
+    """The service answered and refused the request for good (a 4xx other than 408/429):
+    sending it again cannot help."""
+
+    def __init__(self, message: str, status: int, error: object) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+
+
 class _Retryable(Exception):
     pass
 
@@ -95,9 +105,10 @@ class OrdersClient:
                     payload: dict[str, Any] = await response.json(content_type=None)
                     if response.status < 300:
                         return payload
-                    last = f"HTTP {response.status}: {payload.get('error', payload)}"
+                    error = payload.get("error", payload)
+                    last = f"HTTP {response.status}: {error}"
                     if response.status < 500 and response.status not in (408, 429):
-                        raise OrdersUnavailable(last)
+                        raise OrderRefused(last, response.status, error)
             except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
         raise OrdersUnavailable(last)
@@ -106,8 +117,14 @@ class OrdersClient:
         body = self._order_body(order, received_at)
         try:
             return await self._post_order(order.idempotency_key, body)
+        except OrderRefused as exc:
+            self._reject(
+                self._spool(order.idempotency_key, body), {"status": exc.status, "error": exc.error}
+            )
+            raise
         except OrdersUnavailable:
-            self._spool(order.idempotency_key, body)
+            path = self._spool(order.idempotency_key, body)
+            log.error("work-order service unavailable: intake spooled to %s", path)
             raise
 
     async def _post_order(self, key: str, body: dict[str, Any]) -> str:
@@ -117,7 +134,9 @@ class OrdersClient:
         return str(payload["number"])
 
     def _order_body(self, order: CreateOrder, received_at: datetime) -> dict[str, Any]:
+        optional = {"domain": order.domain, "priority": order.priority}
         return {
+            **{name: value for name, value in optional.items() if value is not None},
             "call_id": order.idempotency_key,
             "caller_number": order.caller,
             "category": order.category,
@@ -129,10 +148,15 @@ class OrdersClient:
             "received_at": received_at.isoformat(),
         }
 
-    async def put_transcript(self, number: str, text: str, status: str) -> None:
-        await self._request(
-            "PUT", f"/api/v1/workorders/{number}/transcript", {"text": text, "status": status}
-        )
+    async def put_transcript(
+        self, number: str, text: str, status: str, classification: dict[str, Any] | None = None
+    ) -> None:
+        """The intake's transcript and, when there is text, its speech classification
+        (``{category, domain, emergency_line, evidence}``, kept on the order as a suggestion)."""
+        body: dict[str, Any] = {"text": text, "status": status}
+        if classification is not None:
+            body["classification"] = classification
+        await self._request("PUT", f"/api/v1/workorders/{number}/transcript", body)
 
     async def record_transfer(self, number: str, line: str, attempt: dict[str, object]) -> None:
         """One attempt to reach a dedicated line, kept on the order (emergency transfers)."""
@@ -175,20 +199,36 @@ class OrdersClient:
         await self._request("DELETE", _queued_call(call_id), None, params={"reason": reason})
 
     # -- spool --
-    def _spool(self, key: str, body: dict[str, Any]) -> None:
+    def _spool(self, key: str, body: dict[str, Any]) -> Path:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         name = "".join(c if c.isalnum() else "_" for c in key)[:80] or "order"
         path = self.spool_dir / f"{name}.json"
-        path.write_text(json.dumps({"key": key, "body": body}, ensure_ascii=False))
-        log.error("work-order service unavailable: intake spooled to %s", path)
+        path.write_text(
+            json.dumps({"key": key, "body": body}, ensure_ascii=False), encoding="utf-8"
+        )
+        return path
 
     async def replay_spool(self) -> int:
-        """Send spooled creates again; returns how many went through."""
+        """Send spooled creates again, oldest name first; returns how many went through.
+
+        While the service is unreachable (or answers 5xx) replaying stops and the entries
+        wait. An entry the service refuses for good (4xx: invalid, conflicting key) moves to
+        ``rejected/`` with the service's error beside it (``<name>.error.json``) and is
+        logged as an error, so it can be fixed by hand and never blocks the ones after it.
+        """
         sent = 0
         for path in sorted(self.spool_dir.glob("*.json")):
-            entry = json.loads(path.read_text())
             try:
-                number = await self._post_order(entry["key"], entry["body"])
+                entry = json.loads(path.read_text(encoding="utf-8"))
+                key, body = entry["key"], entry["body"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                self._reject(path, {"error": f"unreadable spool entry: {exc}"})
+                continue
+            try:
+                number = await self._post_order(key, body)
+            except OrderRefused as exc:
+                self._reject(path, {"status": exc.status, "error": exc.error})
+                continue
             except OrdersUnavailable as exc:
                 log.warning("spooled intake %s still not accepted: %s", path.name, exc)
                 break
@@ -196,6 +236,21 @@ class OrdersClient:
             sent += 1
             log.info("spooled intake %s became order %s", path.name, number)
         return sent
+
+    def _reject(self, path: Path, why: dict[str, Any]) -> None:
+        """Move a spooled intake the service will never take to ``rejected/``, with why."""
+        rejected = self.spool_dir / "rejected"
+        rejected.mkdir(parents=True, exist_ok=True)
+        target = rejected / path.name
+        path.replace(target)
+        error = rejected / f"{path.stem}.error.json"
+        error.write_text(json.dumps(why, ensure_ascii=False, indent=1), encoding="utf-8")
+        log.error(
+            "SPOOLED INTAKE SET ASIDE, never to be sent again: moved to %s (see %s): %s",
+            target,
+            error.name,
+            why,
+        )
 
 
 def _queued_call(call_id: str) -> str:

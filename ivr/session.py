@@ -9,6 +9,7 @@ work-order API, transcription — and turns their outcomes back into events.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -16,12 +17,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from asr.streaming import AsrResult, KeywordHit, Partial
+from asr.streaming import AsrResult, Final, KeywordHit, Partial
 from ivr.engine import actions, events
 from ivr.engine.engine import FlowEngine
 from ivr.orders_client import OrdersUnavailable
 from ivr.queueing import NO_QUEUE, AgentOffer, OfferEnded, QueueApi, QueueDriver, QueueRequest
 from ivr.sip.leg import LegAudio, LegDigit, LegEnded, LegPlayed, LegTransfer
+from ivr.transcripts import AfterCall, Classifier, IntakeTranscripts
 from ivr.transfer import Attempt, LineTransfer, candidates, resolve
 
 log = logging.getLogger("ivr.session")
@@ -54,7 +56,9 @@ class Prompts(Protocol):
 
 class Orders(QueueApi, Protocol):
     async def create_order(self, order: actions.CreateOrder, received_at: datetime) -> str: ...
-    async def put_transcript(self, number: str, text: str, status: str) -> None: ...
+    async def put_transcript(
+        self, number: str, text: str, status: str, classification: dict[str, Any] | None = None
+    ) -> None: ...
     async def call_answered(self, call_id: str, caller: str, callee: str) -> None: ...
     async def record_transfer(self, number: str, line: str, attempt: dict[str, object]) -> None: ...
 
@@ -67,10 +71,6 @@ class Recordings(Protocol):
 class Writer(Protocol):
     def write(self, pcm16: bytes) -> None: ...
     def close(self) -> float: ...
-
-
-class Transcriber(Protocol):
-    async def transcribe_wav_async(self, path: Path) -> str: ...
 
 
 class SpeechStream(Protocol):
@@ -125,13 +125,16 @@ class CallSession:
         recordings: Recordings,
         open_writer: Callable[[Path], Writer],
         is_silence: Callable[[bytes], bool],
-        transcriber: Transcriber | None,
         clock: Callable[[], datetime],
         background: set[asyncio.Task[None]],
         edge: tuple[str, int] = ("127.0.0.1", 5060),
         speech: SpeechPool | None = None,
         publish_partial: Callable[[str, str], Coroutine[Any, Any, None]] | None = None,
+        after_call: AfterCall | None = None,
+        classify: Classifier | None = None,
     ) -> None:
+        """``speech`` (live recognition) and ``after_call`` (recordings that found it full)
+        both come with a speech model; without one, orders get no transcript."""
         self.leg = leg
         self.engine = engine
         self.prompts = prompts
@@ -139,7 +142,6 @@ class CallSession:
         self.recordings = recordings
         self.open_writer = open_writer
         self.is_silence = is_silence
-        self.transcriber = transcriber
         self.clock = clock
         self.background = background
         self.answered_at = clock()
@@ -154,13 +156,30 @@ class CallSession:
         self.speech = speech
         self.publish_partial = publish_partial
         self._stream: SpeechStream | None = None
+        self._stream_ref = ""  # the recording the live stream hears
+        self._stopped_ref: str | None = None  # stopped by StopRecording, engine not yet told
+        self.transcripts = IntakeTranscripts(
+            leg.call_id,
+            orders,
+            recordings.resolve,
+            after_call=after_call,
+            classify=classify,
+            speech=speech is not None or after_call is not None,
+        )
         self._ended = False
 
     def raise_emergency(self, line: str, source: str) -> None:
         """An emergency for ``line`` from outside the keys (agent command, spoken keyword)."""
+        self.transcripts.emergency = True
         self.leg.events.put_nowait(_Outcome(events.EmergencyRaised(line, source)))
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            self.transcripts.call_over()
+
+    async def _run(self) -> None:
         leg = self.leg
         self._spawn(self._announce())
         await self._carry_out(
@@ -198,6 +217,8 @@ class CallSession:
             elif isinstance(item.token, _BeepEnd):
                 self._start_writing()
         elif isinstance(item, _Outcome):
+            if isinstance(item.event, events.RecordingDone):
+                self._stopped_ref = None  # the engine knows it now
             await self._feed(item.event)
         elif isinstance(item, LegTransfer):
             if self._queue is not None and self._queue.transferring:
@@ -233,8 +254,13 @@ class CallSession:
             elif isinstance(action, actions.StopRecording):
                 done = self._finish_recording(action.reason)
                 if done is not None:
+                    self._stopped_ref = done.recording
                     self.leg.events.put_nowait(_Outcome(done))
             elif isinstance(action, actions.CreateOrder):
+                if action.recording is None and self._stopped_ref is not None:
+                    # An emergency stopped the intake and opens its order in the same step,
+                    # before the engine hears RecordingDone: the recording is this order's.
+                    action = dataclasses.replace(action, recording=self._stopped_ref)
                 self._order_category = action.category
                 self._spawn(self._create_order(action))
             elif isinstance(action, actions.Hangup):
@@ -252,6 +278,7 @@ class CallSession:
 
     # -- transfer to a dedicated line --
     def _start_transfer(self, action: actions.Transfer) -> None:
+        self.transcripts.emergency = True  # a dedicated line: its recording goes first
         targets = self.engine.flow.targets
         line = targets.lines.get(action.line)
         if line is None:
@@ -410,7 +437,13 @@ class CallSession:
             self.leg.listen(True)
             if self.speech is not None and self._stream is None:
                 # None when every recogniser is busy: the recording is transcribed after the call.
-                self._stream = self.speech.open(self.leg.call_id)
+                try:
+                    self._stream = self.speech.open(self.leg.call_id)
+                except Exception:
+                    log.exception("call %s: no live recognition", self.leg.call_id)
+                if self._stream is not None:
+                    self._stream_ref = self._recording.ref
+                    self.transcripts.streaming(self._stream_ref)
 
     def _record_audio(self, pcm16: bytes) -> None:
         recording = self._recording
@@ -418,7 +451,8 @@ class CallSession:
             return
         recording.writer.write(pcm16)
         if self._stream is not None:
-            self._speech_results(self._stream.feed(pcm16, asyncio.get_running_loop().time()))
+            now = asyncio.get_running_loop().time()
+            self._speech_results(self._stream.feed(pcm16, now), self._stream_ref)
         recording.silent_frames = recording.silent_frames + 1 if self.is_silence(pcm16) else 0
         if recording.silent_frames * FRAME_SECONDS >= recording.spec.silence_seconds:
             done = self._finish_recording("silence")
@@ -432,23 +466,28 @@ class CallSession:
         self.leg.listen(False)
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            self._spawn(self._close_stream(stream))
+            self._spawn(self._close_stream(stream, self._stream_ref))
         if recording.writer is None:  # stopped during the beep: an empty recording
             recording.writer = self.open_writer(recording.path)
         seconds = recording.writer.close()
         return events.RecordingDone(recording.ref, seconds, reason)
 
     # -- streaming speech: live partials, emergency keywords --
-    def _speech_results(self, results: list[AsrResult]) -> None:
+    def _speech_results(self, results: list[AsrResult], ref: str) -> None:
         for result in results:
-            if isinstance(result, KeywordHit):
+            if isinstance(result, Final):
+                self.transcripts.final(ref, result.text)
+            elif isinstance(result, KeywordHit):
                 log.warning("call %s: emergency keyword %r", self.leg.call_id, result.phrase)
                 self.raise_emergency(result.line, "keyword")
             elif isinstance(result, Partial) and result.text and self.publish_partial is not None:
                 self._spawn(self.publish_partial(self.leg.call_id, result.text))
 
-    async def _close_stream(self, stream: SpeechStream) -> None:
-        self._speech_results(await stream.aclose(asyncio.get_running_loop().time()))
+    async def _close_stream(self, stream: SpeechStream, ref: str) -> None:
+        try:
+            self._speech_results(await stream.aclose(asyncio.get_running_loop().time()), ref)
+        finally:
+            self.transcripts.stream_closed(ref)
 
     # -- work orders --
     async def _announce(self) -> None:
@@ -465,26 +504,8 @@ class CallSession:
             return
         self.leg.events.put_nowait(_Outcome(events.OrderCreated(number)))
         if order.recording:
-            self._spawn(self._transcribe(number, order.recording))
-
-    async def _transcribe(self, number: str, ref: str) -> None:
-        """Runs on after the caller hung up; the order already exists."""
-        if self.transcriber is None:
-            await self._put_transcript(number, "", "unavailable")
-            return
-        try:
-            text = await self.transcriber.transcribe_wav_async(self.recordings.resolve(ref))
-        except Exception:
-            log.exception("order %s: transcription failed", number)
-            await self._put_transcript(number, "", "unavailable")
-            return
-        await self._put_transcript(number, text, "done")
-
-    async def _put_transcript(self, number: str, text: str, status: str) -> None:
-        try:
-            await self.orders.put_transcript(number, text, status)
-        except OrdersUnavailable as exc:
-            log.error("order %s: transcript not stored: %s", number, exc)
+            # Runs on after the caller hung up (ivr/transcripts.py): live text or after-call.
+            self._spawn(self.transcripts.deliver(number, order))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from asr.after_call import AfterCallQueue
 from asr.errors import AsrError
-from asr.intake import load_intake_rules
+from asr.intake import IntakeRules, load_intake_rules
 from asr.keywords import plan_keywords, rules_from_mapping
-from asr.streaming import StreamingPool
-from asr.vosk_adapter import Transcriber, VoskBackend, open_transcriber
+from asr.streaming import AfterCallWorker, RecognizerBackend, StreamingPool
+from asr.vosk_adapter import VoskBackend, open_transcriber
 from hotline.settings import Settings, load_settings
 from ivr.bus import CallBus
 from ivr.engine.engine import FlowEngine
@@ -40,6 +41,7 @@ from ivr.prompts.library import PromptLibrary
 from ivr.runstate import ReloadOutcome, WorkerState, remove_state, state_path, write_state
 from ivr.session import BEEP_PROMPT, CallSession
 from ivr.sip.pyvoip_adapter import CallLeg, SipFrontEnd
+from ivr.transcripts import Classifier, intake_classifier
 from recordings.audio import is_silence
 from recordings.store import RecordingStore, WavWriter
 from routing.calendar import WorkCalendar
@@ -157,12 +159,16 @@ async def run_worker(
     *,
     token_wait: float = 30.0,
     reload: asyncio.Event | None = None,
+    recognizers: RecognizerBackend | None = None,
 ) -> None:
-    """Run until ``stop``; each time ``reload`` is set (SIGHUP), load the menu again."""
+    """Run until ``stop``; each time ``reload`` is set (SIGHUP), load the menu again.
+
+    ``recognizers`` replaces the Vosk model of ``settings.asr.model`` (the benchmark injects
+    scripted recognizers at this seam)."""
     versions = Versions(settings, load_version(settings))
     reloader = asyncio.create_task(_reload_on_request(versions, reload or asyncio.Event()))
     try:
-        await _serve(settings, stop, versions, token_wait)
+        await _serve(settings, stop, versions, token_wait, recognizers)
     finally:
         reloader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -171,7 +177,11 @@ async def run_worker(
 
 
 async def _serve(
-    settings: Settings, stop: asyncio.Event, versions: Versions, token_wait: float
+    settings: Settings,
+    stop: asyncio.Event,
+    versions: Versions,
+    token_wait: float,
+    backend: RecognizerBackend | None,
 ) -> None:
     ivr = settings.ivr
     token = await _read_token(settings.paths.ivr_token, token_wait)
@@ -182,10 +192,22 @@ async def _serve(
         worker=f"{socket.gethostname()}:{ivr.sip_port}",
         spool_dir=settings.paths.spool,
     )
-    transcriber = await asyncio.to_thread(open_transcriber, settings.asr.model)
-    if transcriber is None:
+    if backend is None:
+        transcriber = await asyncio.to_thread(open_transcriber, settings.asr.model)
+        backend = None if transcriber is None else VoskBackend(transcriber)
+    speech: StreamingPool | None = None
+    after_call: AfterCallWorker | None = None
+    classify_intake: Classifier | None = None
+    if backend is None:
         log.warning("no speech model: the hotline runs DTMF-only and orders get no transcript")
-    speech = _speech_pool(transcriber, settings.intake) if transcriber is not None else None
+    else:
+        rules = _intake_rules(settings.intake)
+        speech = _speech_pool(backend, rules)
+        # Recordings of calls that found every live recogniser busy: one at a time, in free
+        # slots of the same pool (its threads, never the event loop), emergencies first.
+        after_call = AfterCallWorker(speech, AfterCallQueue())
+        if rules is not None:
+            classify_intake = await asyncio.to_thread(intake_classifier, rules)
     recordings = RecordingStore(settings.paths.recordings)
     background: set[asyncio.Task[None]] = set()
     sessions: dict[str, CallSession] = {}  # calls in progress, for commands from the bus
@@ -209,6 +231,9 @@ async def _serve(
         password=None if settings.mqtt.ivr is None else settings.mqtt.ivr.password(),
     )
     bus_task = asyncio.create_task(bus.run(), name="mqtt-bus")
+    after_call_task = (
+        None if after_call is None else asyncio.create_task(after_call.run(), name="after-call")
+    )
 
     async def on_call(leg: CallLeg) -> None:
         version = versions.current  # this call keeps it, whatever is reloaded meanwhile
@@ -228,12 +253,13 @@ async def _serve(
             recordings=recordings,
             open_writer=WavWriter,
             is_silence=is_silence,
-            transcriber=transcriber,
             clock=now,
             background=background,
             edge=(settings.edge.host, settings.edge.port),
             speech=speech,
             publish_partial=lambda call_id, text: bus.publish_partial(call_id, ivr.pop_group, text),
+            after_call=after_call,
+            classify=classify_intake,
         )
         log.info("call %s answered (%s), flow %s", leg.call_id, leg.codec, flow.version)
         sessions[leg.call_id] = session
@@ -266,24 +292,29 @@ async def _serve(
                     await stop.wait()
     finally:
         await asyncio.to_thread(front.stop)
-        if background:
+        if background:  # transcripts still on their way (the after-call consumer keeps going)
             await asyncio.wait(background, timeout=120)
+        for task in (after_call_task, bus_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if speech is not None:
             speech.shutdown()
-        bus_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await bus_task
         await orders.close()
 
 
-def _speech_pool(transcriber: Transcriber, intake: Path) -> StreamingPool:
-    """Streaming recognisers sharing the model, spotting the emergency words of ``intake``."""
-    backend = VoskBackend(transcriber)
+def _intake_rules(intake: Path) -> IntakeRules | None:
     try:
-        emergencies = {rule.line: rule.words for rule in load_intake_rules(intake).emergencies}
+        return load_intake_rules(intake)
     except AsrError as exc:  # `hotline check-config` names the problem; calls go on regardless
-        log.error("keyword spotting off: %s", exc)
-        emergencies = {}
+        log.error("keyword spotting and intake classification off: %s", exc)
+        return None
+
+
+def _speech_pool(backend: RecognizerBackend, rules: IntakeRules | None) -> StreamingPool:
+    """Streaming recognisers sharing the model, spotting the emergency words of the rules."""
+    emergencies = {} if rules is None else {rule.line: rule.words for rule in rules.emergencies}
     plan = plan_keywords(rules_from_mapping(emergencies), backend.has_word, require_unk=True)
     for line in plan.report():
         log.warning("keyword spotting: %s", line)

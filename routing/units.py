@@ -26,7 +26,9 @@ TIER_UNIT = "unit"
 TIERS = (TIER_CENTRE, TIER_CITY, TIER_COUNTY, TIER_UNIT)
 SUB_CENTRE_TIERS = (TIER_CITY, TIER_COUNTY)
 
-#: Domains of the seed study's complaint taxonomy plus the public-health report kinds.
+#: Domains of the seed study's complaint taxonomy plus the public-health report kinds: the one
+#: vocabulary of units (``config/units.yaml``), dispatch, the lifecycle and intake
+#: classification (``config/intake.yaml``; ``hotline check-config`` checks both files).
 DOMAIN_LABELS: Mapping[str, str] = MappingProxyType(
     {
         "medical_service": "医疗服务",
@@ -38,6 +40,7 @@ DOMAIN_LABELS: Mapping[str, str] = MappingProxyType(
         "food_safety": "食品安全",
         "occupational_poisoning": "职业中毒",
         "health_supervision": "卫生监督",
+        "medical_ethics": "医德医风",
         "other": "其它",
     }
 )

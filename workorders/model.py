@@ -32,6 +32,10 @@ TRANSCRIPT_DONE = "done"
 TRANSCRIPT_UNAVAILABLE = "unavailable"
 TRANSCRIPT_STATUSES = (TRANSCRIPT_PENDING, TRANSCRIPT_DONE, TRANSCRIPT_UNAVAILABLE)
 
+#: Priorities an IVR menu may open an order with (``create_order: {priority: …}``). Kept on the
+#: order and shown to agents; the handling limit still follows the category (``sla.yaml``).
+PRIORITIES = ("low", "normal", "high", "urgent")
+
 STATUS_RECEIVED = "received"
 CHANNEL_PHONE = "phone"
 
@@ -111,10 +115,19 @@ class NewOrder:
     flow_version: str | None = None
     call_id: str | None = None
     received_at: datetime | None = None
+    domain: str | None = None
+    """A dispatch domain (``routing.units.DOMAIN_LABELS``) the menu already knows."""
+    priority: str | None = None
 
     def canonical(self) -> dict[str, Any]:
-        """The request as a plain dict with a stable shape, for fingerprinting replays."""
+        """The request as a plain dict with a stable shape, for fingerprinting replays.
+
+        ``domain`` and ``priority`` appear only when given, so requests without them keep the
+        fingerprint they had before these fields existed (a spooled create replays cleanly).
+        """
+        optional = {"domain": self.domain, "priority": self.priority}
         return {
+            **{name: value for name, value in optional.items() if value is not None},
             "caller_number": self.caller_number,
             "category": self.category,
             "menu_path": list(self.menu_path),
@@ -156,6 +169,9 @@ class WorkOrder:
     callback_number: str | None = None
     address: str | None = None
     confidential: bool = False
+    priority: str | None = None
+    classification: dict[str, Any] | None = None
+    """The speech classification of the intake (``Classification.to_json``): a suggestion."""
 
     @property
     def category_label(self) -> str:
@@ -193,6 +209,8 @@ class WorkOrder:
             "callback_number": self.callback_number,
             "address": self.address,
             "confidential": self.confidential,
+            "priority": self.priority,
+            "classification": self.classification,
             "lifecycle": self.lifecycle,
         }
 
@@ -216,9 +234,51 @@ class CreateResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """One rule word that counted for (or against) a label (``asr.intake.Evidence``)."""
+
+    kind: str
+    label: str
+    word: str
+    weight: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "label": self.label, "word": self.word, "weight": self.weight}
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What the IVR's speech classification made of the intake (``config/intake.yaml``).
+
+    A suggestion for the call taker, kept with its evidence: the caller's menu choice stays
+    the order's category; ``domain`` fills the order's domain when it has none (and a word
+    backs it); an ``emergency_line`` on an order that is not an emergency alerts supervisors.
+    """
+
+    category: str
+    domain: str | None
+    emergency_line: str | None
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def domain_backed(self) -> bool:
+        """A domain word matched (the rules' default domain has no evidence)."""
+        return any(e.kind == "domain" and e.label == self.domain for e in self.evidence)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "domain": self.domain,
+            "emergency_line": self.emergency_line,
+            "evidence": [item.to_json() for item in self.evidence],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class TranscriptUpdate:
     text: str
     status: str
+    classification: Classification | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,15 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 
+from routing.units import DOMAIN_LABELS
 from workorders.errors import InvalidInput, MalformedRequest
 from workorders.model import (
+    PRIORITIES,
     TRANSCRIPT_DONE,
     TRANSCRIPT_UNAVAILABLE,
     AnsweredCall,
+    Classification,
+    Evidence,
     NewOrder,
     Page,
     TranscriptUpdate,
@@ -29,11 +33,13 @@ _SIP_USER = re.compile(r"^[^\s\x00-\x1f\x7f]{0,64}$")
 _GROUP = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _FLAG = re.compile(r"^[a-z0-9_.-]{1,32}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+_LINE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 MAX_MENU_DEPTH = 32
 MAX_FLAGS = 32
 MAX_TRANSCRIPT_CHARS = 100_000
 MAX_PAGE_LIMIT = 200
+MAX_EVIDENCE = 200
 
 
 def parse_idempotency_key(value: str | None) -> str:
@@ -61,10 +67,15 @@ def parse_new_order(body: Mapping[str, object], *, default_group: str) -> NewOrd
             "call_id",
             "group",
             "received_at",
+            "domain",
+            "priority",
         },
     )
     category = _required_str(body, "category")
     category_label(category)  # raises InvalidInput(field="category") when unknown
+    priority = body.get("priority")
+    if priority is not None and priority not in PRIORITIES:
+        raise InvalidInput(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
     return NewOrder(
         caller_number=_caller(body, "caller_number"),
         category=category,
@@ -75,12 +86,14 @@ def parse_new_order(body: Mapping[str, object], *, default_group: str) -> NewOrd
         flow_version=_optional_str(body, "flow_version", max_length=64),
         call_id=_optional_str(body, "call_id", max_length=255),
         received_at=_optional_timestamp(body, "received_at"),
+        domain=_domain(body.get("domain"), "domain"),
+        priority=None if priority is None else str(priority),
     )
 
 
 def parse_transcript_update(body: Mapping[str, object]) -> TranscriptUpdate:
     """Validate a ``PUT /api/v1/workorders/{number}/transcript`` body."""
-    _reject_unknown(body, {"text", "status"})
+    _reject_unknown(body, {"text", "status", "classification"})
     text = body.get("text", _MISSING)
     if text is _MISSING:
         raise InvalidInput("text is required", field="text")
@@ -94,7 +107,69 @@ def parse_transcript_update(body: Mapping[str, object]) -> TranscriptUpdate:
     status = _required_str(body, "status")
     if status not in (TRANSCRIPT_DONE, TRANSCRIPT_UNAVAILABLE):
         raise InvalidInput("status must be done or unavailable", field="status")
-    return TranscriptUpdate(text=text, status=status)
+    raw = body.get("classification")
+    classification = None if raw is None else _classification(raw)
+    return TranscriptUpdate(text=text, status=status, classification=classification)
+
+
+def _classification(value: object) -> Classification:
+    """``{"category", "domain", "emergency_line", "evidence": [{kind, label, word, weight}]}``."""
+    where = "classification"
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{where} must be an object", field=where)
+    _reject_unknown(value, {"category", "domain", "emergency_line", "evidence"}, prefix=where)
+    category = value.get("category")
+    if not isinstance(category, str):
+        raise InvalidInput(f"{where}.category is required", field=f"{where}.category")
+    try:
+        category_label(category)
+    except InvalidInput:
+        raise InvalidInput(
+            f"{where}.category {category!r} is not a category", field=f"{where}.category"
+        ) from None
+    line = value.get("emergency_line")
+    if line is not None and not (isinstance(line, str) and _LINE.fullmatch(line)):
+        raise InvalidInput(
+            f"{where}.emergency_line must be the name of a dedicated line or null",
+            field=f"{where}.emergency_line",
+        )
+    evidence = value.get("evidence", [])
+    if not isinstance(evidence, list) or len(evidence) > MAX_EVIDENCE:
+        raise InvalidInput(
+            f"{where}.evidence must be a list of at most {MAX_EVIDENCE} items",
+            field=f"{where}.evidence",
+        )
+    return Classification(
+        category=category,
+        domain=_domain(value.get("domain"), f"{where}.domain"),
+        emergency_line=line,
+        evidence=tuple(
+            _evidence(item, f"{where}.evidence[{n}]") for n, item in enumerate(evidence)
+        ),
+    )
+
+
+def _evidence(item: object, where: str) -> Evidence:
+    if not isinstance(item, dict) or set(item) != {"kind", "label", "word", "weight"}:
+        raise InvalidInput(f"{where} must be {{kind, label, word, weight}}", field=where)
+    kind, label, word, weight = item["kind"], item["label"], item["word"], item["weight"]
+    texts = (kind, label, word)
+    if not all(isinstance(t, str) and 0 < len(t) <= 64 and t.isprintable() for t in texts) or (
+        not isinstance(weight, int) or isinstance(weight, bool) or abs(weight) > 1000
+    ):
+        raise InvalidInput(
+            f"{where}: kind, label and word are 1-64 printable characters, weight a small integer",
+            field=where,
+        )
+    return Evidence(str(kind), str(label), str(word), weight)
+
+
+def _domain(value: object, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in DOMAIN_LABELS:
+        raise InvalidInput(f"{field} must be one of {', '.join(DOMAIN_LABELS)}", field=field)
+    return value
 
 
 def parse_answered_call(body: Mapping[str, object], *, default_group: str) -> AnsweredCall:
@@ -149,10 +224,11 @@ def _is_utf8_encodable(text: str) -> bool:
     return True
 
 
-def _reject_unknown(body: Mapping[str, object], allowed: set[str]) -> None:
+def _reject_unknown(body: Mapping[str, object], allowed: set[str], prefix: str = "") -> None:
     for name in body:
         if name not in allowed:
-            raise InvalidInput(f"unknown field {name!r}", field=name)
+            field = f"{prefix}.{name}" if prefix else name
+            raise InvalidInput(f"unknown field {field!r}", field=field)
 
 
 def _required_str(body: Mapping[str, object], name: str) -> str:

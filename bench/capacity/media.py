@@ -53,10 +53,11 @@ def dtmf_pcap(key: str) -> bytes:
     return out
 
 
-def make(out_dir: Path) -> None:
+def make(out_dir: Path, keys: str = "1#") -> None:
+    """``caller.ulaw`` and ``dtmf_<key>.pcap`` for each of ``keys`` (``#`` is ``hash``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    for key in ("1", "#"):
-        name = "hash" if key == "#" else key
+    for key in keys:
+        name = "hash" if key == "#" else "star" if key == "*" else key
         (out_dir / f"dtmf_{name}.pcap").write_bytes(dtmf_pcap(key))
     speech = out_dir / "speech.wav"
     subprocess.run(

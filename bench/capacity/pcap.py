@@ -1,9 +1,11 @@
-"""Reads a tcpdump capture of the RTP the IVR sent and measures each stream's pacing."""
+"""Reads tcpdump captures: the pacing of the RTP the IVR sent (capacity), and every UDP
+datagram with its payload (the emergency benchmark finds digits and SIP requests in them)."""
 
 from __future__ import annotations
 
 import itertools
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,14 +19,24 @@ class Stream:
     packets_per_second: float = 0.0
 
 
-def _packets(path: Path) -> list[tuple[float, int]]:
-    """(timestamp, UDP source port) of every IPv4/UDP packet in a classic pcap file."""
+@dataclass(frozen=True)
+class Datagram:
+    at: float
+    """Capture time (the kernel's wall clock, as ``time.time()``)."""
+    source_port: int
+    destination_port: int
+    payload: bytes
+    """As far as the capture's snap length kept it."""
+
+
+def udp_packets(path: Path) -> Iterator[Datagram]:
+    """Every IPv4/UDP packet of a classic pcap file, in capture order."""
     data = path.read_bytes()
     magic = struct.unpack_from("<I", data)[0]
     endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
     nanos = magic in (0xA1B23C4D, 0x4D3CB2A1)
     link = struct.unpack_from(endian + "I", data, 20)[0]
-    offset, out = 24, []
+    offset = 24
     skip = LINK_HEADER[link]
     while offset + 16 <= len(data):
         seconds, fraction, captured, _ = struct.unpack_from(endian + "IIII", data, offset)
@@ -34,9 +46,14 @@ def _packets(path: Path) -> list[tuple[float, int]]:
         if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:
             continue
         ihl = (ip[0] & 0x0F) * 4
-        (source_port,) = struct.unpack_from("!H", ip, ihl)
-        out.append((seconds + fraction / (1e9 if nanos else 1e6), source_port))
-    return out
+        source, destination = struct.unpack_from("!HH", ip, ihl)
+        at = seconds + fraction / (1e9 if nanos else 1e6)
+        yield Datagram(at, source, destination, bytes(ip[ihl + 8 :]))
+
+
+def _packets(path: Path) -> list[tuple[float, int]]:
+    """(timestamp, UDP source port) of every IPv4/UDP packet in a classic pcap file."""
+    return [(packet.at, packet.source_port) for packet in udp_packets(path)]
 
 
 def stream_gaps(path: Path, trim_seconds: float = 1.0) -> dict[int, Stream]:

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,9 +60,18 @@ def _proc_sample(pid: int) -> tuple[float, int, int]:
 class Node:
     """Edge, broker, work-order service and one IVR worker (or the bare baseline)."""
 
-    def __init__(self, work: Path, calls: int, kind: str) -> None:
+    def __init__(
+        self,
+        work: Path,
+        calls: int,
+        kind: str,
+        worker_command: Callable[[Path], list[str]] | None = None,
+    ) -> None:
+        """``worker_command(config_path)`` replaces ``python -m ivr.worker`` (kind "ivr")."""
         self.work = work
         self.kind = kind
+        self.worker_command = worker_command
+        self.sip_port = free_port()
         self.broker = Mosquitto(work / "mosquitto")
         self.edge = Kamailio(work / "kamailio")
         self.api_port = free_port(socket.SOCK_STREAM)
@@ -94,7 +104,7 @@ class Node:
                         "edge": {"host": "127.0.0.1", "port": self.edge.port},
                         "ivr": {
                             "host": "127.0.0.1",
-                            "sip_port": free_port(),
+                            "sip_port": self.sip_port,
                             "rtp_ports": [self.rtp_low, self.rtp_high],
                             "menu": str(REPO / "config/menus/12320.yaml"),
                             "prompt_texts": str(REPO / "config/prompts/zh.yaml"),
@@ -115,12 +125,16 @@ class Node:
                     }
                 )
             )
-            worker = Process([sys.executable, "-m", "ivr.worker", "--config", str(config)],
-                             self.work, "worker")  # fmt: skip
+            command = (
+                self.worker_command(config)
+                if self.worker_command is not None
+                else [sys.executable, "-m", "ivr.worker", "--config", str(config)]
+            )
+            worker = Process(command, self.work, "worker")
         else:
             worker = Process(
                 [sys.executable, str(REPO / "bench/capacity/bare_pyvoip.py"),
-                 "--edge", str(self.edge.port), "--sip-port", str(free_port()),
+                 "--edge", str(self.edge.port), "--sip-port", str(self.sip_port),
                  "--rtp", f"{self.rtp_low}-{self.rtp_high}", "--user", self.extension],
                 self.work, "worker",
             )  # fmt: skip
@@ -169,12 +183,7 @@ def run_one(calls: int, kind: str, hold: float, rate: float, media: Path) -> dic
     for name in ("caller.ulaw", "dtmf_1.pcap", "dtmf_hash.pcap"):
         (work / name).symlink_to(media / name)
     capture = work / "ivr-audio.pcap"
-    tcpdump = subprocess.Popen(
-        ["tcpdump", "-i", "lo", "-s", "64", "-B", "32768", "-w", str(capture), "-U",
-         f"udp and src portrange {node.rtp_low}-{node.rtp_high}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    time.sleep(1.0)
+    tcpdump = start_capture(capture, f"udp and src portrange {node.rtp_low}-{node.rtp_high}", 64)
     stats = work / "stat.csv"
     sipp = subprocess.Popen(
         ["sipp", f"127.0.0.1:{node.edge.port}", "-sf", str(scenario), "-s", node.extension,
@@ -195,7 +204,7 @@ def run_one(calls: int, kind: str, hold: float, rate: float, media: Path) -> dic
         time.sleep(1.0)
     tcpdump.terminate()
     tcpdump.wait(10)
-    successful, failed = _sipp_counts(stats)
+    successful, failed = sipp_counts(stats)
     dtmf = node.orders_with_key_1() if kind == "ivr" else None
     node.stop()
     gaps = stream_gaps(capture, trim_seconds=1.0)
@@ -232,12 +241,23 @@ def run_one(calls: int, kind: str, hold: float, rate: float, media: Path) -> dic
     return result
 
 
+def start_capture(path: Path, bpf: str, snaplen: int) -> subprocess.Popen[bytes]:
+    """tcpdump on loopback into ``path`` (terminate it to finish), ready when it returns."""
+    tcpdump = subprocess.Popen(
+        ["tcpdump", "-i", "lo", "-s", str(snaplen), "-B", "32768", "-w", str(path), "-U", bpf],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(1.0)
+    return tcpdump
+
+
 def _percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
 
 
-def _sipp_counts(stats: Path) -> tuple[int, int]:
+def sipp_counts(stats: Path) -> tuple[int, int]:
+    """(successful, failed) calls of a SIPp ``-trace_stat`` file."""
     if not stats.exists():
         return 0, 0
     lines = [line.split(";") for line in stats.read_text().splitlines() if line.strip()]
@@ -248,7 +268,7 @@ def _sipp_counts(stats: Path) -> tuple[int, int]:
 
 
 def _sipp_done(stats: Path, calls: int) -> bool:
-    successful, failed = _sipp_counts(stats)
+    successful, failed = sipp_counts(stats)
     return successful + failed >= calls
 
 

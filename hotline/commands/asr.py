@@ -44,6 +44,7 @@ def register(commands: Any) -> None:
 def _classify(args: argparse.Namespace) -> int:
     from asr.intake import IntakeRulesError, classify, load_intake_rules
     from asr.segmenter import JiebaSegmenter
+    from routing.units import DOMAIN_LABELS
 
     try:
         rules = load_intake_rules(args.rules)
@@ -55,7 +56,7 @@ def _classify(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), ensure_ascii=False, indent=1))
         return 0
     print(f"category:        {result.category}")
-    print(f"domain:          {result.domain}")
+    print(f"domain:          {result.domain} ({DOMAIN_LABELS.get(result.domain, '?')})")
     print(f"emergency line:  {result.emergency_line or '-'}")
     print("evidence:")
     for item in result.evidence:

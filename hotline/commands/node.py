@@ -145,22 +145,35 @@ def check_settings(settings: Settings, *, audio: bool = False) -> int:
 
 
 def _check_intake(settings: Settings, routing: Path) -> list[str]:
-    """``intake.yaml`` loads, and every emergency line it names exists in ``routing.yaml``."""
+    """``intake.yaml`` loads, every emergency line it names exists in ``routing.yaml``, and
+    every domain it classifies into is a domain of ``routing/units.py`` (what dispatch and
+    ``units.yaml`` use)."""
     from asr.errors import AsrError
-    from asr.intake import load_intake_rules
+    from asr.intake import load_intake_rules, unknown_domains
     from ivr.engine.targets import load_targets
     from ivr.errors import IvrError
+    from routing.units import DOMAIN_LABELS
 
     try:
         rules = load_intake_rules(settings.intake)
         lines = load_targets(routing).lines if routing.exists() else {}
     except (AsrError, IvrError) as exc:
         return [str(exc)]
+    problems = []
     unknown = sorted({rule.line for rule in rules.emergencies} - set(lines))
     if unknown:
-        return [f"{settings.intake}: emergency line(s) not in {routing}: {', '.join(unknown)}"]
-    print(f"{settings.intake}: ok")
-    return []
+        problems.append(
+            f"{settings.intake}: emergency line(s) not in {routing}: {', '.join(unknown)}"
+        )
+    domains = unknown_domains(rules, DOMAIN_LABELS)
+    if domains:
+        problems.append(
+            f"{settings.intake}: domain(s) {', '.join(domains)} are not dispatch domains "
+            f"(routing/units.py DOMAIN_LABELS: {', '.join(DOMAIN_LABELS)})"
+        )
+    if not problems:
+        print(f"{settings.intake}: ok")
+    return problems
 
 
 def _check_agents(settings: Settings, groups_used: dict[str, str]) -> list[str]:

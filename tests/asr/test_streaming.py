@@ -198,3 +198,28 @@ async def test_after_call_worker_transcribes_emergencies_first_when_a_slot_frees
         pool.shutdown()
     assert done == [("urgent.wav", "有人昏迷"), ("a.wav", ""), ("b.wav", "")]
     assert pool.active == 0
+
+
+class _Failing(FakeBackend):
+    def transcribe_wav(self, path: Path) -> str:
+        if path.name == "bad.wav":
+            raise RuntimeError("decoder crashed")
+        return super().transcribe_wav(path)
+
+
+async def test_after_call_waiters_get_their_text_and_a_failure_stops_nothing() -> None:
+    backend = _Failing(transcripts={"good.wav": "我要投诉"})
+    pool = pool_for(backend, max_streams=1)
+    worker = AfterCallWorker(pool, AfterCallQueue())
+    running = asyncio.create_task(worker.run())
+    try:
+        async with asyncio.timeout(10):
+            bad, good = await asyncio.gather(
+                worker.transcribe(Path("bad.wav"), Priority.URGENT),
+                worker.transcribe(Path("good.wav")),
+            )
+    finally:
+        running.cancel()
+        pool.shutdown()
+    assert (bad, good) == (None, "我要投诉")
+    assert pool.active == 0

@@ -3,14 +3,17 @@ the vocabulary check. Text is never asserted (espeak-ng speech is not recognised
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import wave
 from pathlib import Path
 
 import pytest
 
+from asr.after_call import AfterCallQueue, Priority
 from asr.gating import FRAME_BYTES, FRAME_MS
 from asr.keywords import UNK, KeywordPlan, plan_keywords, rules_from_mapping
-from asr.streaming import AsrResult, Final, KeywordHit, StreamingPool
+from asr.streaming import AfterCallWorker, AsrResult, Final, KeywordHit, StreamingPool
 from asr.vosk_adapter import Transcriber, VoskBackend
 
 KOREAN_IN_VOCABULARY = ["안녕하세요", "오늘", "날씨", "좋네요", "화재", "병원"]
@@ -100,3 +103,34 @@ def test_silence_only_decodes_nothing(backend: VoskBackend) -> None:
     finally:
         pool.shutdown()
     assert (results, seen, fed) == ([], 150, 0)
+
+
+class _ThreadNoting(VoskBackend):
+    """The real backend, noting which thread decodes each file."""
+
+    def __init__(self, transcriber: Transcriber) -> None:
+        super().__init__(transcriber)
+        self.threads: list[str] = []
+
+    def transcribe_wav(self, path: Path) -> str:
+        self.threads.append(threading.current_thread().name)
+        return super().transcribe_wav(path)
+
+
+async def test_after_call_transcription_runs_the_model_in_the_pools_threads(
+    transcriber: Transcriber, speech_wav: Path
+) -> None:
+    backend = _ThreadNoting(transcriber)
+    pool = StreamingPool(backend, max_streams=1, workers=1)
+    consumer = AfterCallWorker(pool, AfterCallQueue())
+    running = asyncio.create_task(consumer.run())
+    try:
+        async with asyncio.timeout(60):
+            text = await consumer.transcribe(speech_wav, Priority.EMERGENCY, call_id="c1")
+    finally:
+        running.cancel()
+        pool.shutdown()
+    assert text == transcriber.transcribe_wav(speech_wav)  # dither 0: the same words
+    assert backend.threads and all(name.startswith("asr") for name in backend.threads)
+    assert threading.main_thread().name not in backend.threads  # never the event loop's
+    assert pool.active == 0

@@ -427,7 +427,7 @@ def test_sub_flows_and_variables_carry_across_goto(tmp_path: Path) -> None:
         vaccines:
           - set: {copy: $topic}
           - play: a
-          - create_order: {category: $category, on_failure: ask, domain: disease_control,
+          - create_order: {category: $category, on_failure: ask, domain: infectious_disease,
                            priority: high}
         """,
     )
@@ -437,7 +437,11 @@ def test_sub_flows_and_variables_carry_across_goto(tmp_path: Path) -> None:
     assert call.engine.position == ("vaccines", 1)
     (order,) = call.send(PlayDone(), after=3)
     assert isinstance(order, CreateOrder)
-    assert (order.category, order.domain, order.priority) == ("consult", "disease_control", "high")
+    assert (order.category, order.domain, order.priority) == (
+        "consult",
+        "infectious_disease",
+        "high",
+    )
     assert call.send(OrderCreated("12320-20260513-00001"), after=1) == [Hangup()]
 
 

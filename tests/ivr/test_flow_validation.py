@@ -181,6 +181,14 @@ CASES = [
         " input should be 'low', 'normal', 'high' or 'urgent'",
         id="create-order-priority",
     ),
+    pytest.param(
+        "- play: bye", "- create_order: {category: consult, on_failure: bye, domain: disease}",
+        "14:66 flows.bye[0].create_order.domain: unknown domain 'disease':"
+        " use one of medical_service, hospital_management, medical_fees, medical_quality,"
+        " prevention, infectious_disease, food_safety, occupational_poisoning,"
+        " health_supervision, medical_ethics, other",
+        id="create-order-domain",
+    ),
 ]  # fmt: skip
 
 

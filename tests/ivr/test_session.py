@@ -1,8 +1,8 @@
 """The call session with the real engine, menu, prompts texts and WAV writer.
 
 Fakes stand only at the adapter seams: the call leg (pyVoIP), the work-order
-client (aiohttp) and the transcriber (Vosk). Plays complete at once, so no
-test waits for audio in real time.
+client (aiohttp) and the after-call transcription (Vosk). Plays complete at once,
+so no test waits for audio in real time.
 """
 
 from __future__ import annotations
@@ -15,16 +15,20 @@ import wave
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from asr.after_call import Priority
+from asr.intake import load_intake_rules
 from ivr.engine.actions import CreateOrder
 from ivr.engine.engine import FlowEngine
 from ivr.engine.flow import load_flow
 from ivr.orders_client import OrdersUnavailable
 from ivr.session import CallSession
 from ivr.sip.leg import LegAudio, LegDigit, LegEnded, LegPlayed, LegTransfer
+from ivr.transcripts import Classifier, intake_classifier
 from recordings.audio import is_silence
 from recordings.store import RecordingStore, WavWriter
 
@@ -125,6 +129,7 @@ class FakeOrders:
         self.acd = acd
         self.orders: list[CreateOrder] = []
         self.transcripts: list[tuple[str, str, str]] = []
+        self.classifications: list[dict[str, Any] | None] = []
         self.answered: list[str] = []
         self.attempts: list[tuple[str, str, dict[str, object]]] = []
 
@@ -152,8 +157,11 @@ class FakeOrders:
         self.orders.append(order)
         return "12320-20261123-00042"
 
-    async def put_transcript(self, number: str, text: str, status: str) -> None:
+    async def put_transcript(
+        self, number: str, text: str, status: str, classification: dict[str, Any] | None = None
+    ) -> None:
         self.transcripts.append((number, text, status))
+        self.classifications.append(classification)
 
     async def record_transfer(self, number: str, line: str, attempt: dict[str, object]) -> None:
         self.attempts.append((number, line, attempt))
@@ -162,20 +170,24 @@ class FakeOrders:
         self.answered.append(call_id)
 
 
-class FakeTranscriber:
-    def __init__(self) -> None:
-        self.paths: list[Path] = []
+class FakeAfterCall:
+    """The worker's after-call consumer (``asr.streaming.AfterCallWorker``) at its seam."""
 
-    async def transcribe_wav_async(self, path: Path) -> str:
-        self.paths.append(path)
-        return "我要投诉"
+    def __init__(self, text: str = "我要投诉") -> None:
+        self.text = text
+        self.queued: list[tuple[Path, Priority, str]] = []
+
+    async def transcribe(self, path: Path, priority: Priority, *, call_id: str = "") -> str | None:
+        self.queued.append((path, priority, call_id))
+        return self.text
 
 
 def _session(
     tmp_path: Path,
     orders: FakeOrders,
-    transcriber: FakeTranscriber | None,
+    after_call: FakeAfterCall | None,
     clock: Callable[[], datetime] = lambda: datetime.now(CHINA),
+    classify: Classifier | None = None,
 ):
     flow = load_flow(REPO / "config/menus/12320.yaml")
     leg = FakeLeg()
@@ -189,9 +201,10 @@ def _session(
         recordings=RecordingStore(tmp_path),
         open_writer=WavWriter,
         is_silence=is_silence,
-        transcriber=transcriber,
         clock=clock,
         background=background,
+        after_call=after_call,
+        classify=classify,
     )
     return session, leg, prompts, background
 
@@ -208,8 +221,11 @@ def _played(leg: FakeLeg, prompts: FakePrompts) -> list[str]:
 
 
 async def test_complaint_is_recorded_ordered_read_back_and_transcribed(tmp_path) -> None:
-    orders, transcriber = FakeOrders(), FakeTranscriber()
-    session, leg, prompts, background = _session(tmp_path, orders, transcriber)
+    """No live recogniser (e.g. the pool was full): the recording is transcribed after the
+    call, classified with the caller's key, and both go to the order."""
+    orders, after_call = FakeOrders(), FakeAfterCall()
+    classify = intake_classifier(load_intake_rules(REPO / "config/intake.yaml"))
+    session, leg, prompts, background = _session(tmp_path, orders, after_call, classify=classify)
     run = asyncio.create_task(session.run())
     await _until(lambda: "main_menu" in _played(leg, prompts), "menu played")
     leg.events.put_nowait(LegDigit("2"))
@@ -233,6 +249,13 @@ async def test_complaint_is_recorded_ordered_read_back_and_transcribed(tmp_path)
         assert wav.getframerate() == 8000
         assert 4.9 <= wav.getnframes() / 8000 <= 5.1
     assert orders.transcripts == [("12320-20261123-00042", "我要投诉", "done")]
+    assert after_call.queued == [(tmp_path / order.recording, Priority.NORMAL, leg.call_id)]
+    (classification,) = orders.classifications
+    assert classification is not None
+    assert (classification["category"], classification["emergency_line"]) == ("complaint", None)
+    assert {"kind": "menu", "label": "complaint", "word": "2", "weight": 2} in classification[
+        "evidence"
+    ]
     assert orders.answered == [leg.call_id]
     played = _played(leg, prompts)
     assert played.index("beep") < played.index("order_accepted") < played.index("goodbye")
@@ -332,7 +355,6 @@ async def test_speech_seam_and_an_unreachable_acd_answer_not_available_and_keys_
         recordings=RecordingStore(tmp_path / "recordings"),
         open_writer=WavWriter,
         is_silence=is_silence,
-        transcriber=None,
         clock=lambda: datetime.now(CHINA),
         background=set(),
     )

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -248,10 +249,58 @@ async def test_transcript_update(api: Api) -> None:
     assert (await fetched.json())["description"] == "我要投诉医院乱收费"
 
 
+CLASSIFIED = {
+    "category": "help",
+    "domain": "medical_service",
+    "emergency_line": "medical_120",
+    "evidence": [
+        {"kind": "emergency", "label": "medical_120", "word": "昏迷", "weight": 2},
+        {"kind": "domain", "label": "medical_service", "word": "医院", "weight": 1},
+    ],
+}
+
+
+def openapi_validator(document: dict[str, Any], schema: str) -> jsonschema.Draft202012Validator:
+    root = {"$ref": f"#/components/schemas/{schema}", "components": document["components"]}
+    return jsonschema.Draft202012Validator(root)
+
+
+async def test_transcript_with_classification_is_kept_and_shown(api: Api) -> None:
+    """The IVR's body and the order it gets back both match the OpenAPI document."""
+    document = await (await api.client.get("/api/v1/openapi.json")).json()
+    body = {**ORDER, "domain": "medical_fees", "priority": "high"}
+    openapi_validator(document, "CreateWorkOrder").validate(body)
+    created = await api.client.post("/api/v1/workorders", json=body, headers=api.order_headers("k"))
+    assert created.status == 201
+    number = (await created.json())["number"]
+    update = {"text": "我 爸 在 医院 昏迷 了", "status": "done", "classification": CLASSIFIED}
+    openapi_validator(document, "TranscriptUpdate").validate(update)
+    response = await api.client.put(
+        f"/api/v1/workorders/{number}/transcript", json=update, headers=api.ivr
+    )
+    assert response.status == 200
+    fetched = await (await api.client.get(f"/api/v1/workorders/{number}", headers=api.admin)).json()
+    openapi_validator(document, "WorkOrder").validate(fetched)
+    assert (fetched["classification"], fetched["priority"]) == (CLASSIFIED, "high")
+    assert fetched["category"] == "complaint"  # the menu choice stays
+    assert fetched["lifecycle"]["domain"] == "medical_fees"  # the menu's domain stays
+    alerts = [
+        m.event["payload"] for m in await api.store.outbox() if m.event["type"] == "order.alert"
+    ]
+    assert [(a["reason"], a["line"]) for a in alerts] == [("speech_emergency", "medical_120")]
+    assert api.notified.count("wake") == 2  # the create, then the alert
+
+
 @pytest.mark.parametrize(
     ("number", "body", "status", "field"),
     [
         ("12320-20250314-00099", {"text": "", "status": "unavailable"}, 404, "number"),
+        (
+            None,
+            {"text": "x", "status": "done", "classification": {**CLASSIFIED, "domain": "x"}},
+            422,
+            "classification.domain",
+        ),
         (None, {"text": "x", "status": "pending"}, 422, "status"),
         (None, {"status": "done"}, 422, "text"),
     ],

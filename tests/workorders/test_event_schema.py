@@ -81,6 +81,7 @@ VALID_ALERT: dict[str, Any] = {
         "deadline": "handling",
         "due": "2025-03-14T04:00:00.000Z",
         "unit": "saihan-cdc",
+        "line": None,
     },
 }
 VALID_OFFER: dict[str, Any] = {  # the contract's sample, as the ACD will send it
@@ -128,6 +129,8 @@ _DELETE = object()
         (VALID_ALERT, True),
         (VALID_OFFER, True),
         (_with(VALID_ALERT, "payload.reason", "bored"), False),
+        (_with(VALID_ALERT, "payload.line", "medical_120"), True),  # speech_emergency names it
+        (_with(VALID_ALERT, "payload.line", _DELETE), False),
         (_with(VALID_ALERT, "payload.caller_number", "13800138000"), False),  # never a number
         (_with(VALID_ALERT, "payload.due", "2025-03-14 04:00"), False),
         (_with(VALID_ALERT, "id", "not-a-uuid"), False),
@@ -190,6 +193,19 @@ async def _produce_every_event(api: Api, clock: FakeClock) -> None:
                    "satisfaction": "dissatisfied"}),
     ]:  # fmt: skip
         await api.act(user, n, **body)
+    # The intake of an ordinary order names an emergency: speech_emergency.
+    spoken = await api.create(caller="13500135000", category="complaint")
+    heard = {
+        "text": "我 爸 昏迷 了",
+        "status": "done",
+        "classification": {"category": "help", "domain": None, "emergency_line": "medical_120",
+                           "evidence": [{"kind": "emergency", "label": "medical_120",
+                                         "word": "昏迷", "weight": 2}]},
+    }  # fmt: skip
+    put = await api.client.put(
+        f"/api/v1/workorders/{spoken}/transcript", json=heard, headers=api.auth("ivr")
+    )
+    assert put.status == 200, await put.text()
 
 
 async def test_every_event_the_code_emits_validates(

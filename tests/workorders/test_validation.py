@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from workorders.errors import InvalidInput, MalformedRequest
-from workorders.model import NewOrder
+from workorders.model import Classification, Evidence, NewOrder
 from workorders.validation import (
     parse_answered_call,
     parse_idempotency_key,
@@ -15,6 +15,13 @@ from workorders.validation import (
     parse_transcript_update,
 )
 
+SPOKEN: dict[str, Any] = {"text": "我 爸 昏迷 了", "status": "done"}
+CLASSIFIED: dict[str, Any] = {
+    "category": "help",
+    "domain": "medical_service",
+    "emergency_line": "medical_120",
+    "evidence": [{"kind": "emergency", "label": "medical_120", "word": "昏迷", "weight": 2}],
+}
 VALID_ORDER: dict[str, Any] = {
     "caller_number": "13800138000",
     "category": "complaint",
@@ -93,7 +100,9 @@ def test_empty_flow_version_means_none() -> None:
         ({"received_at": "yesterday"}, "received_at"),
         ({"received_at": "2025-03-14T10:00:00"}, "received_at"),
         ({"received_at": 1741917600}, "received_at"),
-        ({"priority": "high"}, "priority"),
+        ({"priority": "asap"}, "priority"),
+        ({"domain": "astrology"}, "domain"),
+        ({"domain": "医疗服务"}, "domain"),  # the code, not the label
     ],
 )
 def test_bad_order_fields_are_named(change: dict[str, Any], field: str) -> None:
@@ -130,6 +139,40 @@ def test_idempotency_key_accepted() -> None:
         ({"text": "\ud800", "status": "done"}, "text"),
         ({"text": "喂", "status": "pending"}, "status"),
         ({"text": "喂"}, "status"),
+        ({**SPOKEN, "classification": "emergency"}, "classification"),
+        ({**SPOKEN, "classification": {**CLASSIFIED, "score": 3}}, "classification.score"),
+        ({**SPOKEN, "classification": {**CLASSIFIED, "category": "x"}}, "classification.category"),
+        ({**SPOKEN, "classification": {"domain": "other"}}, "classification.category"),
+        ({**SPOKEN, "classification": {**CLASSIFIED, "domain": "其它"}}, "classification.domain"),
+        (
+            {**SPOKEN, "classification": {**CLASSIFIED, "emergency_line": "120 now"}},
+            "classification.emergency_line",
+        ),
+        ({**SPOKEN, "classification": {**CLASSIFIED, "evidence": {}}}, "classification.evidence"),
+        (
+            {**SPOKEN, "classification": {**CLASSIFIED, "evidence": [{"kind": "domain"}]}},
+            "classification.evidence[0]",
+        ),
+        (
+            {
+                **SPOKEN,
+                "classification": {
+                    **CLASSIFIED,
+                    "evidence": [{"kind": "x", "label": "y", "word": "", "weight": 1}],
+                },
+            },
+            "classification.evidence[0]",
+        ),
+        (
+            {
+                **SPOKEN,
+                "classification": {
+                    **CLASSIFIED,
+                    "evidence": [{"kind": "x", "label": "y", "word": "z", "weight": True}],
+                },
+            },
+            "classification.evidence[0]",
+        ),
     ],
 )
 def test_bad_transcript(body: dict[str, Any], field: str) -> None:
@@ -141,7 +184,29 @@ def test_bad_transcript(body: dict[str, Any], field: str) -> None:
 @pytest.mark.parametrize("status", ["done", "unavailable"])
 def test_transcript(status: str) -> None:
     update = parse_transcript_update({"text": "我要投诉", "status": status})
-    assert (update.text, update.status) == ("我要投诉", status)
+    assert (update.text, update.status, update.classification) == ("我要投诉", status, None)
+
+
+def test_transcript_with_its_classification() -> None:
+    update = parse_transcript_update({**SPOKEN, "classification": CLASSIFIED})
+    assert update.classification == Classification(
+        "help", "medical_service", "medical_120", (Evidence("emergency", "medical_120", "昏迷", 2),)
+    )
+    assert update.classification.to_json() == CLASSIFIED
+    assert not update.classification.domain_backed  # no domain word among the evidence
+
+
+def test_order_with_domain_and_priority() -> None:
+    new = parse_new_order(
+        {**VALID_ORDER, "domain": "infectious_disease", "priority": "urgent"}, default_group="g"
+    )
+    assert (new.domain, new.priority) == ("infectious_disease", "urgent")
+    assert (new.canonical()["domain"], new.canonical()["priority"]) == (
+        "infectious_disease",
+        "urgent",
+    )
+    # Without them the fingerprint is what it was before the fields existed.
+    assert "domain" not in parse_new_order(VALID_ORDER, default_group="g").canonical()
 
 
 def test_answered_call() -> None:

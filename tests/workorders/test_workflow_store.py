@@ -12,7 +12,7 @@ from tests.workorders.conftest import FakeClock
 from workorders.errors import Conflict
 from workorders.events.alerts import SUPERVISOR_TOPIC
 from workorders.lifecycle.model import Actor, Classify, Sign, State
-from workorders.model import NewOrder
+from workorders.model import Classification, Evidence, NewOrder, TranscriptUpdate
 from workorders.store import Store
 from workorders.store.tables import SupervisionRow
 
@@ -118,3 +118,113 @@ async def test_yellow_then_red_for_an_emergency(store: Store, clock: FakeClock) 
         ("red", "urgent_order", None),  # supervisors hear of an emergency at intake
     ]
     assert supervisions[0].due == clock.now  # received + 2 h
+
+
+# -- speech classification (PUT …/transcript with a classification) ---------------------------
+def heard(
+    domain: str | None = "infectious_disease",
+    line: str | None = None,
+    *,
+    backed: bool = True,
+    category: str = "report",
+) -> TranscriptUpdate:
+    evidence = [Evidence("category", category, "举报", 2)]
+    if backed and domain is not None:
+        evidence.append(Evidence("domain", domain, "发烧", 1))
+    if line is not None:
+        evidence.append(Evidence("emergency", line, "昏迷", 2))
+    return TranscriptUpdate(
+        "好多人 发烧", "done", Classification(category, domain, line, tuple(evidence))
+    )
+
+
+async def speech_alerts(store: Store) -> list[dict[str, object]]:
+    return [
+        m.event["payload"]
+        for m in await store.outbox(limit=1000)
+        if m.topic == SUPERVISOR_TOPIC and m.event["payload"]["reason"] == "speech_emergency"
+    ]
+
+
+async def test_a_classified_domain_fills_an_order_without_one_and_drives_dispatch(
+    store: Store,
+) -> None:
+    number = await create(store, "k1")
+    update = heard()
+    order_ = await store.set_transcript(number, update)
+    assert order_.description == "好多人 发烧"
+    assert update.classification is not None
+    assert order_.classification == update.classification.to_json()
+    assert order_.category == "report"  # the caller's menu choice stays
+    assert order_.lifecycle is not None and order_.lifecycle["domain"] == "infectious_disease"
+    # The call taker dispatches by region only: the classified domain picks the CDC.
+    result = await store.act(
+        number,
+        Classify("dispatch", region="内蒙古/呼和浩特/赛罕区"),
+        TAKER,
+        idempotency_key="a1",
+        request={"a": 1},
+    )
+    assert result.order.unit == "saihan-cdc"
+    ledger = await store.ledger(number)
+    assert [e.action for e in ledger] == ["receive", "speech_classified", "classify"]
+    assert ledger[1].data == {
+        "category": "report",
+        "domain": "infectious_disease",
+        "emergency_line": None,
+        "domain_filled": True,
+    }
+    assert await speech_alerts(store) == []
+
+
+async def test_the_menu_domain_wins_and_an_unbacked_domain_fills_nothing(store: Store) -> None:
+    menu_domain = NewOrder(
+        caller_number="13800138000",
+        category="complaint",
+        menu_path=("2",),
+        group="intake",
+        domain="medical_fees",
+        priority="high",
+    )
+    number = (await store.create_order(menu_domain, idempotency_key="m")).order.number
+    order_ = await store.set_transcript(number, heard("medical_service"))
+    assert order_.lifecycle is not None and order_.lifecycle["domain"] == "medical_fees"
+    assert order_.priority == "high"
+    assert order_.classification is not None
+    assert order_.classification["domain"] == "medical_service"  # kept as a suggestion
+    bare = await create(store, "k2", "13900139000")
+    order_ = await store.set_transcript(bare, heard("other", backed=False))
+    assert order_.lifecycle is not None and order_.lifecycle["domain"] is None
+    ledger = await store.ledger(number)
+    assert ledger[0].data["domain"] == "medical_fees" and ledger[0].data["priority"] == "high"
+
+
+async def test_speech_emergency_on_an_ordinary_order_alerts_supervisors_once(
+    store: Store,
+) -> None:
+    number = await create(store, "k1")
+    update = heard("medical_service", "medical_120", category="help")
+    await store.set_transcript(number, update)
+    await store.set_transcript(number, update)  # the IVR retried: no second alert or row
+    alerts = await speech_alerts(store)
+    assert alerts == [
+        {
+            "order_number": number,
+            "level": "red",
+            "reason": "speech_emergency",
+            "deadline": None,
+            "due": None,
+            "unit": None,
+            "line": "medical_120",
+        }
+    ]
+    assert [e.action for e in await store.ledger(number)] == ["receive", "speech_classified"]
+    assert [(s.level, s.reason) for s in await store.supervisions(number=number)] == [
+        ("red", "speech_emergency")
+    ]
+    # An emergency order (already transferred, supervisors told at intake) is not re-alerted.
+    emergency = (
+        await store.create_order(order(category="emergency"), idempotency_key="e")
+    ).order.number
+    await store.set_transcript(emergency, update)
+    assert len(await speech_alerts(store)) == 1

@@ -167,8 +167,9 @@ def create_app(
 ) -> web.Application:
     """The API application over ``store``.
 
-    ``notify_outbox`` is called after every commit that queued a screen-pop event (the
-    service passes ``OutboxPublisher.wake`` so events go out without waiting for a poll).
+    ``notify_outbox`` is called after every commit that queued a screen-pop event or may have
+    queued a speech alert (the service passes ``OutboxPublisher.wake`` so events go out
+    without waiting for a poll).
     """
     handlers = _Handlers(store, pop_group_default, notify_outbox or _nothing)
     app = web.Application(
@@ -221,6 +222,8 @@ class _Handlers:
         number = _order_number(request)
         update = parse_transcript_update(await _json_object(request))
         order: WorkOrder = await self._store.set_transcript(number, update)
+        if update.classification is not None and update.classification.emergency_line:
+            self._notify()  # a speech_emergency alert may have been queued
         return _json(order.to_json())
 
     async def record_call(self, request: web.Request) -> web.Response:

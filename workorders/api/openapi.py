@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from routing.units import DOMAIN_LABELS
 from workorders.api import openapi_agents, openapi_workflow
 from workorders.events.screenpop import CALL_ANSWERED, ORDER_CREATED, event_schema
-from workorders.model import CATEGORY_LABELS, TRANSCRIPT_STATUSES
+from workorders.model import CATEGORY_LABELS, PRIORITIES, TRANSCRIPT_STATUSES
 
 API_VERSION = "1.0.0"
 
@@ -77,6 +78,64 @@ _SCHEMAS: dict[str, Any] = {
             "call_id": _NULLABLE_STR,
             "group": {**_GROUP, "description": "agent group for screen-pops (default intake)"},
             "received_at": {**_TIMESTAMP, "description": "when the call arrived (default now)"},
+            "domain": {
+                **_ref("Domain"),
+                "description": "the dispatch domain, when the menu knows it (lifecycle.domain)",
+            },
+            "priority": _ref("Priority"),
+        },
+    },
+    "Domain": {
+        "type": "string",
+        "enum": list(DOMAIN_LABELS),
+        "description": "; ".join(f"{key} = {label}" for key, label in DOMAIN_LABELS.items()),
+    },
+    "Priority": {
+        "type": "string",
+        "enum": list(PRIORITIES),
+        "description": (
+            "the menu's priority; kept and shown to agents (the handling limit still follows "
+            "the category, config/sla.yaml)"
+        ),
+    },
+    "Classification": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["category"],
+        "description": (
+            "The IVR's speech classification of the intake (config/intake.yaml), kept as a "
+            "suggestion with its evidence. The caller's menu choice stays the order's "
+            "category; the domain fills lifecycle.domain when the order has none and a "
+            "domain word backs it; an emergency_line on an order whose category is not "
+            "emergency raises a red order.alert (reason speech_emergency) to supervisors."
+        ),
+        "properties": {
+            "category": _ref("Category"),
+            "domain": {"anyOf": [_ref("Domain"), {"type": "null"}]},
+            "emergency_line": {
+                **_NULLABLE_STR,
+                "description": "dedicated line (routing.yaml) the words point at",
+            },
+            "evidence": {
+                "type": "array",
+                "maxItems": 200,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["kind", "label", "word", "weight"],
+                    "properties": {
+                        "kind": {
+                            "type": "string",
+                            "description": (
+                                "category, domain, emergency, acute, suppressor, menu, negated"
+                            ),
+                        },
+                        "label": _STR,
+                        "word": _STR,
+                        "weight": {"type": "integer"},
+                    },
+                },
+            },
         },
     },
     "WorkOrder": {
@@ -118,6 +177,8 @@ _SCHEMAS: dict[str, Any] = {
             "group": _STR,
             "created_at": _TIMESTAMP,
             "updated_at": _TIMESTAMP,
+            "priority": {"anyOf": [_ref("Priority"), {"type": "null"}]},
+            "classification": {"anyOf": [_ref("Classification"), {"type": "null"}]},
             **openapi_workflow.WORKORDER_EXTRA_PROPERTIES,
         },
     },
@@ -134,7 +195,11 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["text", "status"],
-        "properties": {"text": _STR, "status": {"type": "string", "enum": ["done", "unavailable"]}},
+        "properties": {
+            "text": _STR,
+            "status": {"type": "string", "enum": ["done", "unavailable"]},
+            "classification": {"anyOf": [_ref("Classification"), {"type": "null"}]},
+        },
     },
     "AnsweredCall": {
         "type": "object",
@@ -266,7 +331,13 @@ def _paths() -> dict[str, Any]:
         "/api/v1/workorders/{number}/transcript": {
             "put": {
                 "operationId": "putTranscript",
-                "summary": "Store the transcript of the intake recording",
+                "summary": "Store the transcript of the intake recording and its classification",
+                "description": (
+                    "The IVR sends the transcript once it is known (live recognition or after "
+                    "the call) with the speech classification of config/intake.yaml; see the "
+                    "Classification schema for what the service does with it. Repeating the "
+                    "same body changes nothing more."
+                ),
                 "parameters": [_NUMBER_PARAMETER],
                 "requestBody": {
                     "required": True,

@@ -15,6 +15,8 @@ from workorders.model import format_utc
 
 ORDER_ALERT = "order.alert"
 SUPERVISOR_TOPIC = "hotline/alerts/supervisors"
+#: The speech classification heard an emergency on an order that is not one.
+SPEECH_EMERGENCY = "speech_emergency"
 
 
 def alert_event(
@@ -27,5 +29,6 @@ def alert_event(
         "deadline": alert.deadline,
         "due": None if alert.due is None else format_utc(alert.due),
         "unit": unit,
+        "line": alert.line,
     }
     return envelope(event_id, ORDER_ALERT, at, payload)

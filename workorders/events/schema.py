@@ -41,6 +41,7 @@ ALERT_REASONS = (
     "abusive_repetition",
     "dissatisfied",
     "manual",
+    "speech_emergency",
 )
 
 _STRING = {"type": "string"}
@@ -109,6 +110,10 @@ EVENT_KINDS: tuple[EventKind, ...] = (
             deadline={"type": ["string", "null"]},
             due={"anyOf": [_UTC, {"type": "null"}]},
             unit={"type": ["string", "null"]},
+            line={
+                "type": ["string", "null"],
+                "description": "speech_emergency: the dedicated line the intake's words name",
+            },
         ),
     ),
     EventKind(

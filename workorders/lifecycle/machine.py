@@ -209,7 +209,8 @@ def _classify(step: _Step, command: Classify) -> Outcome:
         step.life,
         mode=command.mode,
         region=command.region,
-        domain=command.domain,
+        # No domain given: keep the one the order has (from the menu or speech classification).
+        domain=command.domain if command.domain is not None else step.life.domain,
         about_unit=command.about_unit,
     )
     if command.limit_class is not None and command.limit_class != life.limit_class:

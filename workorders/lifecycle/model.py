@@ -222,9 +222,13 @@ class Alert:
     """
 
     level: str
-    reason: str  # warning | overdue | dissatisfied | manual | abusive_repetition
+    #: warning | overdue | dissatisfied | manual | abusive_repetition | urgent_order |
+    #: speech_emergency
+    reason: str
     deadline: str | None = None
     due: datetime | None = None
+    line: str | None = None
+    """The dedicated line (``speech_emergency``: the one the classification heard)."""
 
 
 @dataclass(frozen=True, slots=True)

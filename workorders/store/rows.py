@@ -41,6 +41,7 @@ def new_order_row(
         created_at=now,
         updated_at=now,
         confidential=False,
+        priority=new.priority,
     )
 
 
@@ -71,6 +72,8 @@ def order_from_row(row: WorkOrderRow) -> WorkOrder:
         callback_number=row.callback_number,
         address=row.address,
         confidential=row.confidential,
+        priority=row.priority,
+        classification=row.classification,
     )
 
 

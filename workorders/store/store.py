@@ -89,7 +89,7 @@ class Store(WorkflowStore, AcdStore):
                 day = order_day(now)
                 number = format_order_number(day, await self._next_sequence(session, day))
                 row = new_order_row(new, number, idempotency_key, digest, now)
-                await self._start_lifecycle(session, row)
+                await self._start_lifecycle(session, row, domain=new.domain)
                 session.add(row)
                 await session.flush()
                 order = order_from_row(row)
@@ -144,13 +144,15 @@ class Store(WorkflowStore, AcdStore):
 
     @shielded
     async def set_transcript(self, number: str, update_: TranscriptUpdate) -> WorkOrder:
+        """Store the intake's transcript and, when given, its speech classification
+        (``WorkflowStore._classified``: a suggestion; it may fill the domain or alert)."""
         async with self._transaction() as session:
-            row = await session.scalar(select(WorkOrderRow).where(WorkOrderRow.number == number))
-            if row is None:
-                raise NotFound(f"no work order {number}", field="number")
+            row = await self._locked_order(session, number)
             row.description = update_.text
             row.transcript_status = update_.status
             row.updated_at = self._clock()
+            if update_.classification is not None:
+                self._classified(session, row, update_.classification)
             await session.flush()
             order = order_from_row(row)
         log.info("order %s transcript %s", number, update_.status)

@@ -96,6 +96,9 @@ class WorkOrderRow(Base):
     callback_number: Mapped[str | None] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(String(500))
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The menu's priority, and the IVR's speech classification (a suggestion with evidence).
+    priority: Mapped[str | None] = mapped_column(String(16))
+    classification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class LedgerRow(Base):

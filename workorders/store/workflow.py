@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from workorders.errors import Conflict, NotFound, StoreUnavailable
-from workorders.events.alerts import SUPERVISOR_TOPIC, alert_event
+from workorders.events.alerts import SPEECH_EMERGENCY, SUPERVISOR_TOPIC, alert_event
 from workorders.lifecycle.machine import apply, due_commands, new_lifecycle, next_check
 from workorders.lifecycle.model import (
     SYSTEM,
@@ -32,7 +32,7 @@ from workorders.lifecycle.model import (
     Lifecycle,
     State,
 )
-from workorders.model import CallerDetails, WorkOrder
+from workorders.model import CallerDetails, Classification, WorkOrder
 from workorders.rates import RateInput
 from workorders.repeats import RepeatVerdict, judge_repeat
 from workorders.store.base import StoreCore, fingerprint, shielded
@@ -78,8 +78,10 @@ class AuditRecord:
 class WorkflowStore(StoreCore):
     # -- intake (called inside create_order's transaction) --------------------------------
 
-    async def _start_lifecycle(self, session: AsyncSession, row: WorkOrderRow) -> None:
-        life = new_lifecycle(row.category, row.received_at, self._rules)
+    async def _start_lifecycle(
+        self, session: AsyncSession, row: WorkOrderRow, *, domain: str | None = None
+    ) -> None:
+        life = replace(new_lifecycle(row.category, row.received_at, self._rules), domain=domain)
         verdict = await self._judge_repeat(session, row)
         row.flags = [*row.flags, *(flag for flag in verdict.flags if flag not in row.flags)]
         row.repeat_of = verdict.repeat_of
@@ -93,7 +95,12 @@ class WorkflowStore(StoreCore):
             "receive",
             life.state,
             "",
-            {"category": row.category, "limit": life.limit_class},
+            {
+                "category": row.category,
+                "limit": life.limit_class,
+                **({"domain": domain} if domain is not None else {}),
+                **({"priority": row.priority} if row.priority is not None else {}),
+            },
         )
         session.add(_ledger_row(row.number, entry))
         if verdict.repeat_of is not None:
@@ -114,6 +121,48 @@ class WorkflowStore(StoreCore):
             # An emergency is being transferred to its dedicated line right now: supervisors
             # hear of it at once, not at 75 % of its 2-hour limit.
             self._alert(session, row, Alert("red", "urgent_order"), now)
+
+    def _classified(
+        self, session: AsyncSession, row: WorkOrderRow, classification: Classification
+    ) -> None:
+        """Keep the IVR's speech classification on the order (part of ``set_transcript``).
+
+        The caller's menu choice stays the category. The classification is kept whole, with
+        its evidence, as a suggestion for the agent; its domain fills the order's domain when
+        the order has none and a domain word backs it (then dispatch can use it); an emergency
+        line heard on an order that is not an emergency alerts supervisors (red,
+        ``speech_emergency``). A repeated identical PUT (a client retry) changes nothing more.
+        """
+        stored = classification.to_json()
+        if row.classification == stored:
+            return
+        previous_line = (row.classification or {}).get("emergency_line")
+        row.classification = stored
+        life = _lifecycle(row)
+        filled = life.domain is None and classification.domain_backed
+        if filled:
+            life = replace(life, domain=classification.domain)
+            _store_lifecycle(row, life, self._rules_next_check(life))
+        now = self._clock()
+        entry = LedgerEntry(
+            now,
+            "intake",
+            "ivr",
+            None,
+            "speech_classified",
+            life.state,
+            "语音识别分类（建议）",
+            {
+                "category": classification.category,
+                "domain": classification.domain,
+                "emergency_line": classification.emergency_line,
+                "domain_filled": filled,
+            },
+        )
+        session.add(_ledger_row(row.number, entry))
+        line = classification.emergency_line
+        if line is not None and line != previous_line and row.category != "emergency":
+            self._alert(session, row, Alert("red", SPEECH_EMERGENCY, line=line), now)
 
     async def _judge_repeat(self, session: AsyncSession, row: WorkOrderRow) -> RepeatVerdict:
         policy = self._rules.sla.repeats

@@ -19,11 +19,22 @@ from ivr.engine.verbs.base import (
     VerbModel,
     check_name,
 )
+from routing.units import DOMAIN_LABELS
 
 #: Work-order categories (the work-order service's ``category`` field).
 ORDER_CATEGORIES = ("consult", "complaint", "report", "suggestion", "help", "emergency")
 
 OrderFlag = Annotated[str, AfterValidator(check_name)]
+
+
+def _check_domain(value: str) -> str:
+    if value not in DOMAIN_LABELS:
+        raise ValueError(f"unknown domain {value!r}: use one of {', '.join(DOMAIN_LABELS)}")
+    return value
+
+
+#: A dispatch domain of ``routing/units.py`` (what the work-order service accepts).
+OrderDomain = Annotated[str, AfterValidator(_check_domain)]
 #: Priorities an order may be opened with (the work-order service decides what they mean).
 OrderPriority = Literal["low", "normal", "high", "urgent"]
 
@@ -42,9 +53,9 @@ class CreateOrderVerb(VerbModel):
 
     category: ValueOrVariable
     flags: tuple[OrderFlag, ...] = ()
-    #: The health domain (e.g. ``medical_service``, ``disease_control``); sent to the API
-    #: once it accepts it (carried on ``actions.CreateOrder`` already).
-    domain: OrderFlag | None = None
+    #: The dispatch domain (``medical_service``, ``infectious_disease`` …, the codes of
+    #: ``routing.units.DOMAIN_LABELS``): the order starts with it, so dispatch can use it.
+    domain: OrderDomain | None = None
     priority: OrderPriority | None = None
     on_failure: FlowName
     hold_prompt: PromptKey = "please_wait"
