@@ -147,20 +147,29 @@ class OrdersClient:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         name = "".join(c if c.isalnum() else "_" for c in key)[:80] or "order"
         path = self.spool_dir / f"{name}.json"
-        path.write_text(json.dumps({"key": key, "body": body}, ensure_ascii=False))
+        partial = path.with_name(f".{path.name}.partial")  # replayers only read whole files
+        partial.write_text(json.dumps({"key": key, "body": body}, ensure_ascii=False))
+        partial.replace(path)
         log.error("work-order service unavailable: intake spooled to %s", path)
 
     async def replay_spool(self) -> int:
-        """Send spooled creates again; returns how many went through."""
+        """Send spooled creates again; returns how many went through.
+
+        The workers of a node share the spool: two may send the same file, which the
+        idempotency key makes harmless, and one may find it gone after the other.
+        """
         sent = 0
         for path in sorted(self.spool_dir.glob("*.json")):
-            entry = json.loads(path.read_text())
+            try:
+                entry = json.loads(path.read_text())
+            except FileNotFoundError:
+                continue  # another worker has sent it
             try:
                 number = await self._post_order(entry["key"], entry["body"])
             except OrdersUnavailable as exc:
                 log.warning("spooled intake %s still not accepted: %s", path.name, exc)
                 break
-            path.unlink()
+            path.unlink(missing_ok=True)
             sent += 1
             log.info("spooled intake %s became order %s", path.name, number)
         return sent
