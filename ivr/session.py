@@ -395,6 +395,7 @@ class CallSession:
         except OrdersUnavailable as exc:
             self.leg.events.put_nowait(_Outcome(events.OrderFailed(str(exc))))
             return
+        log.info("call %s: order %s created", self.leg.call_id, number)
         self.leg.events.put_nowait(_Outcome(events.OrderCreated(number)))
         if order.recording:
             self._spawn(self._transcribe(number, order.recording))

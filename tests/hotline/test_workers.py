@@ -27,7 +27,7 @@ def test_slices_never_overlap_and_stay_inside_the_range(count: int) -> None:
     slots = worker_slots(settings(rtp_ports=[30001, 39999]), count)
     ports = [set(range(w.rtp_ports[0], w.rtp_ports[1] + 1)) for w in slots]
     assert all(a.isdisjoint(b) for i, a in enumerate(ports) for b in ports[i + 1 :])
-    assert all(30001 <= w.rtp_ports[0] and w.rtp_ports[1] <= 39999 for w in slots)
+    assert all(w.rtp_ports[0] >= 30001 and w.rtp_ports[1] <= 39999 for w in slots)
     assert all(w.rtp_ports[0] % 2 == 0 for w in slots)
     assert len({w.sip_port for w in slots}) == count
 
