@@ -97,7 +97,8 @@ def node_config(
 ) -> dict[str, Any]:  # fmt: skip
     var = work / "var"
     sip = consecutive_free_udp(workers)
-    rtp = 30000 + (free_port() % 300) * 100  # workers × 100 ports somewhere in 30000-61000
+    # Below Linux's ephemeral ports (32768-), where free_port() finds the SIP and API ports.
+    rtp = 20000 + (free_port() % (12000 // (300 * workers))) * 300 * workers
     return {
         "edge": {"host": "127.0.0.1", "port": free_port()},
         "ivr": {
