@@ -35,6 +35,9 @@ class Api(_Section):
     host: str = "127.0.0.1"
     port: int = 8320
     database: str = "sqlite+aiosqlite:///var/hotline.db"
+    # How often the service looks for due deadlines (warnings, 督办). Several nodes on one
+    # PostgreSQL all sweep; each due order is handled by exactly one (SKIP LOCKED).
+    sweep_seconds: Annotated[float, Field(gt=0)] = 30.0
 
     @property
     def base_url(self) -> str:

@@ -106,6 +106,7 @@ class Node:
                 "--mqtt-host", s.mqtt.host, "--mqtt-port", str(s.mqtt.port),
                 "--token-file", str(s.paths.admin_token),
                 "--calendar", str(s.calendar), "--units", str(s.units), "--sla", str(s.sla),
+                "--sweep-seconds", str(s.api.sweep_seconds),
             ],
         )  # fmt: skip
         wait_ready(lambda: healthy(f"{s.api.base_url}/healthz"), "the work-order API", service, 30)

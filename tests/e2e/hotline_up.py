@@ -97,8 +97,7 @@ def node_config(
 ) -> dict[str, Any]:  # fmt: skip
     var = work / "var"
     sip = consecutive_free_udp(workers)
-    # Below Linux's ephemeral ports (32768-), where free_port() finds the SIP and API ports.
-    rtp = 20000 + (free_port() % (12000 // (300 * workers))) * 300 * workers
+    rtp = _rtp_range(300 * workers)
     return {
         "edge": {"host": "127.0.0.1", "port": free_port()},
         "ivr": {
@@ -120,6 +119,23 @@ def node_config(
         "units": str(REPO / "config/units.yaml"),
         "sla": str(sla or REPO / "config/sla.yaml"),
     }  # fmt: skip
+
+
+_RTP_TAKEN: list[range] = []  # by the nodes of this test session
+
+
+def _rtp_range(size: int) -> int:
+    """A range below Linux's ephemeral ports (32768-, where free_port() finds SIP and API
+    ports), apart from those of the other nodes of this session."""
+    slots = 12000 // size
+    first = free_port() % slots
+    for k in range(slots):
+        low = 20000 + ((first + k) % slots) * size
+        candidate = range(low, low + size)
+        if all(candidate.stop <= r.start or r.stop <= candidate.start for r in _RTP_TAKEN):
+            _RTP_TAKEN.append(candidate)
+            return low
+    raise RuntimeError("no free RTP range left for another node")
 
 
 @contextlib.contextmanager
