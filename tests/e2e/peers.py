@@ -115,6 +115,7 @@ class Kamailio(Process):
         from hotline.edge import write_dispatcher_list
 
         self.port = port or free_port()
+        self.workers = workers
         workdir.mkdir(parents=True, exist_ok=True)
         self.dispatcher = write_dispatcher_list(
             workdir / "dispatcher.list", [("127.0.0.1", p) for p in workers]
