@@ -44,9 +44,22 @@ class Api(_Section):
         return f"http://{self.host}:{self.port}"
 
 
+class MqttAccount(_Section):
+    """A broker account: its user name and a file holding its password (never in YAML)."""
+
+    username: str
+    password_file: Path
+
+    def password(self) -> str:
+        return self.password_file.read_text(encoding="utf-8").strip()
+
+
 class Mqtt(_Section):
     host: str = "127.0.0.1"
     port: int = 1883
+    # Only for a broker that checks accounts (docker/mosquitto/README.md); anonymous without.
+    ivr: MqttAccount | None = None
+    workorders: MqttAccount | None = None
 
 
 class Paths(_Section):
@@ -72,6 +85,7 @@ class Settings(_Section):
     intake: Path = Path("config/intake.yaml")
     units: Path = Path("config/units.yaml")
     sla: Path = Path("config/sla.yaml")
+    agents: Path = Path("config/agents.yaml")
 
 
 class SettingsError(Exception):

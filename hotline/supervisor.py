@@ -53,6 +53,13 @@ class Worker:
     restart_at: float | None = None  # monotonic; set while it waits to be started again
 
 
+def _mqtt_account_args(s: Settings) -> list[str]:
+    account = s.mqtt.workorders
+    if account is None:
+        return []
+    return ["--mqtt-username", account.username, "--mqtt-password-file", str(account.password_file)]
+
+
 class Node:
     def __init__(
         self, settings: Settings, config_path: Path, *, workers: int, ivr_only: bool = False
@@ -104,9 +111,11 @@ class Node:
                 "--db", s.api.database,
                 "--host", s.api.host, "--port", str(s.api.port),
                 "--mqtt-host", s.mqtt.host, "--mqtt-port", str(s.mqtt.port),
+                *_mqtt_account_args(s),
                 "--token-file", str(s.paths.admin_token),
                 "--calendar", str(s.calendar), "--units", str(s.units), "--sla", str(s.sla),
                 "--sweep-seconds", str(s.api.sweep_seconds),
+                "--agents", str(s.agents),
             ],
         )  # fmt: skip
         wait_ready(lambda: healthy(f"{s.api.base_url}/healthz"), "the work-order API", service, 30)
@@ -126,6 +135,8 @@ class Node:
         conf.write_text(
             f"listener {s.mqtt.port} {s.mqtt.host}\nallow_anonymous true\n"
             f"persistence true\npersistence_location {s.paths.var.resolve()}/\n"
+            # Sessions and queued pops survive a crash up to the last save (docs/events.md).
+            "autosave_interval 5\n"
         )
         broker = self._spawn("mosquitto", [binary, "-c", str(conf)])
         wait_ready(lambda: tcp_open(s.mqtt.host, s.mqtt.port), "the MQTT broker", broker, 10)

@@ -7,8 +7,10 @@ Two things travel here rather than through the work-order service's outbox:
 * commands for a call in progress, in, QoS 1 on ``hotline/calls/<call_id>/commands``
   (e.g. an agent sending the caller to an emergency line). Every worker
   subscribes to all calls' commands and hands on those of calls it holds.
+  Commands arrive at least once; the engine acts on an emergency once per call.
 
-aiomqtt does not reconnect by itself: ``run()`` is the reconnect loop.
+aiomqtt does not reconnect by itself: ``run()`` is the reconnect loop. Nothing here waits for
+the broker on the SIP path: partials are spawned by the session and dropped while it is away.
 """
 
 from __future__ import annotations
@@ -17,20 +19,27 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import aiomqtt
 
 log = logging.getLogger("ivr.bus")
 
 COMMANDS = "hotline/calls/+/commands"
+PARTIAL_TIMEOUT = 2.0  # seconds; a partial is stale by then
+
+_TOPIC_UNSAFE = {"%": "%25", "/": "%2F", "+": "%2B", "#": "%23", "\0": "%00"}
 
 
 def command_topic(call_id: str) -> str:
-    return f"hotline/calls/{call_id}/commands"
+    """The call's command topic; the id encoded as ``workorders.events.screenpop`` does."""
+    level = "".join(_TOPIC_UNSAFE.get(character, character) for character in call_id)
+    return f"hotline/calls/{level}/commands"
 
 
 def partial_event(call_id: str, group: str, text: str) -> tuple[str, dict[str, Any]]:
@@ -52,9 +61,13 @@ class CallBus:
         client_id: str,
         on_command: Callable[[str, dict[str, Any]], None],
         max_backoff: float = 10.0,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        self._username = username
+        self._password = password
         self.client_id = client_id
         self.on_command = on_command
         self.max_backoff = max_backoff
@@ -67,7 +80,12 @@ class CallBus:
         while True:
             try:
                 async with aiomqtt.Client(
-                    self.host, self.port, identifier=self.client_id, clean_session=False
+                    self.host,
+                    self.port,
+                    identifier=self.client_id,
+                    clean_session=False,
+                    username=self._username,
+                    password=self._password,
                 ) as client:
                     await client.subscribe(COMMANDS, qos=1)
                     self._client = client
@@ -80,7 +98,8 @@ class CallBus:
             finally:
                 self._client = None
                 self.connected.clear()
-            await asyncio.sleep(backoff)
+            # Jitter keeps the workers of a node from reconnecting in lockstep.
+            await asyncio.sleep(backoff * (0.5 + random.random() / 2))
             backoff = min(self.max_backoff, backoff * 2)
 
     def _dispatch(self, topic: str, payload: object) -> None:
@@ -92,8 +111,12 @@ class CallBus:
         except ValueError:
             log.warning("malformed command on %s dropped", topic)
             return
-        if isinstance(command, dict):
-            self.on_command(parts[2], command)
+        if not isinstance(command, dict):
+            return
+        try:
+            self.on_command(unquote(parts[2]), command)
+        except Exception:  # a bad command must not end the link for every call
+            log.exception("command on %s failed", topic)
 
     async def publish_partial(self, call_id: str, group: str, text: str) -> None:
         """Best effort: dropped while the broker is away."""
@@ -102,4 +125,6 @@ class CallBus:
             return
         topic, event = partial_event(call_id, group, text)
         with contextlib.suppress(aiomqtt.MqttError):
-            await client.publish(topic, json.dumps(event, ensure_ascii=False), qos=0)
+            await client.publish(
+                topic, json.dumps(event, ensure_ascii=False), qos=0, timeout=PARTIAL_TIMEOUT
+            )

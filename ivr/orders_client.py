@@ -14,6 +14,7 @@ import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -65,17 +66,31 @@ class OrdersClient:
         return self._session
 
     async def _request(
-        self, method: str, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        headers: dict[str, str] | None = None,
+        *,
+        params: dict[str, str] | None = None,
+        seconds: float | None = None,
     ) -> dict[str, Any]:
+        """``seconds``: this request's own time limit (a long-poll's is longer)."""
         delay = self.first_backoff
         last = "no attempt"
+        limit = self._timeout if seconds is None else aiohttp.ClientTimeout(total=seconds)
         for attempt in range(self.attempts):
             if attempt:
                 await asyncio.sleep(delay)
                 delay *= 2
             try:
                 async with self._http().request(
-                    method, self.base_url + path, json=body, headers=headers
+                    method,
+                    self.base_url + path,
+                    json=body,
+                    headers=headers,
+                    params=params,
+                    timeout=limit,
                 ) as response:
                     payload: dict[str, Any] = await response.json(content_type=None)
                     if response.status < 300:
@@ -142,6 +157,23 @@ class OrdersClient:
             },
         )
 
+    # -- the ACD queue (ivr/queueing.py) --
+    async def enqueue(self, group: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._request("POST", f"/api/v1/queues/{quote(group, safe='')}/calls", body)
+
+    async def queue_status(self, call_id: str, seen: str | None, wait: float) -> dict[str, Any]:
+        """Long-poll: answers when the call's status differs from ``seen`` (or after ``wait``)."""
+        params = {"wait": str(wait)} if seen is None else {"wait": str(wait), "seen": seen}
+        return await self._request(
+            "GET", _queued_call(call_id), None, params=params, seconds=wait + 5.0
+        )
+
+    async def report_offer(self, call_id: str, outcome: str) -> dict[str, Any]:
+        return await self._request("POST", _queued_call(call_id) + "/result", {"outcome": outcome})
+
+    async def leave_queue(self, call_id: str, reason: str) -> None:
+        await self._request("DELETE", _queued_call(call_id), None, params={"reason": reason})
+
     # -- spool --
     def _spool(self, key: str, body: dict[str, Any]) -> None:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -173,3 +205,7 @@ class OrdersClient:
             sent += 1
             log.info("spooled intake %s became order %s", path.name, number)
         return sent
+
+
+def _queued_call(call_id: str) -> str:
+    return f"/api/v1/queues/calls/{quote(call_id, safe='')}"

@@ -20,8 +20,9 @@ from asr.streaming import AsrResult, KeywordHit, Partial
 from ivr.engine import actions, events
 from ivr.engine.engine import FlowEngine
 from ivr.orders_client import OrdersUnavailable
+from ivr.queueing import NO_QUEUE, AgentOffer, OfferEnded, QueueApi, QueueDriver, QueueRequest
 from ivr.sip.leg import LegAudio, LegDigit, LegEnded, LegPlayed, LegTransfer
-from ivr.transfer import Attempt, LineTransfer, candidates
+from ivr.transfer import Attempt, LineTransfer, candidates, resolve
 
 log = logging.getLogger("ivr.session")
 
@@ -51,7 +52,7 @@ class Prompts(Protocol):
     def pcm16(self, key: str, language: str = "") -> bytes: ...
 
 
-class Orders(Protocol):
+class Orders(QueueApi, Protocol):
     async def create_order(self, order: actions.CreateOrder, received_at: datetime) -> str: ...
     async def put_transcript(self, number: str, text: str, status: str) -> None: ...
     async def call_answered(self, call_id: str, caller: str, callee: str) -> None: ...
@@ -145,6 +146,9 @@ class CallSession:
         self._plays = 0
         self._recording: _Recording | None = None
         self._transfer: LineTransfer | None = None
+        self._queue: QueueDriver | None = None
+        self._queue_at: tuple[str, int] = ("", -1)  # the engine's place while it waits for it
+        self._queue_line: LineTransfer | None = None  # the line whose agent group it is
         self._order_category = ""  # of the last order requested: context for transfers
         self.edge = edge
         self.speech = speech
@@ -186,7 +190,8 @@ class CallSession:
             self.leg.audio_taken()
             self._record_audio(item.pcm16)
         elif isinstance(item, LegDigit):
-            await self._feed(events.Digit(item.key))
+            if self._queue is None or not self._queue.on_key(item.key):
+                await self._feed(events.Digit(item.key))
         elif isinstance(item, LegPlayed):
             if isinstance(item.token, _PlayEnd):
                 await self._feed(events.PlayDone())
@@ -195,9 +200,13 @@ class CallSession:
         elif isinstance(item, _Outcome):
             await self._feed(item.event)
         elif isinstance(item, LegTransfer):
-            await self._on_transfer_progress(item)
+            if self._queue is not None and self._queue.transferring:
+                self._queue.on_transfer(item.stage, item.code)
+            else:
+                await self._on_transfer_progress(item)
         elif isinstance(item, LegEnded):
             self._ended = True
+            self._leave_queue("hangup")
             done = self._finish_recording("hangup")
             if done is not None:
                 await self._feed(done)
@@ -209,6 +218,9 @@ class CallSession:
         todo = self.engine.handle(event, self.clock())
         log.debug("call %s: %s -> %s", self.leg.call_id, event, todo)
         await self._carry_out(todo)
+        if self._queue is not None and self.engine.position != self._queue_at:
+            # The engine stopped waiting (its timeout, an emergency): so does the queue.
+            self._leave_queue("timeout" if isinstance(event, events.TimerFired) else "flow")
 
     async def _carry_out(self, todo: list[actions.Action]) -> None:
         for action in todo:
@@ -236,11 +248,7 @@ class CallSession:
             elif isinstance(action, actions.Transfer):
                 self._start_transfer(action)
             elif isinstance(action, actions.Enqueue):
-                # Agent queues arrive with the agents issue (#6).
-                log.warning("call %s: %s is not supported yet", self.leg.call_id, action)
-                self.leg.events.put_nowait(
-                    _Outcome(events.QueueResult(ok=False, detail="not supported"))
-                )
+                self._start_queue(action.group, action.priority, action.skills, None)
 
     # -- transfer to a dedicated line --
     def _start_transfer(self, action: actions.Transfer) -> None:
@@ -256,6 +264,8 @@ class CallSession:
             action.line,
             candidates(line, targets.groups, self.edge),
             give_up_at=now + timedelta(seconds=action.timeout),
+            fallback_group=line.fallback_group,
+            hold_fallback=line.fallback_group is not None,
         )
         self._refer_next(now)
 
@@ -264,6 +274,10 @@ class CallSession:
         if transfer is None:
             return
         target = transfer.next_target(now)
+        if target is None and transfer.hold_fallback and transfer.fallback_group is not None:
+            transfer.hold_fallback = False  # the ACD first; its members directly if it cannot
+            self._start_queue(transfer.fallback_group, "emergency", (), transfer)
+            return
         if target is None:
             self._transfer = None
             tried = ", ".join(f"{a.target}={a.outcome}" for a in transfer.attempts)
@@ -271,14 +285,19 @@ class CallSession:
                 _Outcome(events.TransferResult(ok=False, detail=f"no target answered: {tried}"))
             )
             return
+        log.info("call %s: transfer to %s (%s)", self.leg.call_id, target.uri, transfer.line)
+        self.leg.transfer(target.uri, self._context(target.ring_seconds))
+
+    def _context(self, ring_seconds: float, **more: str) -> dict[str, str]:
+        """Headers the edge puts on the INVITE to the line or agent (and its ring time)."""
         variables = self.engine.variables
         context = {
             "X-Hotline-Order": variables.get("order_number", ""),
             "X-Hotline-Category": self._order_category or variables.get("category", ""),
-            "X-Hotline-Ring-Timeout": str(round(target.ring_seconds)),
+            "X-Hotline-Ring-Timeout": str(round(ring_seconds)),
+            **more,
         }
-        log.info("call %s: transfer to %s (%s)", self.leg.call_id, target.uri, transfer.line)
-        self.leg.transfer(target.uri, {k: v for k, v in context.items() if v})
+        return {k: v for k, v in context.items() if v}
 
     async def _on_transfer_progress(self, progress: LegTransfer) -> None:
         transfer = self._transfer
@@ -309,6 +328,55 @@ class CallSession:
         number = self.engine.variables.get("order_number")
         if number and attempt is not None:
             self._spawn(self._store_attempt(number, transfer.line, attempt.as_dict()))
+
+    # -- queue for an agent group (ivr/queueing.py); the driver calls the queue_* methods --
+    def _start_queue(
+        self, group: str, priority: str, skills: tuple[str, ...], line: LineTransfer | None
+    ) -> None:
+        number = self.engine.variables.get("order_number") or None
+        request = QueueRequest(self.leg.call_id, self.leg.caller, group, priority, skills,
+                               number, tuple(self.engine.call.menu_path))  # fmt: skip
+        self._queue_at, self._queue_line = self.engine.position, line
+        self._queue = QueueDriver(request, self.orders, self, self.clock, self._spawn)
+        self._queue.start()
+        log.info("call %s: queued for %s (%s)", self.leg.call_id, group, priority)
+
+    def _leave_queue(self, reason: str) -> None:
+        queue, self._queue, self._queue_line = self._queue, None, None
+        if queue is not None:
+            queue.cancel(reason)
+
+    def queue_announce(self, prompts: tuple[str, ...]) -> None:
+        language = self.engine.variables.get("language", "")
+        for key in prompts:
+            self.leg.play(self.prompts.pcm16(key, language), None)
+
+    def queue_silence(self) -> None:
+        self.leg.stop_playback()
+
+    def queue_refer(self, offer: AgentOffer) -> None:
+        target = resolve(f"sip:{offer.extension}", self.edge)
+        log.info("call %s: transfer to agent %s at %s", self.leg.call_id, offer.agent, target)
+        self.leg.transfer(
+            target, self._context(offer.ring_seconds, **{"X-Hotline-Call": self.leg.call_id})
+        )
+
+    def queue_offer_ended(self, ended: OfferEnded) -> None:
+        if self._queue_line is not None:  # a line's agent fallback: kept on the order
+            target = resolve(f"sip:{ended.offer.extension}", self.edge)
+            attempt = Attempt(target, ended.started, ended.ended, ended.outcome, ended.code, True)
+            self._record_attempt(self._queue_line, attempt)
+
+    def queue_finished(self, ok: bool, detail: str) -> None:
+        line, self._queue, self._queue_line = self._queue_line, None, None
+        if line is None:
+            self.leg.events.put_nowait(_Outcome(events.QueueResult(ok, detail)))
+        elif not ok and detail in NO_QUEUE and self._transfer is line:
+            self._refer_next(self.clock())  # no ACD for the group: ring its members directly
+        else:
+            self._transfer = None
+            result = events.TransferResult(ok, line.line if ok else f"agents: {detail}")
+            self.leg.events.put_nowait(_Outcome(result))
 
     async def _store_attempt(self, number: str, line: str, detail: dict[str, object]) -> None:
         try:

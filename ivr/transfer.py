@@ -1,4 +1,5 @@
-"""The session's part of a ``transfer``: try a line's targets in order, then its fallback group.
+"""The session's part of a ``transfer``: try a line's targets in order, then its fallback group
+(queued at the ACD first, see ``LineTransfer.hold_fallback``; its members rung directly if not).
 
 Pure bookkeeping with time passed in: the session tells it what the leg
 reported (``LegTransfer`` stages) and when its deadline passed, and does what
@@ -81,6 +82,10 @@ class LineTransfer:
     line: str
     queue: Sequence[Candidate]
     give_up_at: datetime  # the engine's own timeout: no new attempt after this
+    #: The line's agent group; while ``hold_fallback``, its members are not rung directly:
+    #: the session queues the call for the group at the ACD first (``ivr/queueing.py``).
+    fallback_group: str | None = None
+    hold_fallback: bool = False
     attempts: list[Attempt] = field(default_factory=list)
     current: Candidate | None = None
     current_started: datetime | None = None
@@ -90,6 +95,9 @@ class LineTransfer:
     def next_target(self, now: datetime) -> Candidate | None:
         """The next target to REFER to (and remembers it), or ``None``: all failed."""
         if self._next >= len(self.queue) or now >= self.give_up_at:
+            self.current = None
+            return None
+        if self.hold_fallback and self.queue[self._next].fallback:
             self.current = None
             return None
         self.current = self.queue[self._next]

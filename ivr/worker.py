@@ -222,6 +222,8 @@ async def _serve(
         settings.mqtt.port,
         client_id=f"ivr-{socket.gethostname()}-{ivr.sip_port}",
         on_command=on_command,
+        username=None if settings.mqtt.ivr is None else settings.mqtt.ivr.username,
+        password=None if settings.mqtt.ivr is None else settings.mqtt.ivr.password(),
     )
     bus_task = asyncio.create_task(bus.run(), name="mqtt-bus")
 

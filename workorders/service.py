@@ -1,9 +1,9 @@
 """The work-order service process: store + HTTP API + outbox publisher.
 
 Run it as ``python -m workorders.service --db URL --host H --port P --mqtt-host H
---mqtt-port P --token-file PATH [--calendar F --units F --sla F]``; it stops cleanly on
-SIGINT or SIGTERM (exit status 0). Without ``--calendar/--units/--sla`` it uses the files in
-the source tree's ``config/``.
+--mqtt-port P --token-file PATH [--calendar F --units F --sla F --agents F]``; it stops
+cleanly on SIGINT or SIGTERM (exit status 0). Without ``--calendar/--units/--sla/--agents`` it
+uses the files in the source tree's ``config/``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from routing.agents import AgentsConfig, load_agents
 from routing.errors import RoutingError
 from workorders.api import AccessLogger, create_app
 from workorders.errors import WorkOrderError
@@ -43,17 +44,24 @@ async def run_service(
     token_file: str | os.PathLike[str],
     *,
     rules: Rules | None = None,
+    agents: AgentsConfig | None = None,
     sweep_seconds: float = 30.0,
+    acd_tick_seconds: float = 1.0,
     ready: asyncio.Event | None = None,
+    mqtt_username: str | None = None,
+    mqtt_password: str | None = None,
 ) -> None:
     """Serve until cancelled.
 
     Migrates the schema (Alembic ``upgrade head``), makes sure an admin token exists in
     ``token_file`` and an ivr token in ``ivr-token`` next to it, then runs the HTTP API on
     ``host:port``, the outbox publisher towards ``mqtt_host:mqtt_port`` and the deadline
-    sweep every ``sweep_seconds``. ``ready`` is set once the API is listening.
+    sweep every ``sweep_seconds``, and — with ``agents`` — the ACD's clock every
+    ``acd_tick_seconds``. ``ready`` is set once the API is listening.
     """
     store = Store.open(database_url, rules=rules)
+    if agents is not None:
+        store.use_agents(agents)
     try:
         await store.migrate()
         admin_token_file = Path(token_file)
@@ -66,6 +74,8 @@ async def run_service(
             mqtt_host,
             mqtt_port,
             client_id=f"workorders-{socket.gethostname()}-{os.getpid()}",
+            username=mqtt_username,
+            password=mqtt_password,
         )
         app = create_app(store, notify_outbox=publisher.wake)
         runner = web.AppRunner(app, access_log_class=AccessLogger, shutdown_timeout=5.0)
@@ -74,6 +84,9 @@ async def run_service(
         sweeping = asyncio.create_task(
             run_deadline_sweeps(store, sweep_seconds, publisher.wake), name="deadline-sweeps"
         )
+        ticking = asyncio.create_task(
+            run_acd_ticks(store, acd_tick_seconds, publisher.wake), name="acd-ticks"
+        )
         try:
             await web.TCPSite(runner, host, port).start()
             log.info("work-order API listening on %s:%d", host, port)
@@ -81,9 +94,9 @@ async def run_service(
                 ready.set()
             await asyncio.Event().wait()  # until cancelled
         finally:
-            publishing.cancel()
-            sweeping.cancel()
-            await asyncio.gather(publishing, sweeping, return_exceptions=True)
+            for task in (publishing, sweeping, ticking):
+                task.cancel()
+            await asyncio.gather(publishing, sweeping, ticking, return_exceptions=True)
             await runner.cleanup()
     finally:
         await store.close()
@@ -105,6 +118,22 @@ async def run_deadline_sweeps(store: Store, every: float, wake: Callable[[], Non
         await asyncio.sleep(every)
 
 
+async def run_acd_ticks(store: Store, every: float, wake: Callable[[], None]) -> None:
+    """Overflows, queue timeouts and unanswered offers as they fall due.
+
+    Several instances on one database tick harmlessly: every ACD step holds the ACD lock
+    and works on the state the previous one left (``workorders/store/acd.py``).
+    """
+    while True:
+        try:
+            step = await store.acd_tick()
+            if step is not None and step.events:
+                wake()
+        except WorkOrderError as exc:
+            log.warning("ACD tick failed: %s", exc)
+        await asyncio.sleep(every)
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m workorders.service", description=__doc__)
     parser.add_argument(
@@ -114,10 +143,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--mqtt-host", default="127.0.0.1")
     parser.add_argument("--mqtt-port", type=int, default=1883)
+    parser.add_argument("--mqtt-username", help="broker account (a broker with an ACL)")
+    parser.add_argument(
+        "--mqtt-password-file", type=Path, help="file holding that account's password"
+    )
     parser.add_argument("--token-file", required=True, help="admin token file (created 0600)")
     parser.add_argument("--calendar", type=Path, default=DEFAULT_CONFIG_DIR / "calendar.yaml")
     parser.add_argument("--units", type=Path, default=DEFAULT_CONFIG_DIR / "units.yaml")
     parser.add_argument("--sla", type=Path, default=DEFAULT_CONFIG_DIR / "sla.yaml")
+    parser.add_argument("--agents", type=Path, default=DEFAULT_CONFIG_DIR / "agents.yaml")
     parser.add_argument("--sweep-seconds", type=float, default=30.0)
     return parser.parse_args(argv)
 
@@ -129,9 +163,17 @@ async def _serve_until_signalled(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signal_number, stop.set)
     try:
         rules = load_rules(args.calendar, args.units, args.sla)
+        agents = load_agents(args.agents)
     except RoutingError as exc:
         log.error("work-order service configuration: %s", exc)
         return 1
+    password = None
+    if args.mqtt_password_file is not None:
+        try:
+            password = args.mqtt_password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            log.error("MQTT password file: %s", exc)
+            return 1
     service = asyncio.create_task(
         run_service(
             args.db,
@@ -141,7 +183,10 @@ async def _serve_until_signalled(args: argparse.Namespace) -> int:
             args.mqtt_port,
             args.token_file,
             rules=rules,
+            agents=agents,
             sweep_seconds=args.sweep_seconds,
+            mqtt_username=args.mqtt_username,
+            mqtt_password=password,
         ),
         name="workorders-service",
     )

@@ -26,7 +26,8 @@ def register(commands: Any) -> None:
     up.set_defaults(run=_up)
     check = commands.add_parser(
         "check-config",
-        help="validate hotline.yaml, menus, prompt texts, routing.yaml and the calendar",
+        help="validate hotline.yaml, menus, prompt texts, routing.yaml, agents.yaml and the "
+        "calendar",
     )
     check.add_argument("dir", type=Path, nargs="?", default=Path("config"))
     check.add_argument(
@@ -92,6 +93,8 @@ def check_settings(settings: Settings, *, audio: bool = False) -> int:
     from routing.units import load_units
 
     problems: list[str] = []
+    #: Agent group → where it is used (menus' ``queue``, lines' ``fallback_group``).
+    groups_used: dict[str, str] = {}
 
     def ok(what: object) -> None:
         print(f"{what}: ok")
@@ -103,6 +106,10 @@ def check_settings(settings: Settings, *, audio: bool = False) -> int:
             texts = ivr.prompt_texts if menu == ivr.menu else None
             flow = load_flow(menu, prompt_texts=texts)
             ok(f"{menu} (version {flow.version})")
+            for verb in (verb for verbs in flow.flows.values() for verb in verbs):
+                for ref in verb.references():
+                    if ref.kind == "group":
+                        groups_used.setdefault(ref.name, f"{menu}: queue")
             if audio and menu == ivr.menu:
                 library = PromptLibrary.load(
                     flow.language, ivr.prompt_texts, ivr.prompt_audio, flow.languages
@@ -122,6 +129,10 @@ def check_settings(settings: Settings, *, audio: bool = False) -> int:
         try:
             targets = load_targets(routing)
             ok(f"{routing} ({len(targets.lines)} lines, {len(targets.groups)} groups)")
+            for name, line in targets.lines.items():
+                if line.fallback_group is not None:
+                    where = f"{routing}: lines.{name}.fallback_group"
+                    groups_used.setdefault(line.fallback_group, where)
         except FlowError as exc:
             problems.append(str(exc))
     schema = ivr.menu.parent / "menu.schema.json"
@@ -140,6 +151,7 @@ def check_settings(settings: Settings, *, audio: bool = False) -> int:
     except RoutingError as exc:
         problems.append(str(exc))
     problems += _check_intake(settings, routing)
+    problems += _check_agents(settings, groups_used)
     for problem in dict.fromkeys(problems):  # a shared file's problem once
         print(problem, file=sys.stderr)
     return 1 if problems else 0
@@ -161,6 +173,25 @@ def _check_intake(settings: Settings, routing: Path) -> list[str]:
     if unknown:
         return [f"{settings.intake}: emergency line(s) not in {routing}: {', '.join(unknown)}"]
     print(f"{settings.intake}: ok")
+    return []
+
+
+def _check_agents(settings: Settings, groups_used: dict[str, str]) -> list[str]:
+    """``agents.yaml`` loads, and every group a menu queues to or a line falls back to is in it."""
+    from routing.agents import AgentsError, load_agents
+
+    try:
+        agents = load_agents(settings.agents)
+    except AgentsError as exc:
+        return [str(exc)]
+    unknown = agents.unknown_groups(groups_used)
+    if unknown:
+        return [
+            f"{groups_used[name]}: agent group {name!r} is not in {settings.agents} "
+            f"(groups: {', '.join(agents.groups)})"
+            for name in unknown
+        ]
+    print(f"{settings.agents}: ok ({len(agents.groups)} groups, {len(agents.agents)} agents)")
     return []
 
 

@@ -101,9 +101,15 @@ class Transfer:
 
 @dataclass(frozen=True, slots=True)
 class Enqueue:
-    """Put the caller in the queue of a named agent group; answered by ``QueueResult``."""
+    """Put the caller in the queue of an agent group of ``config/agents.yaml``; answered by
+    ``QueueResult`` (``ok``: an agent took the call; ``detail="callback"``: the caller asked
+    to be called back instead of waiting)."""
 
     group: str
+    #: How long the engine waits for ``QueueResult``; the session leaves the queue after it.
+    timeout: float = 180.0
+    priority: str = "normal"  # | "emergency": the head of the queue
+    skills: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,8 +43,9 @@ RingSeconds = Annotated[float, Strict()]
 class Line(BaseModel):
     """A dedicated line (e.g. 120 or the public-health duty officer).
 
-    ``targets`` are tried in order, each for ``ring_seconds``; when none answers,
-    the members of ``fallback_group`` are tried the same way.
+    ``targets`` are tried in order, each for ``ring_seconds``; when none answers, the
+    call is queued for the agent group ``fallback_group`` at the ACD (``ivr/queueing.py``),
+    and only when that cannot be done are the group's ``members`` here tried in order.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -63,7 +64,7 @@ class Line(BaseModel):
 
 
 class AgentGroup(BaseModel):
-    """Agents that take queued calls."""
+    """Phones rung directly when the ACD (``config/agents.yaml``) cannot take a line's call."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -113,10 +113,14 @@ def running_node(
     menu: Path = REPO / "config/menus/12320.yaml",
     prompt_texts: Path = REPO / "config/prompts/zh.yaml",
     calendar: Path = REPO / "config/calendar.yaml",
+    broker: Mosquitto | None = None,
+    agents: Path = REPO / "config/agents.yaml",
 ) -> Iterator[Node]:
-    """A whole node in ``work``; ``menu`` may be a copy the test edits (``hotline reload``)."""
+    """A whole node in ``work``; ``menu`` may be a copy the test edits (``hotline reload``),
+    ``agents`` the ACD's groups and agents, ``broker`` one the test configures (and may kill
+    and restart), started here."""
     require("kamailio", "baresip", "mosquitto", "sox")
-    broker = Mosquitto(work / "mosquitto")
+    broker = broker or Mosquitto(work / "mosquitto")
     worker_port = free_port()
     edge = Kamailio(work / "kamailio", workers=(worker_port,))
     started: list[Process] = []
@@ -163,7 +167,8 @@ def running_node(
         service = Process(
             [sys.executable, "-m", "workorders.service", "--db", config["api"]["database"],
              "--host", "127.0.0.1", "--port", str(api_port), "--mqtt-host", "127.0.0.1",
-             "--mqtt-port", str(broker.port), "--token-file", str(var / "admin-token")],
+             "--mqtt-port", str(broker.port), "--token-file", str(var / "admin-token"),
+             "--agents", str(agents)],
             work, "workorders",
         )  # fmt: skip
         service.start()

@@ -118,6 +118,7 @@ def node_config(
         "intake": str(REPO / "config/intake.yaml"),
         "units": str(REPO / "config/units.yaml"),
         "sla": str(sla or REPO / "config/sla.yaml"),
+        "agents": str(REPO / "config/agents.yaml"),
     }  # fmt: skip
 
 

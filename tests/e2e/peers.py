@@ -150,18 +150,54 @@ class Kamailio(Process):
 
 
 class Mosquitto(Process):
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    """Mosquitto on ``127.0.0.1:port``; ``start()`` again after ``stop()``/``kill()`` restarts
+    it on the same port with the same data.
+
+    With ``persistence``, sessions of clean_session=False clients and their queued messages
+    are saved to ``workdir`` every ``autosave_interval`` seconds (and at a clean stop), so they
+    survive even a SIGKILL that comes after a save. ``settings`` replaces the default
+    ``allow_anonymous true`` (e.g. password_file and acl_file lines).
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        *,
+        persistence: bool = False,
+        autosave_interval: int = 1,
+        settings: list[str] | None = None,
+    ) -> None:
         self.port = port or free_port(socket.SOCK_STREAM)
         workdir.mkdir(parents=True, exist_ok=True)
+        lines = [f"listener {self.port} 127.0.0.1", *(settings or ["allow_anonymous true"])]
+        if persistence:
+            lines += [
+                "persistence true",
+                f"persistence_location {workdir}/",
+                f"autosave_interval {autosave_interval}",
+            ]
+        elif settings is None:
+            lines.append("persistence false")
+        if os.geteuid() == 0:
+            lines.append("user root")  # else it drops to a user that cannot read workdir
         conf = workdir / "mosquitto.conf"
-        conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        )
+        conf.write_text("\n".join(lines) + "\n")
         super().__init__(["mosquitto", "-c", str(conf)], workdir, "mosquitto")
 
     def start(self) -> None:
+        if self.log_path.exists():  # a restart: keep the earlier log
+            self.log_path.rename(self.log_path.with_suffix(f".{time.monotonic_ns()}.log"))
         super().start()
         wait_for(lambda: tcp_listening(self.port), 10, f"mosquitto on {self.port}")
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to clients, nothing saved since the last autosave."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(5)
+        self._log.close()
+        self.proc = None
 
 
 class Baresip(Process):

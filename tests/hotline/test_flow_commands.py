@@ -76,6 +76,8 @@ def test_check_config_reports_a_broken_menu_and_fails(
                      id="intake-line"),
         pytest.param("units.yaml", "units:", "unitz:", "config/units.yaml", id="units"),
         pytest.param("sla.yaml", "warn_at: 0.75", "warn_at: 1.75", "config/sla.yaml", id="sla"),
+        pytest.param("agents.yaml", "max_wait: 300}", "max_wait: 300, colour: red}",
+                     "config/agents.yaml:15:116 groups.intake: unknown key 'colour'", id="agents"),
     ],
 )  # fmt: skip
 def test_check_config_checks_every_file(
@@ -93,6 +95,21 @@ def test_check_config_checks_every_file(
     status, _, err = run(capsys, "check-config", "config")
     assert status == 1
     assert message in err
+
+
+def test_check_config_wants_every_queued_to_group_in_agents_yaml(
+    config_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    agents = config_copy / "agents.yaml"
+    text = agents.read_text(encoding="utf-8")
+    text = text.replace("  emergency_agents: {label: 应急值守组, ring_seconds: 20}\n", "")
+    agents.write_text(text.replace("[intake, emergency_agents]", "[intake]"), encoding="utf-8")
+    status, _, err = run(capsys, "check-config", "config")
+    assert status == 1
+    assert (
+        "config/routing.yaml: lines.medical_120.fallback_group: agent group 'emergency_agents' "
+        "is not in config/agents.yaml (groups: intake, complaints)"
+    ) in err
 
 
 def test_check_config_audio_reports_unrendered_prompts(

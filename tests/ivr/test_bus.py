@@ -76,3 +76,47 @@ async def test_commands_arrive_and_partials_go_out_across_a_broker_restart(tmp_p
         with pytest.raises(asyncio.CancelledError):
             await task
         broker.stop()
+
+
+@pytest.mark.parametrize(
+    "call_id", ["plain-1", "a+b@10.0.0.1", "x/y#z", "100%@host", "n\0ul", "全角/号"]
+)
+def test_command_topics_agree_with_the_service_and_keep_one_level(call_id: str) -> None:
+    from workorders.events.screenpop import command_topic as service_topic
+
+    topic = command_topic(call_id)
+    assert topic == service_topic(call_id)
+    assert len(topic.split("/")) == 4 and not {"+", "#", "\0"} & set(topic)
+
+
+async def test_a_failing_command_handler_does_not_end_the_link(tmp_path: Path) -> None:
+    require("mosquitto")
+    port = _free_tcp()
+    broker = Mosquitto(tmp_path / "b", port)
+    broker.start()
+    received: list[str] = []
+    got = asyncio.Event()
+
+    def on_command(call_id: str, command: dict[str, str]) -> None:
+        received.append(call_id)
+        got.set()
+        if command["type"] == "boom":
+            raise RuntimeError("handler bug")
+
+    bus = CallBus("127.0.0.1", port, client_id="ivr-test", on_command=on_command)
+    task = asyncio.create_task(bus.run())
+    try:
+        async with asyncio.timeout(10):
+            await bus.connected.wait()
+        for call_id, kind in [("a+b/c", "boom"), ("call-2", "call.emergency")]:
+            got.clear()
+            await _send_command(port, call_id, {"type": kind})
+            async with asyncio.timeout(5):
+                await got.wait()
+        assert received == ["a+b/c", "call-2"]  # decoded from the topic
+        assert not task.done()
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        broker.stop()

@@ -49,6 +49,7 @@ PROMPT_KEYS = [
     *("a", "b", "ask", "again", "nothing", "open", "closed", "holiday", "bye", "hold"),
     *("please_wait", "number/1", "number/ten", "number/hundred", "number/thousand"),
     *("number/ten_thousand", "date/year", "date/month", "date/day"),
+    *("queue_ahead", "queue_callers", "queue_next", "queue_callback_hint"),  # `queue` speaks them
 ]
 PROMPTS = (
     "voice: cmn-latn-pinyin\nprompts:\n"
@@ -482,7 +483,7 @@ sorry:
     ("verb", "target", "name", "wanted", "answer"),
     [
         ("transfer", "line", "duty", Transfer("duty", timeout=20), TransferResult),
-        ("queue", "group", "agents", Enqueue("agents"), QueueResult),
+        ("queue", "group", "agents", Enqueue("agents", timeout=20), QueueResult),
     ],
 )
 def test_transfer_and_queue_wait_for_the_result(
@@ -571,3 +572,16 @@ def test_say_number_reads_a_variable(tmp_path: Path) -> None:
     (play,) = call.send(PlayDone(), after=1)
     assert isinstance(play, Play)
     assert _words(play.prompts) == "二零二六年五月十三日"
+
+
+def test_queue_carries_priority_skills_and_its_timeout(tmp_path: Path) -> None:
+    flow = make_flow(
+        tmp_path,
+        """
+        main:
+          - queue: {group: agents, priority: emergency, skills: [cantonese], timeout: 90}
+        """,
+    )
+    assert Call(flow).start() == [Enqueue("agents", 90.0, "emergency", ("cantonese",))]
+    assert "queue_callback_hint" in flow.prompt_keys()  # the queue's announcements
+    assert "number/ten" in flow.prompt_keys()

@@ -17,9 +17,11 @@ import yaml
 from ivr.engine.errors import FlowError
 from ivr.engine.flow import load_flow
 from ivr.engine.jsonschema import menu_schema, menu_schema_text
+from ivr.engine.verbs.connect import QUEUE_PROMPTS
 
 ROOT = Path(__file__).resolve().parents[2]
-PROMPTS = """\
+PROMPTS = (
+    """\
 voice: cmn-latn-pinyin
 prompts:
   ask: 请输入
@@ -27,7 +29,10 @@ prompts:
   bye: 再见
   please_wait: 请稍候
   beep: {tone: 1000, seconds: 0.25}
-""" + "".join(f"  digits/{digit}: '{digit}'\n" for digit in "0123456789")
+"""
+    + "".join(f"  digits/{digit}: '{digit}'\n" for digit in "0123456789")
+    + "".join(f"  {key}: 文\n" for key in QUEUE_PROMPTS if not key.startswith("digits/"))
+)  # what the `queue` verb says
 ROUTING = """\
 lines:
   duty: {targets: ["sip:8001@127.0.0.1"], ring_seconds: 30}

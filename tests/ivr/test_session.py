@@ -83,13 +83,68 @@ class FakePrompts:
         return data
 
 
+class FakeAcd:
+    """The ACD's side of the queue API: the test hands out each status the IVR gets."""
+
+    def __init__(self) -> None:
+        self.statuses: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+        self.queued: list[tuple[str, dict[str, object]]] = []
+        self.polls: list[str | None] = []
+        self.reports: list[str] = []
+        self.left: list[str] = []
+
+    def push(self, status: str, position: int | None = None, extension: str | None = None,
+             detail: str = "") -> None:  # fmt: skip
+        offer = None if extension is None else {
+            "agent": f"a{extension}", "extension": extension, "ring_seconds": 20.0
+        }  # fmt: skip
+        version = f"{status}:{position}:{extension}:{self.statuses.qsize()}:{len(self.polls)}"
+        self.statuses.put_nowait({"status": status, "version": version, "position": position,
+                                  "offer": offer, "detail": detail})  # fmt: skip
+
+    async def enqueue(self, group: str, body: dict[str, object]) -> dict[str, object]:
+        self.queued.append((group, body))
+        return await self.statuses.get()
+
+    async def queue_status(self, call_id: str, seen: str | None, wait: float
+                           ) -> dict[str, object]:  # fmt: skip
+        self.polls.append(seen)
+        return await self.statuses.get()
+
+    async def report_offer(self, call_id: str, outcome: str) -> dict[str, object]:
+        self.reports.append(outcome)
+        return {}
+
+    async def leave_queue(self, call_id: str, reason: str) -> None:
+        self.left.append(reason)
+
+
 class FakeOrders:
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, acd: FakeAcd | None = None) -> None:
         self.fail = fail
+        self.acd = acd
         self.orders: list[CreateOrder] = []
         self.transcripts: list[tuple[str, str, str]] = []
         self.answered: list[str] = []
         self.attempts: list[tuple[str, str, dict[str, object]]] = []
+
+    def _acd(self) -> FakeAcd:
+        if self.acd is None:
+            raise OrdersUnavailable("HTTP 404: no agent groups")
+        return self.acd
+
+    async def enqueue(self, group: str, body: dict[str, object]) -> dict[str, object]:
+        return await self._acd().enqueue(group, body)
+
+    async def queue_status(self, call_id: str, seen: str | None, wait: float
+                           ) -> dict[str, object]:  # fmt: skip
+        return await self._acd().queue_status(call_id, seen, wait)
+
+    async def report_offer(self, call_id: str, outcome: str) -> dict[str, object]:
+        return await self._acd().report_offer(call_id, outcome)
+
+    async def leave_queue(self, call_id: str, reason: str) -> None:
+        await self._acd().leave_queue(call_id, reason)
 
     async def create_order(self, order: CreateOrder, received_at: datetime) -> str:
         if self.fail:
@@ -258,12 +313,13 @@ flows:
 """
 
 
-async def test_speech_and_queue_seams_answer_not_available_and_keys_still_work(
+async def test_speech_seam_and_an_unreachable_acd_answer_not_available_and_keys_still_work(
     tmp_path: Path,
 ) -> None:
-    """Until issues #5/#6 the session has no recogniser and no queues: the call goes on."""
+    """No recogniser and no ACD: the call goes on."""
     shutil.copytree(REPO / "config" / "prompts", tmp_path / "prompts")
     shutil.copy(REPO / "config" / "routing.yaml", tmp_path / "routing.yaml")
+    shutil.copy(REPO / "config" / "agents.yaml", tmp_path / "agents.yaml")
     (tmp_path / "menus").mkdir()
     (tmp_path / "menus" / "seams.yaml").write_text(SEAMS_MENU, encoding="utf-8")
     flow = load_flow(tmp_path / "menus" / "seams.yaml")
@@ -287,7 +343,7 @@ async def test_speech_and_queue_seams_answer_not_available_and_keys_still_work(
     async with asyncio.timeout(5):
         await run
     assert session.engine.variables["choice"] == "2"
-    assert session.engine.variables["connect_failure"] == "not supported"
+    assert session.engine.variables["connect_failure"] == "unavailable"
     assert _played(leg, prompts)[-1] == "goodbye"
     assert leg.hung_up
 

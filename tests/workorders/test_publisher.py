@@ -7,6 +7,8 @@ import contextlib
 import json
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest
 
 from tests.workorders.peers import free_port, running_mosquitto, wait_until
 from workorders.events.publisher import OutboxPublisher, encode_event
+from workorders.events.screenpop import OutboxMessage
 from workorders.model import AnsweredCall, NewOrder
 from workorders.store import Store
 
@@ -175,3 +178,48 @@ async def test_publisher_survives_a_broker_restart(sqlite_store: Store, tmp_path
             await wait_until(lambda: all_sent(sqlite_store))
     assert publisher.published == 2
     assert publisher.failures >= 1
+
+
+class ListOutbox:
+    """The publisher's store seam, in memory: the rows are made here, not by the store."""
+
+    def __init__(self, messages: list[OutboxMessage]) -> None:
+        self.messages = {message.id: message for message in messages}
+        self.failed: list[str] = []
+
+    async def outbox(self, *, unsent_only: bool = True, limit: int = 100) -> list[OutboxMessage]:
+        rows = [m for m in self.messages.values() if not unsent_only or m.sent_at is None]
+        return rows[:limit]
+
+    async def mark_sent(self, message_id: str) -> None:
+        self.messages[message_id] = replace(self.messages[message_id], sent_at=datetime.now(UTC))
+
+    async def record_failed_attempt(self, message_id: str) -> None:
+        self.failed.append(message_id)
+
+
+def _message(event_id: str, topic: str) -> OutboxMessage:
+    event = {"id": event_id, "type": "call.emergency", "at": "2025-03-14T02:00:00.000Z",
+             "payload": {"call_id": "c", "line": "medical_120", "by": "taker"}}  # fmt: skip
+    return OutboxMessage(event_id, topic, event, datetime.now(UTC), None, 0)
+
+
+async def test_a_row_the_client_refuses_does_not_hold_back_the_others(tmp_path: Path) -> None:
+    port = free_port()
+    # A topic with a wildcard cannot be published (paho refuses it before sending); the rows
+    # behind it must still go out, also when the refused ones outnumber a batch.
+    bad = [_message(f"bad-{n}", "hotline/calls/a+b/commands") for n in range(3)]
+    good = [_message(f"good-{n}", f"hotline/calls/c{n}/commands") for n in range(3)]
+    store = ListOutbox([*bad, *good])
+    publisher = OutboxPublisher(store, "127.0.0.1", port, client_id="test-pub", batch_size=2)
+    async with (
+        running_mosquitto(port, tmp_path / "broker"),
+        aiomqtt.Client("127.0.0.1", port, identifier="test-subscriber") as subscriber,
+    ):
+        await subscriber.subscribe("hotline/calls/#", qos=1)
+        async with publishing(publisher):
+            events = await receive(subscriber, 3)
+    assert [event["id"] for _topic, event in events] == ["good-0", "good-1", "good-2"]
+    assert sorted(store.failed) == ["bad-0", "bad-1", "bad-2"]  # tried once each, kept unsent
+    assert [m.id for m in await store.outbox()] == ["bad-0", "bad-1", "bad-2"]
+    assert publisher.published == 3

@@ -20,6 +20,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler, Middleware
 from aiohttp.web_request import BaseRequest
 
+from workorders.api.agents import AgentHandlers
 from workorders.api.openapi import build_openapi
 from workorders.api.workflow import WorkflowHandlers
 from workorders.errors import (
@@ -109,7 +110,9 @@ _PEOPLE = frozenset(
 )
 _INTAKE = frozenset({ROLE_ADMIN, ROLE_IVR, ROLE_CALL_TAKER, ROLE_SUPERVISOR})
 _CENTRE_DESK = frozenset({ROLE_ADMIN, ROLE_CALL_TAKER, ROLE_SUPERVISOR})
+_AGENT_DESK = frozenset({ROLE_ADMIN, ROLE_CALL_TAKER, ROLE_SUPERVISOR, ROLE_LEADER})
 _ORDER = f"{API_PREFIX}/workorders/{{number}}"
+_QUEUED_CALL = f"{API_PREFIX}/queues/calls/{{call_id}}"
 ROUTES = (
     _Route("GET", "/healthz", "health", None),
     _Route("GET", OPENAPI_PATH, "openapi", None),
@@ -135,11 +138,23 @@ ROUTES = (
     ),
     _Route("GET", f"{API_PREFIX}/audit", "list_audit", frozenset({ROLE_ADMIN, ROLE_SUPERVISOR})),
     _Route("GET", f"{API_PREFIX}/reports/rates", "report_rates", _PEOPLE),
+    # The ACD (api/agents.py): agents and supervisors, then the IVR's side of a queued call.
+    _Route("GET", f"{API_PREFIX}/agents", "list_agents", _AGENT_DESK),
+    _Route("PUT", f"{API_PREFIX}/agents/{{login}}/presence", "put_presence", _CENTRE_DESK),
+    _Route("GET", f"{API_PREFIX}/queues", "list_queues", _AGENT_DESK),
+    _Route("POST", f"{API_PREFIX}/queues/{{group}}/calls", "queue_call", _BOTH),
+    _Route("GET", _QUEUED_CALL, "get_queued_call", _BOTH),
+    _Route("POST", f"{_QUEUED_CALL}/result", "post_offer_result", _BOTH),
+    _Route("DELETE", _QUEUED_CALL, "delete_queued_call", _BOTH),
 )
 #: Routes whose handlers live in ``workflow.py`` (the rest are ``_Handlers`` methods).
 _WORKFLOW_ROUTES = frozenset(
     {"list_orders", "get_order", "put_caller", "post_action", "get_ledger",
      "list_supervisions", "list_audit", "report_rates"}
+)  # fmt: skip
+_AGENT_ROUTES = frozenset(
+    {"list_agents", "put_presence", "list_queues", "queue_call", "get_queued_call",
+     "post_offer_result", "delete_queued_call"}
 )  # fmt: skip
 _ROLES_OF_ROUTE = {route.name: route.roles for route in ROUTES}
 
@@ -161,8 +176,11 @@ def create_app(
         client_max_size=MAX_BODY_BYTES,
     )
     workflow = WorkflowHandlers(store, PRINCIPAL)
+    agents = AgentHandlers(store, PRINCIPAL, notify_outbox or _nothing)
     for route in ROUTES:
         owner: object = workflow if route.name in _WORKFLOW_ROUTES else handlers
+        if route.name in _AGENT_ROUTES:
+            owner = agents
         app.router.add_route(route.method, route.path, getattr(owner, route.name), name=route.name)
     return app
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workorders.api import openapi_workflow
+from workorders.api import openapi_agents, openapi_workflow
 from workorders.events.screenpop import CALL_ANSWERED, ORDER_CREATED, event_schema
 from workorders.model import CATEGORY_LABELS, TRANSCRIPT_STATUSES
 
@@ -350,7 +350,7 @@ def _paths() -> dict[str, Any]:
 def build_openapi() -> dict[str, Any]:
     schemas = {
         name: {key: value for key, value in schema.items() if key != "$schema"}
-        for name, schema in _SCHEMAS.items()
+        for name, schema in {**_SCHEMAS, **openapi_agents.SCHEMAS}.items()
     }
     return {
         "openapi": "3.1.0",
@@ -362,11 +362,12 @@ def build_openapi() -> dict[str, Any]:
                 "Internal API of the work-order service. Errors are "
                 '{"error": {"code", "message", "field"?}}. Screen-pop events go out over '
                 "MQTT on hotline/pops/{group}; their schemas are CallAnsweredEvent and "
-                "OrderCreatedEvent under components.schemas."
+                "OrderCreatedEvent under components.schemas. The ACD sends CallOfferedEvent "
+                "to hotline/agents/{login}/pops and QueueChangedEvent to hotline/queues/{group}."
             ),
         },
         "security": _SECURED,
-        "paths": {**_paths(), **openapi_workflow.paths()},
+        "paths": {**_paths(), **openapi_workflow.paths(), **openapi_agents.paths()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas,

@@ -4,7 +4,12 @@ Delivery is at least once. A row is marked sent only after the broker acknowledg
 publish (QoS 1: aiomqtt's ``publish`` returns once the PUBACK arrived); if the connection
 breaks between PUBACK and the database update, the event goes out again later under the same
 ``id``. aiomqtt does not reconnect by itself, so ``run()`` wraps the client in a retry loop
-with capped exponential backoff and keeps going until it is cancelled.
+with capped exponential backoff (0.2 s doubling to 5 s, with jitter) and keeps going until it
+is cancelled.
+
+It never blocks the API: the API only commits rows and calls ``wake()``; whether the broker is
+there or not is this task's business alone. A row the MQTT client refuses outright (a topic
+it cannot publish to) is logged and passed over, so it cannot hold back the rows behind it.
 """
 
 from __future__ import annotations
@@ -52,22 +57,27 @@ class OutboxPublisher:
         port: int,
         *,
         client_id: str,
+        username: str | None = None,
+        password: str | None = None,
         poll_interval: float = 0.2,
         batch_size: int = 100,
         initial_backoff: float = 0.2,
-        max_backoff: float = 30.0,
+        max_backoff: float = 5.0,
         mqtt_timeout: float = 10.0,
     ) -> None:
         self._store = store
         self._host = host
         self._port = port
         self._client_id = client_id
+        self._username = username
+        self._password = password
         self._poll_interval = poll_interval
         self._batch_size = batch_size
         self._initial_backoff = initial_backoff
         self._max_backoff = max_backoff
         self._mqtt_timeout = mqtt_timeout
         self._wake = asyncio.Event()
+        self._unpublishable: set[str] = set()  # row ids the client refused; not tried again
         self.published = 0  # acknowledged publishes since start
         self.failures = 0  # broker or database failures since start
 
@@ -85,6 +95,8 @@ class OutboxPublisher:
                     self._host,
                     self._port,
                     identifier=self._client_id,
+                    username=self._username,
+                    password=self._password,
                     timeout=self._mqtt_timeout,
                 ) as client:
                     log.info(
@@ -119,15 +131,23 @@ class OutboxPublisher:
         while True:
             # Cleared before reading, so a wake() during the read is not lost.
             self._wake.clear()
-            batch = await self._store.outbox(limit=self._batch_size)
+            skipped = len(self._unpublishable)
+            rows = await self._store.outbox(limit=self._batch_size + skipped)
+            batch = [message for message in rows if message.id not in self._unpublishable]
             for message in batch:
                 await self._publish(client, message)
-            if len(batch) < self._batch_size:
+            if len(rows) < self._batch_size + skipped:
                 await self._wait_for_work()
 
     async def _publish(self, client: aiomqtt.Client, message: OutboxMessage) -> None:
         try:
             await client.publish(message.topic, encode_event(message.event), qos=1)
+        except ValueError as error:  # paho refuses the topic or payload before sending
+            log.error("outbox row %s cannot be published: %s", message.id, error)
+            self._unpublishable.add(message.id)
+            with contextlib.suppress(WorkOrderError):
+                await self._store.record_failed_attempt(message.id)
+            return
         except aiomqtt.MqttError:
             with contextlib.suppress(WorkOrderError):
                 await self._store.record_failed_attempt(message.id)

@@ -132,9 +132,21 @@ def event_schema(event_type: str) -> dict[str, Any]:
 CALL_EMERGENCY = "call.emergency"
 
 
+_TOPIC_UNSAFE = {"%": "%25", "/": "%2F", "+": "%2B", "#": "%23", "\0": "%00"}
+
+
+def topic_level(text: str) -> str:
+    """``text`` as one MQTT topic level: ``%``, ``/``, ``+``, ``#`` and NUL percent-encoded.
+
+    A SIP Call-ID may contain ``/`` and ``+``; unencoded, the first would add a topic level
+    and the second makes the topic unpublishable. ``urllib.parse.unquote`` reverses this.
+    """
+    return "".join(_TOPIC_UNSAFE.get(character, character) for character in text)
+
+
 def command_topic(call_id: str) -> str:
     """Where the IVR worker holding ``call_id`` listens for commands (QoS 1)."""
-    return f"hotline/calls/{call_id}/commands"
+    return f"hotline/calls/{topic_level(call_id)}/commands"
 
 
 def emergency_command(

@@ -49,6 +49,7 @@ from workorders.model import (
     mask_phone,
     order_day,
 )
+from workorders.store.acd import AcdStore
 from workorders.store.base import Clock, fingerprint, shielded, utc_now
 from workorders.store.rows import (
     call_result,
@@ -70,8 +71,9 @@ from workorders.tokens import Principal, check_role, check_token_text, new_token
 log = logging.getLogger("workorders.store")
 
 
-class Store(WorkflowStore):
-    """Async access to orders, calls, tokens and the outbox. Create with ``Store.open(url)``."""
+class Store(WorkflowStore, AcdStore):
+    """Async access to orders, calls, tokens, the outbox and the ACD (``acd.py``). Create with
+    ``Store.open(url)``."""
 
     @shielded
     async def create_order(self, new: NewOrder, *, idempotency_key: str) -> CreateResult:

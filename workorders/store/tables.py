@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     String,
@@ -202,6 +203,42 @@ class CallRow(Base):
     group: Mapped[str] = mapped_column("group", String(64))
     worker: Mapped[str | None] = mapped_column(String(100))
     answered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AgentPresenceRow(Base):
+    """Presence of one agent of ``config/agents.yaml`` (``routing.acd.AgentPresence``)."""
+
+    __tablename__ = "agent_presence"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    idle_seconds: Mapped[float] = mapped_column(Float)
+    call_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class QueuedCallRow(Base):
+    """A call in (or recently out of) an ACD queue (``routing.acd.QueuedCall``)."""
+
+    __tablename__ = "queued_calls"
+
+    call_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    caller: Mapped[str] = mapped_column(String(64))
+    group: Mapped[str] = mapped_column("group", String(64))
+    groups: Mapped[list[str]] = mapped_column(JSON)
+    skills: Mapped[list[str]] = mapped_column(JSON)
+    priority: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    agent: Mapped[str | None] = mapped_column(String(64))
+    enqueued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    group_since: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    offer_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    detail: Mapped[str] = mapped_column(String(32))
+    order_number: Mapped[str | None] = mapped_column(String(32))
+    menu_path: Mapped[list[str]] = mapped_column(JSON)
 
 
 metadata = Base.metadata

@@ -1,11 +1,12 @@
 """``transfer`` (to a named line) and ``queue`` (to a named agent group).
 
-Both names are checked at load time against ``config/routing.yaml``. The
+Both names are checked at load time against ``config/routing.yaml`` (and a queue's group
+against ``config/agents.yaml`` by ``hotline check-config``). The
 engine emits ``Transfer``/``Enqueue`` and waits for ``TransferResult``/
 ``QueueResult``: success ends the IVR's part of the call; failure, or no
 answer within ``timeout``, goes to ``on_failure`` (or on to the next verb).
 While waiting, ``hold_prompt`` (if given) is played once, so the caller
-never sits in silence.
+never sits in silence; a queued caller also hears their position (``ivr/queueing.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from pydantic import AfterValidator, Field
 from ivr.engine import actions, events
 from ivr.engine.state import CallState, End, Jump, Next, Runner, Step, Wait
 from ivr.engine.verbs.base import FlowName, PromptKey, Reference, Seconds, VerbModel, check_name
+from ivr.engine.verbs.numbers import NUMBER_PROMPTS
+
+#: The queue's announcements (texts in config/prompts/*.yaml), spoken by ``ivr/queueing.py``.
+QUEUE_PROMPTS = ("queue_ahead", "queue_callers", "queue_next", "queue_callback_hint",
+                 *NUMBER_PROMPTS)  # fmt: skip
 
 #: A line or agent-group name of ``config/routing.yaml``.
 TargetName = Annotated[str, AfterValidator(check_name)]
@@ -61,20 +67,30 @@ class TransferVerb(_ConnectVerb):
 
 
 class QueueVerb(_ConnectVerb):
-    """``queue: intake_agents`` / ``queue: {group: …, on_failure: …, timeout: 120}``."""
+    """``queue: intake`` / ``queue: {group: …, on_failure: …, timeout: 300, priority:
+    emergency, skills: [cantonese]}``: wait for an agent of the group (``config/agents.yaml``).
+
+    The caller hears their position and may press 1 for a callback instead
+    (``connect_failure`` is then ``callback``); ``on_failure`` also follows a queue timeout
+    (``timeout``, ``max_wait``, ``no_agents``) or an unreachable ACD (``unavailable``).
+    """
 
     verb = "queue"
     shorthand = "group"
 
     group: TargetName
     timeout: Seconds = Field(180.0, gt=0, le=1800)
+    priority: Literal["normal", "emergency"] = "normal"
+    skills: tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")], ...] = ()
 
     def references(self) -> Iterator[Reference]:
-        return self._references("group", self.group)
+        yield from self._references("group", self.group)
+        for key in QUEUE_PROMPTS:  # announcements of the position (ivr/queueing.py)
+            yield Reference("prompt", key, ("group",))
 
     def runner(self) -> Runner:
         return ConnectRunner(
-            actions.Enqueue(self.group),
+            actions.Enqueue(self.group, self.timeout, self.priority, self.skills),
             events.QueueResult,
             self.on_failure,
             self.hold_prompt,
