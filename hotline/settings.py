@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,8 +20,10 @@ class Edge(_Section):
 
 class Ivr(_Section):
     host: str = "127.0.0.1"
-    sip_port: int = 5070
-    rtp_ports: tuple[int, int] = (20000, 20999)
+    sip_port: Annotated[int, Field(ge=1, le=65535)] = 5070  # worker k (0-based): sip_port + k
+    rtp_ports: tuple[int, int] = (20000, 20999)  # shared out among the workers, disjoint
+    workers: Annotated[int, Field(ge=1, le=64)] | None = None  # None: one per core
+    drain_seconds: Annotated[float, Field(ge=0)] = 60.0  # SIGTERM: how long calls may go on
     extension: str = "12320"
     menu: Path = Path("config/menus/12320.yaml")
     prompt_texts: Path = Path("config/prompts/zh.yaml")
@@ -32,6 +35,9 @@ class Api(_Section):
     host: str = "127.0.0.1"
     port: int = 8320
     database: str = "sqlite+aiosqlite:///var/hotline.db"
+    # How often the service looks for due deadlines (warnings, 督办). Several nodes on one
+    # PostgreSQL all sweep; each due order is handled by exactly one (SKIP LOCKED).
+    sweep_seconds: Annotated[float, Field(gt=0)] = 30.0
 
     @property
     def base_url(self) -> str:

@@ -1,100 +1,56 @@
 """``hotline up``: run a whole hotline node as local processes, in the foreground.
 
 Starts, in order: an MQTT broker (only if none listens at the configured
-address), the Kamailio edge, the work-order service and one IVR worker. Ctrl-C
-or SIGTERM stops them in reverse order. If any child dies, the node stops
-with an error instead of running half a hotline. SIGHUP is passed on to the
-IVR worker (the same as ``hotline reload``, without waiting for the outcome).
+address), the Kamailio edge, the work-order service and N IVR workers
+(``--workers``, default one per core), each on its own SIP port and RTP range
+(``hotline/workers.py``), listed in the edge's dispatcher list
+(``var/run/dispatcher.list``). With ``--ivr-only`` it runs just the workers, for
+a node whose edge, broker and service run elsewhere (``docker/compose.yaml``).
+
+A worker that dies is started again after a backoff (1, 2, 4 … 30 s), with a
+log line; meanwhile the edge's probes send its calls to the others. If any
+other child dies, the node stops with an error instead of running half a
+hotline. Ctrl-C or SIGTERM drains the workers (calls in progress finish, for
+at most ``ivr.drain_seconds``), then stops the rest in reverse order. SIGHUP
+is passed on to every worker (the same as ``hotline reload``, without waiting
+for the outcome).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hotline.edge import kamailio_command
+from hotline.children import (
+    Child,
+    SupervisorError,
+    healthy,
+    tcp_open,
+    udp_bound,
+    wait_ready,
+)
+from hotline.edge import EdgeError, kamailio_command, worker_up_line, write_dispatcher_list
 from hotline.settings import Settings
+from hotline.workers import RestartBackoff, WorkerSlot, worker_slots
 
+__all__ = ["Node", "SupervisorError", "banner", "run_node"]
 
-class SupervisorError(Exception):
-    """A process of the node failed to start or died."""
+#: How long a (re)started worker may take to register at the edge.
+WORKER_START_SECONDS = 60.0
+#: Beyond ``ivr.drain_seconds``: the transcripts of the last calls, unregistering.
+DRAIN_MARGIN_SECONDS = 15.0
 
 
 @dataclass
-class Child:
-    name: str
-    args: list[str]
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self.args,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(5)
-
-
-def tcp_open(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.3)
-        return s.connect_ex((host, port)) == 0
-
-
-def udp_bound(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
-def _wait(check: object, what: str, child: Child, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        if not child.alive():
-            raise SupervisorError(f"{child.name} exited while starting; see {child.log_path}")
-        time.sleep(0.1)
-    raise SupervisorError(f"{what} not ready after {timeout:.0f}s; see {child.log_path}")
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+class Worker:
+    slot: WorkerSlot
+    child: Child
+    backoff: RestartBackoff = field(default_factory=RestartBackoff)
+    restart_at: float | None = None  # monotonic; set while it waits to be started again
 
 
 def _mqtt_account_args(s: Settings) -> list[str]:
@@ -105,22 +61,49 @@ def _mqtt_account_args(s: Settings) -> list[str]:
 
 
 class Node:
-    def __init__(self, settings: Settings, config_path: Path) -> None:
+    def __init__(
+        self, settings: Settings, config_path: Path, *, workers: int, ivr_only: bool = False
+    ) -> None:
         self.settings = settings
         self.config_path = config_path
+        self.ivr_only = ivr_only
+        self.slots = worker_slots(settings, workers)  # SettingsError if they do not fit
         self.logs = settings.paths.var / "log"
-        self.children: list[Child] = []
+        self.dispatcher_list = settings.paths.var / "run" / "dispatcher.list"
+        self.services: list[Child] = []
+        self.workers: list[Worker] = []
 
     def start(self) -> None:
+        write_dispatcher_list(self.dispatcher_list, [(w.host, w.sip_port) for w in self.slots])
+        edge = None if self.ivr_only else self._start_edge_and_service()
+        for slot in self.slots:
+            child = Child(slot.name, self._worker_args(slot), self.logs / f"{slot.name}.log")
+            child.start()
+            self.workers.append(Worker(slot, child))
+        for worker in self.workers:
+            _wait_registered(worker.child)
+        if edge is not None:
+            for worker in self.workers:
+                _wait_probed(edge, worker)
+
+    def _start_edge_and_service(self) -> Child:
         s = self.settings
         if udp_bound(s.edge.host, s.edge.port):
             raise SupervisorError(f"{s.edge.host}:{s.edge.port}/udp is in use (another edge?)")
         if not tcp_open(s.mqtt.host, s.mqtt.port):
             self._start_mosquitto()
-        edge = self._spawn(
-            "kamailio", kamailio_command(s.edge.host, s.edge.port, s.paths.var / "kamailio")
-        )
-        _wait(lambda: udp_bound(s.edge.host, s.edge.port), "the Kamailio edge", edge, 15)
+        try:
+            command = kamailio_command(
+                s.edge.host,
+                s.edge.port,
+                s.paths.var / "kamailio",
+                dispatcher=self.dispatcher_list,
+                ivr_user=s.ivr.extension,
+            )
+        except EdgeError as exc:
+            raise SupervisorError(str(exc)) from exc
+        edge = self._spawn("kamailio", command)
+        wait_ready(lambda: udp_bound(s.edge.host, s.edge.port), "the Kamailio edge", edge, 15)
         service = self._spawn(
             "workorders",
             [
@@ -131,16 +114,18 @@ class Node:
                 *_mqtt_account_args(s),
                 "--token-file", str(s.paths.admin_token),
                 "--calendar", str(s.calendar), "--units", str(s.units), "--sla", str(s.sla),
+                "--sweep-seconds", str(s.api.sweep_seconds),
                 "--agents", str(s.agents),
             ],
         )  # fmt: skip
-        _wait(lambda: _healthy(f"{s.api.base_url}/healthz"), "the work-order API", service, 30)
-        worker = self._spawn(
-            "ivr-worker",
-            [sys.executable, "-m", "ivr.worker", "--config", str(self.config_path)],
-        )
-        _wait(lambda: "registered at" in worker.log_path.read_text(errors="replace"),
-              "the IVR worker", worker, 60)  # fmt: skip
+        wait_ready(lambda: healthy(f"{s.api.base_url}/healthz"), "the work-order API", service, 30)
+        return edge
+
+    def _worker_args(self, slot: WorkerSlot) -> list[str]:
+        return [
+            sys.executable, "-m", "ivr.worker", "--config", str(self.config_path),
+            "--sip-port", str(slot.sip_port), "--rtp-ports", "{}-{}".format(*slot.rtp_ports),
+        ]  # fmt: skip
 
     def _start_mosquitto(self) -> None:
         s = self.settings
@@ -154,45 +139,91 @@ class Node:
             "autosave_interval 5\n"
         )
         broker = self._spawn("mosquitto", [binary, "-c", str(conf)])
-        _wait(lambda: tcp_open(s.mqtt.host, s.mqtt.port), "the MQTT broker", broker, 10)
+        wait_ready(lambda: tcp_open(s.mqtt.host, s.mqtt.port), "the MQTT broker", broker, 10)
 
     def _spawn(self, name: str, args: list[str]) -> Child:
         child = Child(name, args, self.logs / f"{name}.log")
         child.start()
-        self.children.append(child)
+        self.services.append(child)
         return child
 
-    def reload_worker(self) -> None:
-        """SIGHUP to the IVR worker: it loads the menu again for new calls."""
-        for child in self.children:
-            if child.name == "ivr-worker" and child.process is not None and child.alive():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(child.process.pid, signal.SIGHUP)
+    def reload_workers(self) -> None:
+        """SIGHUP to every IVR worker: each loads the menu again for new calls."""
+        for worker in self.workers:
+            worker.child.signal(signal.SIGHUP)
 
-    def dead(self) -> list[Child]:
-        return [c for c in self.children if not c.alive()]
+    def dead_services(self) -> list[Child]:
+        return [c for c in self.services if not c.alive()]
+
+    def tend_workers(self, now: float) -> None:
+        """Restart dead workers, each after its backoff; say so on stderr."""
+        for worker in self.workers:
+            child = worker.child
+            if worker.restart_at is None and not child.alive():
+                delay = worker.backoff.delay_after(now - child.started_at)
+                worker.restart_at = now + delay
+                print(
+                    f"hotline: {child.name} (pid {child.pid}) {child.exit_description()}; "
+                    f"restarting in {delay:.0f} s (log {child.log_path})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            elif worker.restart_at is not None and now >= worker.restart_at:
+                worker.restart_at = None
+                child.start()
+                print(f"hotline: {child.name} restarted (pid {child.pid})", flush=True)
 
     def stop(self) -> None:
-        for child in reversed(self.children):
+        """Drain every worker at once, then stop the other children in reverse order."""
+        for worker in self.workers:
+            worker.child.signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.settings.ivr.drain_seconds + DRAIN_MARGIN_SECONDS
+        for worker in self.workers:
+            worker.child.wait_or_kill(max(0.0, deadline - time.monotonic()))
+        for child in reversed(self.services):
             child.stop()
 
 
-def banner(settings: Settings) -> str:
+def _wait_registered(worker: Child) -> None:
+    wait_ready(lambda: "registered at" in worker.log_since_start(),
+               f"IVR worker {worker.name}", worker, WORKER_START_SECONDS)  # fmt: skip
+
+
+def _wait_probed(edge: Child, worker: Worker) -> None:
+    """Until the edge's dispatcher has seen the worker answer and sends it calls."""
+    line = worker_up_line(worker.slot.host, worker.slot.sip_port)
+    wait_ready(lambda: line in edge.log_since_start(),
+               f"the edge's probe of {worker.child.name}", edge, 10)  # fmt: skip
+
+
+def banner(settings: Settings, slots: list[WorkerSlot], *, ivr_only: bool = False) -> str:
     s = settings
+    first, last = slots[0], slots[-1]
+    workers = (
+        f"  IVR workers: {len(slots)} on {first.host}:{first.sip_port}-{last.sip_port}"
+        f" (RTP {first.rtp_ports[0]}-{last.rtp_ports[1]}, {first.calls} calls each)\n"
+    )
+    if ivr_only:
+        return (
+            "12320 IVR node is up.\n" + workers + f"  edge:        {s.edge.host}:{s.edge.port}\n"
+            f"  logs:        {s.paths.var / 'log'}/\n"
+            "Ctrl-C drains the workers and stops them."
+        )
     return (
         "12320 hotline is up.\n"
         f"  dial:        sip:{s.ivr.extension}@{s.edge.host}:{s.edge.port}"
         f"  (e.g. baresip: /dial sip:{s.ivr.extension}@{s.edge.host}:{s.edge.port})\n"
-        f"  orders API:  {s.api.base_url}/api/v1/workorders"
+        + workers
+        + f"  orders API:  {s.api.base_url}/api/v1/workorders"
         f"  (token in {s.paths.admin_token})\n"
         f"  screen-pops: mosquitto_sub -h {s.mqtt.host} -p {s.mqtt.port} -t 'hotline/#' -v\n"
         f"  logs:        {s.paths.var / 'log'}/\n"
-        "Ctrl-C stops everything."
+        "Ctrl-C stops everything (calls in progress may finish first)."
     )
 
 
-def run_node(settings: Settings, config_path: Path) -> int:
-    node = Node(settings, config_path)
+def run_node(settings: Settings, config_path: Path, *, workers: int, ivr_only: bool = False) -> int:
+    node = Node(settings, config_path, workers=workers, ivr_only=ivr_only)
     stopping = False
 
     def _stop(signum: int, frame: object) -> None:
@@ -201,16 +232,19 @@ def run_node(settings: Settings, config_path: Path) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGHUP, lambda signum, frame: node.reload_worker())
+    signal.signal(signal.SIGHUP, lambda signum, frame: node.reload_workers())
     try:
         node.start()
-        print(banner(settings), flush=True)
+        print(banner(settings, node.slots, ivr_only=ivr_only), flush=True)
         while not stopping:
-            dead = node.dead()
+            dead = node.dead_services()
             if dead:
-                names = ", ".join(f"{c.name} (log {c.log_path})" for c in dead)
+                names = ", ".join(
+                    f"{c.name} ({c.exit_description()}, log {c.log_path})" for c in dead
+                )
                 print(f"hotline: stopped because {names} exited", file=sys.stderr)
                 return 1
+            node.tend_workers(time.monotonic())
             time.sleep(0.5)
         return 0
     except SupervisorError as exc:

@@ -203,9 +203,11 @@ class OrdersClient:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         name = "".join(c if c.isalnum() else "_" for c in key)[:80] or "order"
         path = self.spool_dir / f"{name}.json"
-        path.write_text(
+        partial = path.with_name(f".{path.name}.partial")  # replayers only read whole files
+        partial.write_text(
             json.dumps({"key": key, "body": body}, ensure_ascii=False), encoding="utf-8"
         )
+        partial.replace(path)
         return path
 
     async def replay_spool(self) -> int:
@@ -215,12 +217,16 @@ class OrdersClient:
         wait. An entry the service refuses for good (4xx: invalid, conflicting key) moves to
         ``rejected/`` with the service's error beside it (``<name>.error.json``) and is
         logged as an error, so it can be fixed by hand and never blocks the ones after it.
+        The workers of a node share the spool: two may send the same file, which the
+        idempotency key makes harmless, and one may find it gone after the other.
         """
         sent = 0
         for path in sorted(self.spool_dir.glob("*.json")):
             try:
                 entry = json.loads(path.read_text(encoding="utf-8"))
                 key, body = entry["key"], entry["body"]
+            except FileNotFoundError:
+                continue  # another worker has sent it
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 self._reject(path, {"error": f"unreadable spool entry: {exc}"})
                 continue
@@ -232,7 +238,7 @@ class OrdersClient:
             except OrdersUnavailable as exc:
                 log.warning("spooled intake %s still not accepted: %s", path.name, exc)
                 break
-            path.unlink()
+            path.unlink(missing_ok=True)
             sent += 1
             log.info("spooled intake %s became order %s", path.name, number)
         return sent
@@ -242,7 +248,10 @@ class OrdersClient:
         rejected = self.spool_dir / "rejected"
         rejected.mkdir(parents=True, exist_ok=True)
         target = rejected / path.name
-        path.replace(target)
+        try:
+            path.replace(target)
+        except FileNotFoundError:
+            return  # another worker of the node has set it aside (or sent it) already
         error = rejected / f"{path.stem}.error.json"
         error.write_text(json.dumps(why, ensure_ascii=False, indent=1), encoding="utf-8")
         log.error(

@@ -1,8 +1,9 @@
-"""``var/run/ivr-worker.json``: what a running IVR worker runs, for ``hotline reload``/``diff``.
+"""``var/run/ivr-worker-<sip port>.json``: what each running IVR worker runs.
 
-The worker writes it at start and after every reload attempt (atomically);
-``reloads`` counts the attempts so ``hotline reload`` can tell when its
-SIGHUP has been handled, and ``last_reload`` says how it went.
+For ``hotline reload``/``diff``. Each worker of a node writes its own file at
+start and after every reload attempt (atomically); ``reloads`` counts the
+attempts so ``hotline reload`` can tell when its SIGHUP has been handled, and
+``last_reload`` says how it went.
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-STATE_FILE = Path("run") / "ivr-worker.json"
+RUN_DIR = Path("run")
 
 
-def state_path(var: Path) -> Path:
-    return var / STATE_FILE
+def state_path(var: Path, sip_port: int) -> Path:
+    return var / RUN_DIR / f"ivr-worker-{sip_port}.json"
+
+
+def state_paths(var: Path) -> list[Path]:
+    """The state files of every worker of the node, by SIP port."""
+    return sorted((var / RUN_DIR).glob("ivr-worker-*.json"))
 
 
 @dataclass(frozen=True)

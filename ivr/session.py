@@ -502,6 +502,7 @@ class CallSession:
         except OrdersUnavailable as exc:
             self.leg.events.put_nowait(_Outcome(events.OrderFailed(str(exc))))
             return
+        log.info("call %s: order %s created", self.leg.call_id, number)
         self.leg.events.put_nowait(_Outcome(events.OrderCreated(number)))
         if order.recording:
             # Runs on after the caller hung up (ivr/transcripts.py): live text or after-call.

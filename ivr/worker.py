@@ -6,7 +6,16 @@ are put together. ``python -m ivr.worker --config config/hotline.yaml``.
 
 SIGHUP (``hotline reload``) loads the menu, prompts and calendar again: new
 calls get the new version, calls in progress keep theirs, and an invalid
-change is rejected and logged. ``var/run/ivr-worker.json`` says what runs.
+change is rejected and logged. ``var/run/ivr-worker-<sip port>.json`` says
+what runs.
+
+SIGTERM (or SIGINT) drains the worker: the edge's probes and new INVITEs get
+503, so new calls go to the other workers, while calls in progress finish —
+for at most ``ivr.drain_seconds``; then the rest are hung up and the process
+exits. A second signal ends the drain at once.
+
+``hotline up`` runs several workers, each with ``--sip-port`` and
+``--rtp-ports`` of its own (``hotline/workers.py``).
 """
 
 from __future__ import annotations
@@ -103,7 +112,7 @@ class Versions:
     def __init__(self, settings: Settings, current: Version) -> None:
         self.settings = settings
         self.current = current
-        self.state_file = state_path(settings.paths.var)
+        self.state_file = state_path(settings.paths.var, settings.ivr.sip_port)
         self.state = WorkerState(
             pid=os.getpid(),
             menu=str(settings.ivr.menu),
@@ -160,15 +169,17 @@ async def run_worker(
     token_wait: float = 30.0,
     reload: asyncio.Event | None = None,
     recognizers: RecognizerBackend | None = None,
+    hurry: asyncio.Event | None = None,
 ) -> None:
-    """Run until ``stop``; each time ``reload`` is set (SIGHUP), load the menu again.
+    """Run until ``stop``, then drain; each time ``reload`` is set (SIGHUP), load the menu again.
 
+    The drain lasts until no call is left, ``ivr.drain_seconds`` or ``hurry``.
     ``recognizers`` replaces the Vosk model of ``settings.asr.model`` (the benchmark injects
     scripted recognizers at this seam)."""
     versions = Versions(settings, load_version(settings))
     reloader = asyncio.create_task(_reload_on_request(versions, reload or asyncio.Event()))
     try:
-        await _serve(settings, stop, versions, token_wait, recognizers)
+        await _serve(settings, stop, versions, token_wait, recognizers, hurry or asyncio.Event())
     finally:
         reloader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -182,6 +193,7 @@ async def _serve(
     versions: Versions,
     token_wait: float,
     backend: RecognizerBackend | None,
+    hurry: asyncio.Event,
 ) -> None:
     ivr = settings.ivr
     token = await _read_token(settings.paths.ivr_token, token_wait)
@@ -279,21 +291,28 @@ async def _serve(
     )
     await asyncio.to_thread(front.start)
     log.info(
-        "IVR worker registered at %s:%s as %s",
+        "IVR worker on %s:%s (RTP %s-%s) registered at %s:%s as %s",
+        ivr.host,
+        ivr.sip_port,
+        *ivr.rtp_ports,
         settings.edge.host,
         settings.edge.port,
         ivr.extension,
     )
+    loop = asyncio.get_running_loop()
+    deadline = float("inf")
     try:
         while not stop.is_set():
             await orders.replay_spool()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(SPOOL_REPLAY_SECONDS):
                     await stop.wait()
+        deadline = loop.time() + ivr.drain_seconds
+        await _drain(front, deadline, hurry)
     finally:
         await asyncio.to_thread(front.stop)
-        if background:  # transcripts still on their way (the after-call consumer keeps going)
-            await asyncio.wait(background, timeout=120)
+        if background:  # transcripts of ended calls: within the drain limit (5 s at least)
+            await asyncio.wait(background, timeout=min(120, max(5, deadline - loop.time())))
         for task in (after_call_task, bus_task):
             if task is not None:
                 task.cancel()
@@ -302,6 +321,26 @@ async def _serve(
         if speech is not None:
             speech.shutdown()
         await orders.close()
+
+
+async def _drain(front: SipFrontEnd, deadline: float, hurry: asyncio.Event) -> None:
+    """Refuse new calls and wait for the calls in progress until ``deadline`` or ``hurry``."""
+    loop = asyncio.get_running_loop()
+    front.drain()
+    log.warning(
+        "draining: new calls go to other workers; %d call(s) in progress may take %.0f s",
+        front.calls_in_progress(),
+        max(0.0, deadline - loop.time()),
+    )
+    while front.calls_in_progress() and loop.time() < deadline and not hurry.is_set():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await hurry.wait()
+    left = front.calls_in_progress()
+    if left:
+        log.warning("drain ended with %d call(s) in progress: hanging them up", left)
+    else:
+        log.info("drained: no call in progress")
 
 
 def _intake_rules(intake: Path) -> IntakeRules | None:
@@ -321,24 +360,51 @@ def _speech_pool(backend: RecognizerBackend, rules: IntakeRules | None) -> Strea
     return StreamingPool(backend, max_streams=STREAMING_CALLS, workers=2, keyword_plan=plan)
 
 
+def _port_range(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    try:
+        return int(low), int(high)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW-HIGH, not {text!r}") from None
+
+
+def with_ports(
+    settings: Settings, sip_port: int | None, rtp_ports: tuple[int, int] | None
+) -> Settings:
+    """``settings`` with this worker's own SIP port and RTP range, where given."""
+    changes: dict[str, object] = {}
+    if sip_port is not None:
+        changes["sip_port"] = sip_port
+    if rtp_ports is not None:
+        changes["rtp_ports"] = rtp_ports
+    return settings.model_copy(update={"ivr": settings.ivr.model_copy(update=changes)})
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ivr.worker")
     parser.add_argument("--config", type=Path, default=Path("config/hotline.yaml"))
+    parser.add_argument("--sip-port", type=int, help="instead of ivr.sip_port (hotline up)")
+    parser.add_argument(
+        "--rtp-ports", type=_port_range, help="LOW-HIGH instead of ivr.rtp_ports (hotline up)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("HOTLINE_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    settings = load_settings(args.config)
+    settings = with_ports(load_settings(args.config), args.sip_port, args.rtp_ports)
 
     async def _main() -> None:
-        stop = asyncio.Event()
-        reload = asyncio.Event()
+        stop, hurry, reload = asyncio.Event(), asyncio.Event(), asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_stop_signal() -> None:
+            (hurry if stop.is_set() else stop).set()  # the second signal ends the drain
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_stop_signal)
         loop.add_signal_handler(signal.SIGHUP, reload.set)
-        await run_worker(settings, stop, reload=reload)
+        await run_worker(settings, stop, reload=reload, hurry=hurry)
 
     asyncio.run(_main())
 

@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.capacity.media import make as make_media  # noqa: E402
 from bench.capacity.pcap import stream_gaps  # noqa: E402
+from hotline.edge import worker_up_line  # noqa: E402
 from tests.e2e.peers import (  # noqa: E402
     Kamailio,
     Mosquitto,
@@ -73,7 +74,8 @@ class Node:
         self.worker_command = worker_command
         self.sip_port = free_port()
         self.broker = Mosquitto(work / "mosquitto")
-        self.edge = Kamailio(work / "kamailio")
+        self.sip_port = free_port()
+        self.edge = Kamailio(work / "kamailio", workers=(self.sip_port,))
         self.api_port = free_port(socket.SOCK_STREAM)
         self.rtp_low = 20000 + (free_port() % 20) * 1000
         self.rtp_high = self.rtp_low + 2 * calls + 200
@@ -141,6 +143,9 @@ class Node:
         worker.start()
         self.processes.append(worker)
         wait_for(lambda: "registered" in worker.log(), 60, "the IVR to register")
+        if self.kind == "ivr":
+            up = worker_up_line("127.0.0.1", self.sip_port)
+            wait_for(lambda: up in self.edge.log(), 10, "the edge to send calls to the IVR")
         return worker
 
     def orders_with_key_1(self) -> int:

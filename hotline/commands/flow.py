@@ -1,8 +1,8 @@
 """``hotline schema``, ``simulate``, ``reload`` and ``diff``: working on the IVR menus.
 
-``reload`` sends SIGHUP to the running IVR worker (found through
-``var/run/ivr-worker.json``) and waits for the worker to say how it went;
-``diff`` compares the menu the worker runs with the file on disk.
+``reload`` sends SIGHUP to every running IVR worker of the node (found through
+``var/run/ivr-worker-<port>.json``) and waits for each to say how it went;
+``diff`` compares the menu the workers run with the file on disk.
 """
 
 from __future__ import annotations
@@ -122,35 +122,49 @@ def _load_menu(settings: Settings, menu: Path | None) -> Any:
 
 
 def _reload(args: argparse.Namespace) -> int:
-    from ivr.runstate import read_state, state_path
+    from ivr.runstate import read_state, state_paths
 
     settings = load_settings(args.config)
-    path = state_path(settings.paths.var)
-    before = read_state(path)
-    if before is None or not _alive(before.pid):
-        print(f"hotline: no running IVR worker ({path} missing or stale)", file=sys.stderr)
+    run_dir = settings.paths.var / "run"
+    waiting = {}
+    for path in state_paths(settings.paths.var):
+        before = read_state(path)
+        if before is not None and _alive(before.pid):
+            os.kill(before.pid, signal.SIGHUP)
+            waiting[path] = before
+    if not waiting:
+        print(
+            f"hotline: no running IVR worker (state files in {run_dir} missing or stale)",
+            file=sys.stderr,
+        )
         return 1
-    os.kill(before.pid, signal.SIGHUP)
+    failed = 0
     deadline = time.monotonic() + RELOAD_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        after = read_state(path)
-        if after is not None and after.pid == before.pid and after.reloads > before.reloads:
+    while waiting and time.monotonic() < deadline:
+        for path, before in list(waiting.items()):
+            after = read_state(path)
+            if after is None or after.pid != before.pid or after.reloads <= before.reloads:
+                continue
+            del waiting[path]
             outcome = after.last_reload
             assert outcome is not None
             if outcome.ok:
                 print(
-                    f"reloaded: new calls run flow {outcome.version} "
+                    f"reloaded (pid {before.pid}): new calls run flow {outcome.version} "
                     f"(was {before.flow_version}); calls in progress keep theirs"
                 )
-                return 0
-            print(
-                f"reload rejected; the worker still runs flow {outcome.version}:\n{outcome.error}",
-                file=sys.stderr,
-            )
-            return 1
+            else:
+                failed += 1
+                print(
+                    f"reload rejected (pid {before.pid}); the worker still runs flow "
+                    f"{outcome.version}:\n{outcome.error}",
+                    file=sys.stderr,
+                )
         time.sleep(0.1)
-    print(f"hotline: the IVR worker (pid {before.pid}) did not answer the reload", file=sys.stderr)
-    return 1
+    for before in waiting.values():
+        print(f"hotline: the IVR worker (pid {before.pid}) did not answer the reload",
+              file=sys.stderr)  # fmt: skip
+    return 1 if failed or waiting else 0
 
 
 def _alive(pid: int) -> bool:
@@ -165,14 +179,21 @@ def _alive(pid: int) -> bool:
 
 def _diff(args: argparse.Namespace) -> int:
     """Exit 0: the same; 1: they differ (printed as a unified diff); 2: nothing to compare."""
-    from ivr.runstate import read_state, state_path
+    from ivr.runstate import read_state, state_paths
 
     settings = load_settings(args.config)
-    path = state_path(settings.paths.var)
-    state = read_state(path)
-    if state is None:
-        print(f"hotline: no running IVR worker ({path} missing)", file=sys.stderr)
+    states = [s for s in map(read_state, state_paths(settings.paths.var)) if s is not None]
+    if not states:
+        print(
+            f"hotline: no running IVR worker (no state in {settings.paths.var / 'run'})",
+            file=sys.stderr,
+        )
         return 2
+    versions = sorted({s.flow_version for s in states})
+    if len(versions) > 1:
+        print(f"hotline: the workers run different versions: {', '.join(versions)}; "
+              "showing the newest start's", file=sys.stderr)  # fmt: skip
+    state = max(states, key=lambda s: s.started_at)
     menu = Path(state.menu)
     try:
         on_disk = menu.read_text(encoding="utf-8")

@@ -11,9 +11,19 @@ from hotline.settings import Settings, SettingsError, load_settings
 
 
 def register(commands: Any) -> None:
-    commands.add_parser("up", help="run the whole hotline locally (foreground)").set_defaults(
-        run=_up
+    up = commands.add_parser("up", help="run the whole hotline locally (foreground)")
+    up.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="IVR worker processes (default: ivr.workers in hotline.yaml, else one per core)",
     )
+    up.add_argument(
+        "--ivr-only",
+        action="store_true",
+        help="run only the IVR workers; the edge, broker and work-order service run elsewhere",
+    )
+    up.set_defaults(run=_up)
     check = commands.add_parser(
         "check-config",
         help="validate hotline.yaml, menus, prompt texts, routing.yaml, agents.yaml and the "
@@ -32,12 +42,15 @@ def register(commands: Any) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     from hotline.supervisor import run_node
+    from hotline.workers import worker_count, worker_slots
 
     settings = load_settings(args.config)
+    workers = worker_count(settings, args.workers)
+    worker_slots(settings, workers)  # SettingsError before anything starts
     if check_settings(settings) != 0:
         return 1
     build_all_prompts(settings)
-    return run_node(settings, args.config)
+    return run_node(settings, args.config, workers=workers, ivr_only=args.ivr_only)
 
 
 def build_all_prompts(settings: Settings) -> int:

@@ -45,6 +45,7 @@ from pyVoIP import RTP, SIP
 from pyVoIP.VoIP.VoIP import CallState, InvalidStateError, NoPortsAvailableError
 
 from ivr.errors import IvrError
+from ivr.sip.availability import Availability
 from ivr.sip.dialog import Dialog, refer_to, split_route, uri_of
 from ivr.sip.dialog import request as dialog_request
 from ivr.sip.leg import (
@@ -173,9 +174,12 @@ def _with_record_route(response: str, request: Any) -> str:
 class _SIPClient(SIP.SIPClient):
     phone: _Phone
 
-    def __init__(self, *args: Any, trusted: tuple[str, int], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, trusted: tuple[str, int], availability: Availability, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.trusted = trusted
+        self.availability = availability
         self.foreign_datagrams = 0
         self._cseq: dict[str, int] = {}
         self._cseq_lock = threading.Lock()
@@ -200,13 +204,14 @@ class _SIPClient(SIP.SIPClient):
     def parse_message(self, message: Any) -> None:
         if message.type == SIP.SIPMessageType.MESSAGE:
             method = message.method
+            reply = self.availability.reply_to(method, in_dialog=bool(message.headers["To"]["tag"]))
+            if reply is not None:  # OPTIONS probes; new INVITEs while draining
+                self._send(self._reply(message, reply.code, reply.reason))
+                return
             if method == "CANCEL":
                 self._send(self.gen_ok(message))
                 if self.callCallback is not None:
                     self.callCallback(message)
-                return
-            if method == "OPTIONS":
-                self._send(self.gen_ok(message))
                 return
             if method in ("BYE", "NOTIFY"):
                 # pyVoIP answers BYE with a new To tag, straight to the Via address.
@@ -226,13 +231,17 @@ class _SIPClient(SIP.SIPClient):
         super().parse_message(message)
 
     def _in_dialog_ok(self, request: Any) -> str:
+        return self._reply(request, 200, "OK", tag_if_missing=False)
+
+    def _reply(self, request: Any, code: int, reason: str, *, tag_if_missing: bool = True) -> str:
         to = request.headers["To"]
+        tag = to["tag"] or (self.gen_tag() if tag_if_missing else "")
         return (
-            "SIP/2.0 200 OK\r\n"
+            f"SIP/2.0 {code} {reason}\r\n"
             + self._gen_response_via_header(request)
             + f"From: {request.headers['From']['raw']};tag={request.headers['From']['tag']}\r\n"
             + f"To: {to['raw']}"
-            + (f";tag={to['tag']}" if to["tag"] else "")
+            + (f";tag={tag}" if tag else "")
             + "\r\n"
             + f"Call-ID: {request.headers['Call-ID']}\r\n"
             + f"CSeq: {request.headers['CSeq']['check']} {request.headers['CSeq']['method']}\r\n"
@@ -398,6 +407,7 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
             callCallback=self.callback,
             fatalCallback=self.fatal,
             trusted=proxy,
+            availability=front_end.availability,
         )
         first = rtp_ports[0] + rtp_ports[0] % 2
         self._free: deque[int] = deque(range(first, rtp_ports[1] + 1, 2))
@@ -494,6 +504,7 @@ class SipFrontEnd:
         self.loop = loop
         self.on_call = on_call
         self.media = MediaEngine(loop)
+        self.availability = Availability()
         self.phone = _Phone(
             self,
             proxy=proxy,
@@ -519,6 +530,14 @@ class SipFrontEnd:
             self.phone.stop()
         with contextlib.suppress(RuntimeError, TimeoutError):  # loop gone, or stuck
             asyncio.run_coroutine_threadsafe(self.media.stop(), self.loop).result(timeout=5)
+
+    def drain(self) -> None:
+        """Take no new calls (OPTIONS and new INVITEs get 503); calls in progress go on."""
+        self.availability.drain()
+
+    def calls_in_progress(self) -> int:
+        """Calls accepted and not ended yet, ringing ones included."""
+        return len(self.phone.calls)
 
     @property
     def foreign_datagrams(self) -> int:

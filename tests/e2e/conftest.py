@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from asr.models import make_test_model_copy
+from hotline.edge import worker_up_line
 from ivr.prompts import build_prompts
 from tests.e2e.peers import (
     REPO,
@@ -120,7 +121,8 @@ def running_node(
     and restart), started here."""
     require("kamailio", "baresip", "mosquitto", "sox")
     broker = broker or Mosquitto(work / "mosquitto")
-    edge = Kamailio(work / "kamailio")
+    worker_port = free_port()
+    edge = Kamailio(work / "kamailio", workers=(worker_port,))
     started: list[Process] = []
     pops = Pops()
     subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="e2e-pops")
@@ -139,7 +141,6 @@ def running_node(
         subscriber.loop_start()
 
         api_port = free_port(socket.SOCK_STREAM)
-        worker_port = free_port()
         rtp = free_port() & ~1
         var = work / "var"
         config = {
@@ -179,6 +180,8 @@ def running_node(
         worker.start()
         started.append(worker)
         wait_for(lambda: "registered at" in worker.log(), 60, "the IVR worker to register")
+        up = worker_up_line("127.0.0.1", worker_port)
+        wait_for(lambda: up in edge.log(), 10, "the edge to send calls to the worker")
         yield Node(
             workdir=work, config=config, config_path=config_path, edge_port=edge.port,
             worker_sip_port=worker_port,

@@ -104,9 +104,22 @@ def tcp_listening(port: int) -> bool:
 
 
 class Kamailio(Process):
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    """The edge with ``docker/kamailio/kamailio.cfg``; calls to 12320 go to ``workers``.
+
+    ``workers`` are the IVR workers' SIP ports on 127.0.0.1 (the dispatcher list,
+    written the way ``hotline up`` writes it).
+    """
+
+    def __init__(self, workdir: Path, port: int | None = None, workers: tuple[int, ...] = ()
+                 ) -> None:  # fmt: skip
+        from hotline.edge import write_dispatcher_list
+
         self.port = port or free_port()
+        self.workers = workers
         workdir.mkdir(parents=True, exist_ok=True)
+        self.dispatcher = write_dispatcher_list(
+            workdir / "dispatcher.list", [("127.0.0.1", p) for p in workers]
+        )
         super().__init__(
             [
                 "kamailio",
@@ -114,6 +127,8 @@ class Kamailio(Process):
                 str(KAMAILIO_CFG),
                 "-A",
                 f"LISTEN=udp:127.0.0.1:{self.port}",
+                "-A",
+                f'DSLIST="{self.dispatcher}"',
                 "-DD",
                 "-E",
                 "-m",

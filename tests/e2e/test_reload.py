@@ -60,7 +60,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 
 
 def running_version(node: Node) -> str:
-    state = read_state(state_path(Path(node.config["paths"]["var"])))
+    state = read_state(state_path(Path(node.config["paths"]["var"]), node.worker_sip_port))
     assert state is not None
     return state.flow_version
 

@@ -8,6 +8,7 @@ and a scripted phone registered as ``120`` plays the dedicated line.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from ivr.sip.pyvoip_adapter import CallLeg, LegAudio, LegEnded, LegTransfer, SipFrontEnd
 from tests.e2e.conftest import make_wav
-from tests.e2e.peers import Baresip, Kamailio, free_port, require
+from tests.e2e.peers import Baresip, Kamailio, free_port, require, wait_for
 from tests.e2e.sip_phone import ScriptedPhone
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +28,7 @@ CONTEXT = {"X-Hotline-Order": "12320-20261123-00007", "X-Hotline-Category": "eme
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     require("kamailio", "baresip", "sox")
-    kamailio = Kamailio(tmp_path_factory.mktemp("edge"))
+    kamailio = Kamailio(tmp_path_factory.mktemp("edge"), workers=(free_port(),))
     kamailio.start()
     yield kamailio
     kamailio.stop()
@@ -57,11 +58,15 @@ async def transfer_run(edge: Kamailio, tmp_path: Path) -> AsyncIterator:  # type
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         low = s.getsockname()[1] & ~1
+    (worker_port,) = edge.workers  # the edge dispatches calls to 12320 there
     front = SipFrontEnd(
         loop=asyncio.get_running_loop(), on_call=on_call, proxy=("127.0.0.1", edge.port),
-        listen=("127.0.0.1", free_port()), username="12320", rtp_ports=(low, low + 10),
+        listen=("127.0.0.1", worker_port), username="12320", rtp_ports=(low, low + 10),
     )  # fmt: skip
     await asyncio.to_thread(front.start)
+    await asyncio.to_thread(
+        wait_for, lambda: _dispatcher_state(edge, worker_port) == "up", 10, "the edge's probe"
+    )
     silence = make_wav(tmp_path / "silence.wav", ["-n"], ["trim", "0", "60"])
 
     async def run(behaviour: str, headers: dict[str, str]) -> tuple[list[object], ScriptedPhone]:
@@ -82,6 +87,15 @@ async def transfer_run(edge: Kamailio, tmp_path: Path) -> AsyncIterator:  # type
 
     yield run
     await asyncio.to_thread(front.stop)
+    await asyncio.to_thread(  # so that the next test's worker is seen coming up
+        wait_for, lambda: _dispatcher_state(edge, worker_port) == "down", 10, "the edge's probe"
+    )
+
+
+def _dispatcher_state(edge: Kamailio, port: int) -> str | None:
+    """``up`` or ``down``: how the edge's dispatcher last saw the worker on ``port``."""
+    states = re.findall(rf"IVR worker sip:(?:\w+@)?127\.0\.0\.1:{port} (up|down)", edge.log())
+    return states[-1] if states else None
 
 
 async def test_refer_reaches_the_line_with_context_headers_and_the_ivr_leg_ends(

@@ -211,7 +211,7 @@ def test_reload_refuses_a_stale_state_file(
     config = str(_settings_file(tmp_path))
     dead = WorkerState(pid=2**22 + 12345, menu="m.yaml", flow_version="abc", menu_text="",
                        started_at="2026-05-01T09:00:00+08:00")  # fmt: skip
-    write_state(state_path(tmp_path / "var"), dead)
+    write_state(state_path(tmp_path / "var", 5070), dead)
     status, _, err = run(capsys, "--config", config, "reload")
     assert status == 1 and "missing or stale" in err
 
@@ -224,7 +224,7 @@ def test_diff_shows_the_running_against_the_on_disk_menu(
     menu.write_text("a: 1\nb: 2\n", encoding="utf-8")
     state = WorkerState(pid=1, menu=str(menu), flow_version="v1", menu_text="a: 1\nb: 2\n",
                         started_at="2026-05-01T09:00:00+08:00")  # fmt: skip
-    write_state(state_path(tmp_path / "var"), state)
+    write_state(state_path(tmp_path / "var", 5070), state)
     assert run(capsys, "--config", config, "diff")[:2] == (
         0,
         f"{menu}: the running version v1 is what is on disk\n",

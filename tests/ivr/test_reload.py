@@ -64,7 +64,7 @@ async def test_reload_switches_new_calls_and_keeps_the_old_version_intact(
 ) -> None:
     versions = Versions(settings, load_version(settings))
     before = versions.current  # what a call answered now holds
-    state = read_state(state_path(settings.paths.var))
+    state = read_state(state_path(settings.paths.var, settings.ivr.sip_port))
     assert state is not None
     assert (state.pid, state.flow_version, state.reloads) == (os.getpid(), before.flow.version, 0)
     assert state.menu_text == settings.ivr.menu.read_text(encoding="utf-8")
@@ -75,7 +75,7 @@ async def test_reload_switches_new_calls_and_keeps_the_old_version_intact(
     assert versions.current.flow.version == outcome.version != before.flow.version
     assert before.flow.flows["main"][1].options["2"].assign == {"category": "complaint"}  # type: ignore[attr-defined]
     assert versions.current.flow.flows["main"][1].options["2"].assign == {"category": "report"}  # type: ignore[attr-defined]
-    state = read_state(state_path(settings.paths.var))
+    state = read_state(state_path(settings.paths.var, settings.ivr.sip_port))
     assert state is not None
     assert (state.flow_version, state.reloads) == (outcome.version, 1)
     assert "{category: report}" in state.menu_text
@@ -100,7 +100,7 @@ async def test_an_invalid_change_is_rejected_and_the_running_version_stays(
     assert error in outcome.error and str(settings.ivr.menu) in outcome.error
     assert versions.current is running
     assert outcome.version == running.flow.version
-    state = read_state(state_path(settings.paths.var))
+    state = read_state(state_path(settings.paths.var, settings.ivr.sip_port))
     assert state is not None
     assert (state.flow_version, state.reloads) == (running.flow.version, 1)
     assert state.last_reload == outcome
