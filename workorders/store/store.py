@@ -65,15 +65,16 @@ from workorders.store.tables import (
     OutboxRow,
     WorkOrderRow,
 )
+from workorders.store.console import ConsoleStore
 from workorders.store.workflow import WorkflowStore
 from workorders.tokens import Principal, check_role, check_token_text, new_token, token_digest
 
 log = logging.getLogger("workorders.store")
 
 
-class Store(WorkflowStore, AcdStore):
-    """Async access to orders, calls, tokens, the outbox and the ACD (``acd.py``). Create with
-    ``Store.open(url)``."""
+class Store(WorkflowStore, AcdStore, ConsoleStore):
+    """Async access to orders, calls, tokens, the outbox, the ACD (``acd.py``) and console users
+    (``console.py``). Create with ``Store.open(url)``."""
 
     @shielded
     async def create_order(self, new: NewOrder, *, idempotency_key: str) -> CreateResult:
