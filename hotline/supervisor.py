@@ -132,6 +132,7 @@ class Node:
                 "--token-file", str(s.paths.admin_token),
                 "--calendar", str(s.calendar), "--units", str(s.units), "--sla", str(s.sla),
                 "--agents", str(s.agents),
+                "--recordings", str(s.paths.recordings),
             ],
         )  # fmt: skip
         _wait(lambda: _healthy(f"{s.api.base_url}/healthz"), "the work-order API", service, 30)

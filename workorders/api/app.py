@@ -13,8 +13,8 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -35,6 +35,7 @@ from workorders.errors import (
     NotFound,
     SequenceExhausted,
     StoreUnavailable,
+    TooManyRequests,
     Unauthorized,
     WorkOrderError,
 )
@@ -72,6 +73,7 @@ _STATUS_OF_ERROR: tuple[tuple[type[WorkOrderError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (InvalidInput, 422),
+    (TooManyRequests, 429),
     (StoreUnavailable, 503),
     (SequenceExhausted, 503),
 )

@@ -144,9 +144,7 @@ class Fanout:
         self.dropped_duplicates = 0
         self.dropped_malformed = 0
 
-    def route(
-        self, topic: str, payload: bytes, viewers: Mapping[int, Viewer]
-    ) -> Delivery | None:
+    def route(self, topic: str, payload: bytes, viewers: Mapping[int, Viewer]) -> Delivery | None:
         event = parse_event(payload)
         if event is None:
             self.dropped_malformed += 1
@@ -158,5 +156,3 @@ class Fanout:
         if not keys:
             return None
         return Delivery(keys, {"kind": "event", "topic": topic, "event": event})
-
-

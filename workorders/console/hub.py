@@ -66,7 +66,9 @@ class ConsoleHub:
                 subscription.queue.put_nowait(delivery.message)
                 queued += 1
             except asyncio.QueueFull:
-                log.warning("console browser of %s is too slow; closing it", subscription.viewer.login)
+                log.warning(
+                    "console browser of %s is too slow; closing it", subscription.viewer.login
+                )
                 subscription.slow.set()
         self.delivered += queued
         return queued

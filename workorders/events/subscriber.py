@@ -29,6 +29,8 @@ class EventSubscriber:
         client_id: str,
         topics: Sequence[str],
         on_message: Callable[[str, bytes], object],
+        username: str | None = None,
+        password: str | None = None,
         initial_backoff: float = 0.2,
         max_backoff: float = 30.0,
         mqtt_timeout: float = 10.0,
@@ -38,6 +40,8 @@ class EventSubscriber:
         self._client_id = client_id
         self._topics = tuple(topics)
         self._on_message = on_message
+        self._username = username
+        self._password = password
         self._initial_backoff = initial_backoff
         self._max_backoff = max_backoff
         self._mqtt_timeout = mqtt_timeout
@@ -55,6 +59,8 @@ class EventSubscriber:
                     self._host,
                     self._port,
                     identifier=self._client_id,
+                    username=self._username,
+                    password=self._password,
                     clean_session=False,
                     timeout=self._mqtt_timeout,
                 ) as client:

@@ -51,6 +51,7 @@ from workorders.model import (
 )
 from workorders.store.acd import AcdStore
 from workorders.store.base import Clock, fingerprint, shielded, utc_now
+from workorders.store.console import ConsoleStore
 from workorders.store.rows import (
     call_result,
     message_from_row,
@@ -65,7 +66,6 @@ from workorders.store.tables import (
     OutboxRow,
     WorkOrderRow,
 )
-from workorders.store.console import ConsoleStore
 from workorders.store.workflow import WorkflowStore
 from workorders.tokens import Principal, check_role, check_token_text, new_token, token_digest
 
