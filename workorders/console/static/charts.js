@@ -51,7 +51,7 @@ export function heatMap(hotspots, { cellWidth = 88, cellHeight = 34 } = {}) {
     "aria-label": `热点：近${hotspots.days}天 领域×属地` });
   svg.append(svgEl("title", {}, `近${hotspots.days}天 领域 × 属地 工单数，红框为今日突增`));
   regions.forEach((region, column) => {
-    const short = region.split("/").slice(-1)[0];
+    const short = region === "unknown" ? "未定属地" : region.split("/").slice(-1)[0];
     svg.append(svgEl("text", { x: left + column * cellWidth + 4, y: top - 8,
       transform: `rotate(-20 ${left + column * cellWidth + 4} ${top - 8})` }, short));
   });

@@ -17,9 +17,15 @@ function say(id, text) {
   $(id).textContent = text || "";
 }
 
+const ERROR_PREFIX = { 401: "请重新登录", 403: "无权限", 404: "未找到", 409: "当前状态不允许此操作",
+  422: "输入有误", 429: "操作过于频繁", 503: "服务暂不可用" };
+
 function errorText(error) {
-  if (error instanceof ApiError) return error.message;
-  return "网络错误，请重试";
+  if (!(error instanceof ApiError)) return "网络错误，请重试";
+  const prefix = ERROR_PREFIX[error.status];
+  // The API's own message names the rule or field; Chinese messages stand alone.
+  if (!prefix || /[\u4e00-\u9fff]/.test(error.message)) return error.message;
+  return `${prefix}（${error.message}）`;
 }
 
 // -- login ----------------------------------------------------------------------------------
@@ -329,13 +335,21 @@ async function loadLedger(number) {
   try {
     const ledger = await api("GET", `/api/v1/workorders/${number}/ledger`);
     $("ledger").replaceChildren(...ledger.items.map((entry) => el("li", {
-      text: `${shanghaiTime(entry.at)} ${entry.actor} ${entry.action}`
+      text: `${shanghaiTime(entry.at)} ${entry.actor} ${ACTION_LABELS[entry.action] || entry.action}`
         + ` → ${STATUS_LABELS[entry.state] || entry.state}${entry.note ? `：${entry.note}` : ""}`,
     })));
   } catch (error) {
     $("ledger").replaceChildren(el("li", { class: "error", text: errorText(error) }));
   }
 }
+
+const ACTION_LABELS = {
+  receive: "受理", link_repeat: "关联重复来电", classify: "分类处理", instruct: "批示", sign: "签收",
+  start: "办理", return: "退单", object: "异议", review_objection: "异议审核", reassign: "改派",
+  request_extension: "申请延期", decide_extension: "延期审批", feedback: "反馈", cosign: "核签",
+  reply: "回复", callback: "回访", close: "办结", supervise: "督办", warn: "预警",
+  mark_validity: "有效性", transfer_attempt: "转接",
+};
 
 function valueOrNull(id) {
   const value = $(id).value.trim();
