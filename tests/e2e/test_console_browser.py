@@ -124,7 +124,8 @@ def test_agent_console_pops_a_real_call_with_history_within_one_second(
                 page.wait_for_function(
                     "n => document.getElementById('pop-caller').textContent === n"
                     " && document.getElementById('pop-history').dataset.count !== undefined",
-                    arg=CALLER, timeout=5_000,
+                    arg=CALLER,
+                    timeout=5_000,
                 )
                 answered = wait_until(
                     lambda: [m for _, m in node.pops.messages if m["type"] == "call.answered"
@@ -194,7 +195,9 @@ def test_agent_console_pops_a_real_call_with_history_within_one_second(
             page.evaluate("() => { document.getElementById('dispatch').disabled = false; }")
             page.focus("#f-note")
             page.keyboard.press("Control+Enter")
-            page.wait_for_function("() => document.getElementById('order-error').textContent !== ''")
+            page.wait_for_function(
+                "() => document.getElementById('order-error').textContent !== ''"
+            )
             assert node.orders(CALLER)[0]["status"] == "dispatched"
             # Search by number (Alt+K): all three of the caller's orders.
             page.keyboard.press("Alt+KeyK")

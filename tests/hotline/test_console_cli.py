@@ -14,9 +14,9 @@ from workorders.store import Store
 from workorders.store.console import ConsoleUser
 
 
-def user(config: Path, login: str) -> ConsoleUser | None:
+def user(settings: Path, login: str) -> ConsoleUser | None:
     async def read() -> ConsoleUser | None:
-        async with Store.open(database(config)) as store:
+        async with Store.open(database(settings)) as store:
             return await store.console_user(login)
 
     return asyncio.run(read())
