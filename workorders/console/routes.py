@@ -122,7 +122,7 @@ class ConsoleRoutes:
         await self._store.start_console_session(login, session_digest(session_id), csrf, LIFETIME)
         log.info("console login: %s (%s)", login, user.role)
         response = web.json_response(self._who(user.login, user.name, user.role, csrf))
-        set_cookie(response, session_id, secure=self._secure)
+        set_cookie(response, session_id, secure=self._secure or request.secure)
         return response
 
     async def logout(self, request: web.Request) -> web.Response:
