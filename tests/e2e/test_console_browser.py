@@ -346,3 +346,97 @@ def test_wallboard_renders_seeded_data_with_its_charts(tmp_path: Path) -> None:
 def test_chromium_is_the_debian_package() -> None:
     """The tests drive the system browser, never a downloaded one."""
     assert shutil.which("chromium") == CHROMIUM
+
+
+# -- (c) the console's rendering of ACD pops and live transcripts, events from the hub -------
+
+
+async def test_console_renders_offered_pops_live_transcripts_and_history_links(
+    tmp_path: Path,
+) -> None:
+    """The ``call.offered`` pop of the ACD contract (history in the payload) goes to its agent
+    only; live partials of that call update the pop; group pops do not replace it."""
+    from aiohttp import web
+    from playwright.async_api import async_playwright
+
+    from workorders.api import create_app
+    from workorders.console.auth import hash_password
+    from workorders.console.directory import AgentDirectory, AgentInfo
+    from workorders.console.hub import ConsoleHub
+    from workorders.console.routes import ConsoleRoutes
+    from workorders.model import NewOrder
+    from workorders.store import Store
+
+    def event(kind: str, **payload: Any) -> bytes:
+        body = {"id": str(uuid.uuid4()), "type": kind, "at": "2026-01-01T00:00:00.000Z",
+                "payload": payload}  # fmt: skip
+        return json.dumps(body, ensure_ascii=False).encode()
+
+    async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'console.db'}") as store:
+        await store.migrate()
+        await store.set_console_user("a1001", hash_password(PASSWORD), name="张敏")
+        history = []
+        for index in range(2):
+            new = NewOrder(CALLER, "consult", ("1",), "intake", call_id=f"old-{index}")
+            order = (await store.create_order(new, idempotency_key=f"old-{index}")).order
+            history.append({"order_number": order.number, "created_at": "2026-01-01T00:00:00Z",
+                            "category": "consult", "status": "received"})  # fmt: skip
+        hub = ConsoleHub()
+        directory = AgentDirectory(
+            {"a1001": AgentInfo("a1001", "张敏", "1001", frozenset({"intake"}))}
+        )
+        app = create_app(store)
+        ConsoleRoutes(store, hub, directory).install(app)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port(__import__("socket").SOCK_STREAM)
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            async with async_playwright() as playwright:
+                args = ["--no-sandbox"] if os.geteuid() == 0 else []
+                browser = await playwright.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=args
+                )
+                page = await browser.new_page(locale="zh-CN")
+                await page.goto(f"http://127.0.0.1:{port}/console/")
+                await page.get_by_label("工号").fill("a1001")
+                await page.get_by_label("密码").fill(PASSWORD)
+                await page.get_by_role("button", name="登录").click()
+                await page.wait_for_selector("body[data-connected='true']")
+
+                offered = event("call.offered", call_id="acd-1", caller_number=CALLER,
+                                group="intake", menu_path=["0"], order_number=None,
+                                history=history, agent="a1001")  # fmt: skip
+                assert hub.deliver("hotline/agents/a1001/pops", offered) == 1
+                await page.wait_for_function(
+                    "n => document.getElementById('pop-caller').textContent === n", arg=CALLER
+                )
+                assert await page.inner_text("#pop-menu") == "0"
+                assert await page.locator("#pop-history a[data-order]").count() == 2
+                hub.deliver("hotline/pops/intake", event("call.partial_transcript",
+                            call_id="acd-1", group="intake", text="我想咨询疫苗"))  # fmt: skip
+                await page.wait_for_function(
+                    "() => document.getElementById('pop-transcript').textContent === '我想咨询疫苗'"
+                )
+                # Another agent's pop never reaches this browser; a group pop only lists.
+                assert hub.deliver("hotline/agents/a1002/pops", event(
+                    "call.offered", call_id="acd-2", caller_number="13900000000",
+                    group="intake", menu_path=["0"], order_number=None, history=[],
+                    agent="a1002")) == 0  # fmt: skip
+                hub.deliver("hotline/pops/intake", event(
+                    "call.answered", call_id="ivr-9", caller_number="13700000000",
+                    callee="12320", group="intake"))  # fmt: skip
+                await page.wait_for_function(
+                    "() => document.querySelectorAll('#recent-calls li').length === 1"
+                )
+                assert await page.inner_text("#pop-caller") == CALLER
+                # A history link opens that order in the form.
+                await page.locator("#pop-history a[data-order]").first.click()
+                await page.wait_for_function(
+                    "n => document.getElementById('f-number').value === n",
+                    arg=history[0]["order_number"],
+                )
+                assert await page.evaluate("() => document.activeElement.id") == "f-name"
+                await browser.close()
+        finally:
+            await runner.cleanup()
