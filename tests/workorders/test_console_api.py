@@ -325,6 +325,20 @@ async def test_the_websocket_needs_a_session_and_the_same_origin(console: Consol
     assert foreign.value.status == 403
 
 
+async def test_logout_elsewhere_closes_the_live_feed(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ConsoleRoutes, "session_check_seconds", 0.05)
+    me = await console.login("a1001")
+    socket = await console.client.ws_connect("/console/ws")
+    await _receive(socket)  # hello
+    await console.client.post("/console/logout", headers={"X-CSRF-Token": me["csrf_token"]})
+    async with asyncio.timeout(5):
+        closed = await socket.receive()
+    assert closed.type is aiohttp.WSMsgType.CLOSE and socket.close_code == 4401
+    await wait_until(lambda: _no_one(console.hub))
+
+
 async def test_a_slow_browser_is_disconnected_not_waited_for(console: Console) -> None:
     from workorders.console.fanout import Viewer
 

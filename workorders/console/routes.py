@@ -36,7 +36,13 @@ from workorders.console.session import (
     session_of,
     set_cookie,
 )
-from workorders.errors import InvalidInput, MalformedRequest, TooManyRequests, Unauthorized
+from workorders.errors import (
+    InvalidInput,
+    MalformedRequest,
+    TooManyRequests,
+    Unauthorized,
+    WorkOrderError,
+)
 from workorders.lifecycle.model import MODE_LABELS
 from workorders.store import Store
 from workorders.store.console import ConsoleSession
@@ -58,6 +64,8 @@ PAGE_HEADERS = {
 
 
 class ConsoleRoutes:
+    session_check_seconds = 30.0
+
     def __init__(
         self,
         store: Store,
@@ -148,6 +156,9 @@ class ConsoleRoutes:
         )
         subscription = self._hub.attach(viewer)
         sender = asyncio.create_task(_send(socket, subscription), name="console-ws-send")
+        watcher = asyncio.create_task(
+            self._close_when_session_ends(request, socket), name="console-ws-session"
+        )
         try:
             await socket.send_json(
                 {"kind": "hello", "login": viewer.login, "groups": sorted(viewer.groups)}
@@ -157,10 +168,25 @@ class ConsoleRoutes:
                     await socket.send_json({"kind": "pong"})
         finally:
             self._hub.detach(subscription)
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            for task in (sender, watcher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         return socket
+
+    async def _close_when_session_ends(
+        self, request: web.Request, socket: web.WebSocketResponse
+    ) -> None:
+        """Logout, a new password or expiry also end the live feed (checked periodically)."""
+        while not socket.closed:
+            await asyncio.sleep(self.session_check_seconds)
+            try:
+                session = await session_of(self._store, request)
+            except WorkOrderError:
+                continue  # the database is away: keep the feed, check again later
+            if session is None:
+                await socket.close(code=4401, message=b"session ended")
+                return
 
     async def _session(self, request: web.Request) -> ConsoleSession:
         session = await session_of(self._store, request)

@@ -136,7 +136,12 @@ const ALERT_REASONS = { warning: "即将超时", overdue: "超时督办", urgent
   abusive_repetition: "恶意反复拨打", dissatisfied: "回访不满意", manual: "人工督办" };
 
 function onMessage(message) {
-  if (message.kind !== "event" || message.event.type !== "order.alert") return;
+  if (message.kind !== "event") return;
+  if (message.event.type === "queue.changed") {
+    loadQueues().catch(() => {});
+    return;
+  }
+  if (message.event.type !== "order.alert") return;
   const alert = message.event.payload;
   const item = el("li", { class: alert.level === "red" ? "overdue" : "soon",
     text: `${shanghaiTime(message.event.at)} ${alert.order_number} · `
