@@ -15,13 +15,13 @@ from workorders.console.auth import (
 from workorders.console.fanout import (
     Audience,
     Fanout,
-    RecentIds,
     Viewer,
     audience_of,
     parse_event,
     recipients,
 )
 from workorders.errors import InvalidInput
+from workorders.events.dedupe import EventDeduper
 
 # -- passwords ------------------------------------------------------------------------------
 
@@ -169,20 +169,16 @@ def test_fanout_drops_repeated_ids_and_counts_them() -> None:
     assert fanout.route("hotline/pops/intake", _event("e2"), VIEWERS) is not None
 
 
+def test_the_fanout_dedupes_with_a_bounded_memory() -> None:
+    fanout = Fanout(EventDeduper(capacity=2))
+    for event_id in ("a", "b", "c"):  # "a" is forgotten when "c" arrives
+        assert fanout.route("hotline/pops/intake", _event(event_id), VIEWERS) is not None
+    assert fanout.route("hotline/pops/intake", _event("c"), VIEWERS) is None
+    assert fanout.route("hotline/pops/intake", _event("a"), VIEWERS) is not None
+
+
 def test_an_event_nobody_may_see_is_still_remembered() -> None:
     """A duplicate that arrives after its audience logged in is still a duplicate."""
     fanout = Fanout()
     assert fanout.route("hotline/pops/intake", _event("e1"), {}) is None
     assert fanout.route("hotline/pops/intake", _event("e1"), VIEWERS) is None
-
-
-def test_recent_ids_forget_the_oldest_first() -> None:
-    recent = RecentIds(capacity=3)
-    assert all(recent.first_time(i) for i in ("a", "b", "c"))
-    assert not recent.first_time("a")  # seen; now the most recent
-    assert recent.first_time("d")  # evicts b (the least recently seen)
-    assert len(recent) == 3
-    assert not recent.first_time("a")
-    assert recent.first_time("b")
-    with pytest.raises(ValueError, match="capacity"):
-        RecentIds(capacity=0)

@@ -9,23 +9,23 @@ The service subscribes to the pop, agent and alert topics and hands each message
 * ``hotline/queues/{group}`` (``queue.changed``) → supervisors and the group's agents;
 * anything else → nobody.
 
-Delivery on MQTT is at least once, so ``RecentIds`` drops an event whose ``id`` was seen
-recently (bounded memory: the oldest ids are forgotten first).
+Delivery on MQTT is at least once, so an event whose ``id`` was seen recently is dropped
+(``workorders.events.dedupe.EventDeduper``: bounded memory, the oldest ids forgotten first).
 """
 
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from workorders.events.dedupe import EventDeduper
 from workorders.tokens import ROLE_ADMIN, ROLE_SUPERVISOR
 
 #: The topics the service subscribes to for the console.
 SUBSCRIPTIONS = (
-    "hotline/pops/#",
+    "hotline/pops/+",
     "hotline/agents/+/pops",
     "hotline/alerts/supervisors",
     "hotline/queues/+",
@@ -106,28 +106,6 @@ def parse_event(payload: bytes) -> dict[str, Any] | None:
     return event
 
 
-class RecentIds:
-    """Remembers the last ``capacity`` event ids; ``first_time`` is false for a repeat."""
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        if capacity < 1:
-            raise ValueError("capacity must be positive")
-        self._capacity = capacity
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def first_time(self, event_id: str) -> bool:
-        if event_id in self._ids:
-            self._ids.move_to_end(event_id)
-            return False
-        self._ids[event_id] = None
-        if len(self._ids) > self._capacity:
-            self._ids.popitem(last=False)
-        return True
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One event for some browsers: the message a WebSocket sends them."""
@@ -139,18 +117,20 @@ class Delivery:
 class Fanout:
     """Dedupe, then address. ``route(topic, payload)`` → a ``Delivery`` or ``None``."""
 
-    def __init__(self, recent: RecentIds | None = None) -> None:
-        self._recent = recent or RecentIds()
-        self.dropped_duplicates = 0
+    def __init__(self, deduper: EventDeduper | None = None) -> None:
+        self._deduper = deduper if deduper is not None else EventDeduper()
         self.dropped_malformed = 0
+
+    @property
+    def dropped_duplicates(self) -> int:
+        return self._deduper.duplicates
 
     def route(self, topic: str, payload: bytes, viewers: Mapping[int, Viewer]) -> Delivery | None:
         event = parse_event(payload)
         if event is None:
             self.dropped_malformed += 1
             return None
-        if not self._recent.first_time(event["id"]):
-            self.dropped_duplicates += 1
+        if not self._deduper.is_new(event["id"]):
             return None
         keys = tuple(recipients(topic, viewers))
         if not keys:
