@@ -119,9 +119,7 @@ async def run_service(
         finally:
             for task in (publishing, sweeping, ticking, subscribing):
                 task.cancel()
-            await asyncio.gather(
-                publishing, sweeping, ticking, subscribing, return_exceptions=True
-            )
+            await asyncio.gather(publishing, sweeping, ticking, subscribing, return_exceptions=True)
             await runner.cleanup()
     finally:
         await store.close()

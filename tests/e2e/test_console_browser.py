@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.e2e.conftest import Node, make_wav, running_node, wait_until
 from tests.e2e.peers import REPO, Baresip, Mosquitto, Process, free_port, tcp_listening, wait_for
+from tests.e2e.sip_phone import ScriptedPhone
 
 pytestmark = pytest.mark.e2e
 
@@ -79,33 +79,98 @@ def _epoch_ms(iso: str) -> float:
 def console_node(
     tmp_path_factory: pytest.TempPathFactory, prompt_audio: Path, test_model: Path
 ) -> Iterator[Node]:
-    work = tmp_path_factory.mktemp("console-node")
-    agents = work / "agents.yaml"
-    agents.write_text(
-        yaml.safe_dump(
-            {"agents": [{"login": "a1001", "name": "张敏", "extension": "1001",
-                         "groups": ["intake", "emergency_agents"], "skills": ["mandarin"]}]},
-            allow_unicode=True,
-        ),
-        encoding="utf-8",
-    )  # fmt: skip
-    with running_node(work, prompt_audio, test_model, agents=agents) as node:
+    """A node with the shipped config/agents.yaml (a1001: intake and emergency_agents)."""
+    with running_node(tmp_path_factory.mktemp("console-node"), prompt_audio, test_model) as node:
         _set_password(node.config_path, "a1001", "--name", "张敏")
         yield node
 
 
-def test_agent_console_pops_a_real_call_with_history_within_one_second(
+def _history(node: Node, caller: str) -> list[str]:
+    """Two earlier orders of ``caller``: the 重复来电 history the pop must show."""
+    return [
+        _post(node.api, node.token, "/api/v1/workorders",
+              {"caller_number": caller, "category": category, "menu_path": ["1"],
+               "group": "intake"})["number"]
+        for category in ("consult", "complaint")
+    ]  # fmt: skip
+
+
+def test_a_queued_call_rings_the_agents_phone_and_pops_within_one_second(
+    console_node: Node, tmp_path: Path
+) -> None:
+    """Issue #6 acceptance: the agent logs in and sets 就绪 in the console; a real SIP call
+    chooses 0 and is queued; the ACD offers it to the agent, whose phone (registered as 1001)
+    rings; the pop with the caller's number and history is on screen within 1 s of the
+    transfer (the INVITE at the phone)."""
+    from playwright.sync_api import sync_playwright
+
+    node = console_node
+    caller_number = "13712345678"
+    earlier = _history(node, caller_number)
+    silence = make_wav(tmp_path / "silence.wav", ["-n"], ["trim", "0", "60"])
+    phone = ScriptedPhone("1001", node.edge_port, "answer").start()
+    with sync_playwright() as playwright:
+        browser = _launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100}, locale="zh-CN")
+            _login(page, node.api, "a1001")
+            page.wait_for_selector("body[data-connected='true']", timeout=10_000)
+            page.keyboard.press("Alt+Digit1")  # 就绪
+            page.wait_for_function(
+                "() => document.getElementById('presence-state').textContent === '就绪'"
+            )
+            caller = Baresip(
+                tmp_path / "baresip",
+                user=caller_number,
+                proxy_port=node.edge_port,
+                codec="PCMU",
+                audio_source=silence,
+            )
+            caller.start()  # fmt: skip
+            try:
+                caller.command("dial", f"sip:12320@127.0.0.1:{node.edge_port}")
+                caller.wait_event("CALL_ESTABLISHED", 15)
+                time.sleep(node.prompt_seconds("welcome") + 1.0)
+                caller.command("sndcode", "0")  # 人工服务: the intake queue
+                wait_until(lambda: phone.invited_at, 30, "the agent's phone to ring")
+                page.wait_for_function(
+                    "n => document.getElementById('pop-caller').textContent === n"
+                    " && document.getElementById('pop-menu').textContent === '0'"
+                    " && document.getElementById('pop-history').dataset.count === '2'",
+                    arg=caller_number, timeout=5_000,
+                )  # fmt: skip
+                rang_ms = phone.invited_at[0] * 1000
+                history_ms = float(page.get_attribute("#pop-history", "data-rendered-at") or 0)
+                links = page.locator("#pop-history a[data-order]")
+                assert sorted(links.evaluate_all("els => els.map(e => e.dataset.order)")) == (
+                    sorted(earlier)
+                )
+                offered = [m for t, m in list(node.pops.messages)
+                           if t == "hotline/agents/a1001/pops"
+                           and m["payload"]["caller_number"] == caller_number]  # fmt: skip
+                assert [m["type"] for m in offered] == ["call.offered"]
+                delay = history_ms - rang_ms
+                print(f"\npop with history on screen {delay:+.0f} ms from the transfer (INVITE at"
+                      f" the phone); {history_ms - _epoch_ms(offered[0]['at']):.0f} ms after the"
+                      " offer was committed")  # fmt: skip
+                assert delay <= 1000
+                screenshot = tmp_path / "agent-console-acd.png"
+                page.screenshot(path=str(screenshot), full_page=True)
+                print(f"screenshot: {screenshot}")
+            finally:
+                caller.stop()
+        finally:
+            browser.close()
+            phone.stop()
+
+
+def test_agent_console_pops_an_intake_call_then_its_order_recording_and_dispatch(
     console_node: Node, tmp_path: Path
 ) -> None:
     from playwright.sync_api import sync_playwright
 
     node = console_node
-    earlier = [
-        _post(node.api, node.token, "/api/v1/workorders",
-              {"caller_number": CALLER, "category": category, "menu_path": ["1"],
-               "group": "intake"})["number"]
-        for category in ("consult", "complaint")
-    ]  # fmt: skip
+    earlier = _history(node, CALLER)
     silence = make_wav(tmp_path / "silence.wav", ["-n"], ["trim", "0", "60"])
     with sync_playwright() as playwright:
         browser = _launch(playwright)
@@ -289,6 +354,13 @@ def test_wallboard_renders_seeded_data_with_its_charts(tmp_path: Path) -> None:
     try:
         wait_for(lambda: tcp_listening(port), 30, "the work-order service")
         base = f"http://127.0.0.1:{port}"
+        # The shipped config/agents.yaml has a1001 and a1002; a1001 signs in as 就绪.
+        token = (tmp_path / "admin-token").read_text().strip()
+        request = urllib.request.Request(
+            f"{base}/api/v1/agents/a1001/presence", data=b'{"state": "ready"}', method="PUT",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )  # fmt: skip
+        urllib.request.urlopen(request, timeout=5).close()
         with sync_playwright() as playwright:
             browser = _launch(playwright)
             try:
@@ -322,6 +394,17 @@ def test_wallboard_renders_seeded_data_with_its_charts(tmp_path: Path) -> None:
                 assert page.locator("#overdue li").count() == 1
                 assert page.locator("#soon li").count() == 1
                 assert "超时" in page.inner_text("#overdue")
+
+                bars = page.locator("#agents-chart svg rect.bar")
+                values = dict(
+                    bars.evaluate_all("els => els.map(e => [e.dataset.label, e.dataset.value])")
+                )
+                assert values == {"就绪": "1", "通话中": "0", "话后处理": "0", "离开": "0",
+                                  "离线": "1"}  # fmt: skip
+                assert page.inner_text("#agents-ready") == "1"
+                assert page.inner_text("#calls-active") == "0"
+                assert page.inner_text("#calls-waiting") == "0"
+                assert page.locator("#queues tr").count() == 1 + 3  # header + three groups
 
                 page.get_by_role("button", name="近 30 天").click()
                 page.wait_for_selector("#hot-chart[data-days='30']")

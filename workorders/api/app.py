@@ -200,15 +200,13 @@ def create_app(
     )
     workflow = WorkflowHandlers(store, PRINCIPAL)
     agents = AgentHandlers(store, PRINCIPAL, notify_outbox or _nothing)
-    for route in ROUTES:
-        owner: object = workflow if route.name in _WORKFLOW_ROUTES else handlers
-        if route.name in _AGENT_ROUTES:
-            owner = agents
     reports = ReportHandlers(store, PRINCIPAL, recordings)
     for route in ROUTES:
         owner: object = handlers
         if route.name in _WORKFLOW_ROUTES:
             owner = workflow
+        elif route.name in _AGENT_ROUTES:
+            owner = agents
         elif route.name in _REPORT_ROUTES:
             owner = reports
         app.router.add_route(route.method, route.path, getattr(owner, route.name), name=route.name)

@@ -108,3 +108,8 @@ export const STATUS_LABELS = {
 export const PRESENCE_LABELS = {
   ready: "就绪", busy: "通话中", after_call: "话后处理", away: "离开", offline: "离线",
 };
+
+export const CATEGORY_LABELS = {
+  consult: "咨询", complaint: "投诉", report: "举报", suggestion: "意见建议", help: "求助",
+  emergency: "紧急",
+};

@@ -1,7 +1,7 @@
 // The agent console: login, presence, the pop of the current call, the order form, search.
 import {
-  api, ApiError, el, newKey, openEvents, PRESENCE_LABELS, setCsrfToken, shanghaiTime,
-  STATUS_LABELS,
+  api, ApiError, CATEGORY_LABELS, el, newKey, openEvents, PRESENCE_LABELS, setCsrfToken,
+  shanghaiTime, STATUS_LABELS,
 } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -98,6 +98,7 @@ function enter() {
     if (connection !== "open") document.body.dataset.connected = "false";
   });
   loadPresence();
+  setInterval(loadPresence, 10000); // the ACD moves the agent to 通话中 and back
   $("pop").focus();
 }
 
@@ -162,6 +163,7 @@ function onMessage(message) {
   switch (event.type) {
     case "call.offered":
       setCurrent({ ...payload, source: "offered", history: payload.history || [] });
+      loadPresence();
       break;
     case "call.answered":
       remember(payload, "接通");
@@ -252,7 +254,8 @@ function renderHistory(history) {
     list.replaceChildren(el("li", { text: "无历史工单（首次来电）" }));
   } else {
     list.replaceChildren(...history.map((item) => el("li", { class: "history" },
-      orderLink(item.order_number), ` ${shanghaiTime(item.created_at)} · ${item.category || ""}`
+      orderLink(item.order_number), ` ${shanghaiTime(item.created_at)}`
+      + ` · ${CATEGORY_LABELS[item.category] || item.category || ""}`
       + ` · ${STATUS_LABELS[item.status] || item.status || ""}`)));
   }
   list.dataset.count = String(history.length);
