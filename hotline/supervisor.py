@@ -116,6 +116,7 @@ class Node:
                 "--calendar", str(s.calendar), "--units", str(s.units), "--sla", str(s.sla),
                 "--sweep-seconds", str(s.api.sweep_seconds),
                 "--agents", str(s.agents),
+                "--recordings", str(s.paths.recordings),
             ],
         )  # fmt: skip
         wait_ready(lambda: healthy(f"{s.api.base_url}/healthz"), "the work-order API", service, 30)

@@ -54,6 +54,12 @@ class Forbidden(WorkOrderError):
     code = "forbidden"
 
 
+class TooManyRequests(WorkOrderError):
+    """Too many failed attempts (e.g. console logins); try again later."""
+
+    code = "too_many_requests"
+
+
 class StoreUnavailable(WorkOrderError):
     """The database could not be reached or refused the operation for operational reasons."""
 

@@ -1,9 +1,10 @@
 """The work-order service process: store + HTTP API + outbox publisher.
 
 Run it as ``python -m workorders.service --db URL --host H --port P --mqtt-host H
---mqtt-port P --token-file PATH [--calendar F --units F --sla F --agents F]``; it stops
-cleanly on SIGINT or SIGTERM (exit status 0). Without ``--calendar/--units/--sla/--agents`` it
-uses the files in the source tree's ``config/``.
+--mqtt-port P --token-file PATH [--calendar F --units F --sla F --agents F --recordings D]``;
+it stops cleanly on SIGINT or SIGTERM (exit status 0). Without ``--calendar/--units/--sla/
+--agents`` it uses the files in the source tree's ``config/``. It also serves the agent
+console (``/console/``) and feeds its WebSocket from MQTT.
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ from aiohttp import web
 from routing.agents import AgentsConfig, load_agents
 from routing.errors import RoutingError
 from workorders.api import AccessLogger, create_app
+from workorders.console.directory import AgentDirectory
+from workorders.console.fanout import SUBSCRIPTIONS
+from workorders.console.hub import ConsoleHub
+from workorders.console.routes import ConsoleRoutes
 from workorders.errors import WorkOrderError
 from workorders.events.publisher import OutboxPublisher
+from workorders.events.subscriber import EventSubscriber
 from workorders.lifecycle.machine import Rules
 from workorders.rules import DEFAULT_CONFIG_DIR, load_rules
 from workorders.store import Store
@@ -50,6 +56,7 @@ async def run_service(
     ready: asyncio.Event | None = None,
     mqtt_username: str | None = None,
     mqtt_password: str | None = None,
+    recordings: Path | None = None,
 ) -> None:
     """Serve until cancelled.
 
@@ -57,7 +64,9 @@ async def run_service(
     ``token_file`` and an ivr token in ``ivr-token`` next to it, then runs the HTTP API on
     ``host:port``, the outbox publisher towards ``mqtt_host:mqtt_port`` and the deadline
     sweep every ``sweep_seconds``, and — with ``agents`` — the ACD's clock every
-    ``acd_tick_seconds``. ``ready`` is set once the API is listening.
+    ``acd_tick_seconds``. ``ready`` is set once the API is listening. The console's MQTT
+    subscription (pops, agents' pops, supervisor alerts, queues) feeds the browsers connected
+    to ``/console/ws``; ``agents`` also says which groups each agent is in.
     """
     store = Store.open(database_url, rules=rules)
     if agents is not None:
@@ -77,7 +86,20 @@ async def run_service(
             username=mqtt_username,
             password=mqtt_password,
         )
-        app = create_app(store, notify_outbox=publisher.wake)
+        app = create_app(store, notify_outbox=publisher.wake, recordings=recordings)
+        hub = ConsoleHub()
+        directory = AgentDirectory.from_entries(() if agents is None else agents.agents.values())
+        ConsoleRoutes(store, hub, directory).install(app)
+        subscriber = EventSubscriber(
+            mqtt_host,
+            mqtt_port,
+            # Stable across restarts on this host and port: the broker keeps the session.
+            client_id=f"workorders-console-{socket.gethostname()}-{port}",
+            topics=SUBSCRIPTIONS,
+            on_message=hub.deliver,
+            username=mqtt_username,
+            password=mqtt_password,
+        )
         runner = web.AppRunner(app, access_log_class=AccessLogger, shutdown_timeout=5.0)
         await runner.setup()
         publishing = asyncio.create_task(publisher.run(), name="outbox-publisher")
@@ -87,6 +109,7 @@ async def run_service(
         ticking = asyncio.create_task(
             run_acd_ticks(store, acd_tick_seconds, publisher.wake), name="acd-ticks"
         )
+        subscribing = asyncio.create_task(subscriber.run(), name="console-subscriber")
         try:
             await web.TCPSite(runner, host, port).start()
             log.info("work-order API listening on %s:%d", host, port)
@@ -94,9 +117,9 @@ async def run_service(
                 ready.set()
             await asyncio.Event().wait()  # until cancelled
         finally:
-            for task in (publishing, sweeping, ticking):
+            for task in (publishing, sweeping, ticking, subscribing):
                 task.cancel()
-            await asyncio.gather(publishing, sweeping, ticking, return_exceptions=True)
+            await asyncio.gather(publishing, sweeping, ticking, subscribing, return_exceptions=True)
             await runner.cleanup()
     finally:
         await store.close()
@@ -152,6 +175,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--units", type=Path, default=DEFAULT_CONFIG_DIR / "units.yaml")
     parser.add_argument("--sla", type=Path, default=DEFAULT_CONFIG_DIR / "sla.yaml")
     parser.add_argument("--agents", type=Path, default=DEFAULT_CONFIG_DIR / "agents.yaml")
+    parser.add_argument("--recordings", type=Path, help="root of the call recordings")
     parser.add_argument("--sweep-seconds", type=float, default=30.0)
     return parser.parse_args(argv)
 
@@ -187,6 +211,7 @@ async def _serve_until_signalled(args: argparse.Namespace) -> int:
             sweep_seconds=args.sweep_seconds,
             mqtt_username=args.mqtt_username,
             mqtt_password=password,
+            recordings=args.recordings,
         ),
         name="workorders-service",
     )

@@ -168,7 +168,7 @@ def running_node(
             [sys.executable, "-m", "workorders.service", "--db", config["api"]["database"],
              "--host", "127.0.0.1", "--port", str(api_port), "--mqtt-host", "127.0.0.1",
              "--mqtt-port", str(broker.port), "--token-file", str(var / "admin-token"),
-             "--agents", str(agents)],
+             "--agents", str(agents), "--recordings", str(var / "recordings")],
             work, "workorders",
         )  # fmt: skip
         service.start()

@@ -25,6 +25,7 @@ class ScriptedPhone:
         self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.rtp.bind(("127.0.0.1", 0))
         self.invites: list[str] = []
+        self.invited_at: list[float] = []  # wall-clock time of each INVITE's arrival
         self.requests: list[str] = []
         self.registered = threading.Event()
         self._stop = False
@@ -70,6 +71,7 @@ class ScriptedPhone:
             if start.startswith("SIP/2.0 200") and "REGISTER" in _header(text, "CSeq"):
                 self.registered.set()
             elif start.startswith("INVITE"):
+                self.invited_at.append(time.time())
                 self.invites.append(text)
                 self._answer_invite(text, source)
             elif start.startswith(("BYE", "CANCEL")):

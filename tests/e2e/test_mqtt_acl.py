@@ -233,3 +233,43 @@ async def test_the_service_logs_in_with_its_account(broker: Mosquitto, tmp_path:
         finally:
             service.stop()
     assert "not authorised" not in service.log().lower()
+
+
+async def test_the_console_subscription_is_allowed_to_the_service_account(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """The service's console subscriber, logged in as ``workorders``, gets the pops and the
+    alerts through the shipped ACL and hands them to the right browsers."""
+    from workorders.console.fanout import SUBSCRIPTIONS, Viewer
+    from workorders.console.hub import ConsoleHub
+    from workorders.events.subscriber import EventSubscriber
+
+    hub = ConsoleHub()
+    agent = hub.attach(Viewer("a1001", "call_taker", frozenset({"intake"})))
+    supervisor = hub.attach(Viewer("sup1", "supervisor"))
+    async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'wo.db'}") as store:
+        await store.migrate()
+        publisher = OutboxPublisher(store, "127.0.0.1", broker.port, client_id="acl-pub",
+                                    username="workorders", password="pw-workorders")  # fmt: skip
+        subscriber = EventSubscriber(
+            "127.0.0.1", broker.port, client_id="acl-console", topics=SUBSCRIPTIONS,
+            on_message=hub.deliver, username="workorders", password="pw-workorders",
+        )  # fmt: skip
+        tasks = [asyncio.create_task(subscriber.run())]
+        try:
+            async with asyncio.timeout(10):
+                await subscriber.connected.wait()
+            tasks.append(asyncio.create_task(publisher.run()))
+            await store.record_call(AnsweredCall("c-9", "13800138000", "12320", "intake"))
+            await store.create_order(order("intake", "emergency"), idempotency_key="e")
+            publisher.wake()
+            async with asyncio.timeout(10):
+                pops = [(await agent.queue.get())["event"]["type"] for _ in range(2)]
+                alert = await supervisor.queue.get()
+            assert pops == ["call.answered", "order.created"]
+            assert alert["event"]["type"] == "order.alert"
+            assert agent.queue.empty() and supervisor.queue.empty()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,8 +1,9 @@
 """The aiohttp application of the work-order API (``/api/v1``), and its error and auth layers.
 
 Every error leaves as ``{"error": {"code", "message", "field"?}}``; bad input is a 4xx,
-never a 500. Everything under ``/api/`` needs ``Authorization: Bearer <token>`` except the
-OpenAPI document; ``/healthz`` is public.
+never a 500. Everything under ``/api/`` needs ``Authorization: Bearer <token>`` or the agent
+console's session cookie (with its CSRF token on requests that change something; see
+``workorders.console.session``) except the OpenAPI document; ``/healthz`` is public.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -22,7 +24,9 @@ from aiohttp.web_request import BaseRequest
 
 from workorders.api.agents import AgentHandlers
 from workorders.api.openapi import build_openapi
+from workorders.api.reports import ReportHandlers
 from workorders.api.workflow import WorkflowHandlers
+from workorders.console.session import check_csrf, session_of
 from workorders.errors import (
     Conflict,
     Forbidden,
@@ -31,6 +35,7 @@ from workorders.errors import (
     NotFound,
     SequenceExhausted,
     StoreUnavailable,
+    TooManyRequests,
     Unauthorized,
     WorkOrderError,
 )
@@ -68,6 +73,7 @@ _STATUS_OF_ERROR: tuple[tuple[type[WorkOrderError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (InvalidInput, 422),
+    (TooManyRequests, 429),
     (StoreUnavailable, 503),
     (SequenceExhausted, 503),
 )
@@ -146,6 +152,19 @@ ROUTES = (
     _Route("GET", _QUEUED_CALL, "get_queued_call", _BOTH),
     _Route("POST", f"{_QUEUED_CALL}/result", "post_offer_result", _BOTH),
     _Route("DELETE", _QUEUED_CALL, "delete_queued_call", _BOTH),
+    _Route("GET", f"{_ORDER}/recording", "get_recording", _PEOPLE),
+    _Route(
+        "GET",
+        f"{API_PREFIX}/reports/hotspots",
+        "report_hotspots",
+        frozenset({ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_LEADER}),
+    ),
+    _Route(
+        "GET",
+        f"{API_PREFIX}/reports/due",
+        "report_due",
+        frozenset({ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_LEADER}),
+    ),
 )
 #: Routes whose handlers live in ``workflow.py`` (the rest are ``_Handlers`` methods).
 _WORKFLOW_ROUTES = frozenset(
@@ -156,6 +175,8 @@ _AGENT_ROUTES = frozenset(
     {"list_agents", "put_presence", "list_queues", "queue_call", "get_queued_call",
      "post_offer_result", "delete_queued_call"}
 )  # fmt: skip
+#: Routes whose handlers live in ``reports.py``.
+_REPORT_ROUTES = frozenset({"get_recording", "report_hotspots", "report_due"})
 _ROLES_OF_ROUTE = {route.name: route.roles for route in ROUTES}
 
 
@@ -164,12 +185,14 @@ def create_app(
     *,
     pop_group_default: str = "intake",
     notify_outbox: Callable[[], None] | None = None,
+    recordings: Path | None = None,
 ) -> web.Application:
     """The API application over ``store``.
 
     ``notify_outbox`` is called after every commit that queued a screen-pop event or may have
     queued a speech alert (the service passes ``OutboxPublisher.wake`` so events go out
     without waiting for a poll).
+    ``recordings`` is the root of the call recordings (``…/recording`` plays them).
     """
     handlers = _Handlers(store, pop_group_default, notify_outbox or _nothing)
     app = web.Application(
@@ -178,10 +201,15 @@ def create_app(
     )
     workflow = WorkflowHandlers(store, PRINCIPAL)
     agents = AgentHandlers(store, PRINCIPAL, notify_outbox or _nothing)
+    reports = ReportHandlers(store, PRINCIPAL, recordings)
     for route in ROUTES:
-        owner: object = workflow if route.name in _WORKFLOW_ROUTES else handlers
-        if route.name in _AGENT_ROUTES:
+        owner: object = handlers
+        if route.name in _WORKFLOW_ROUTES:
+            owner = workflow
+        elif route.name in _AGENT_ROUTES:
             owner = agents
+        elif route.name in _REPORT_ROUTES:
+            owner = reports
         app.router.add_route(route.method, route.path, getattr(owner, route.name), name=route.name)
     return app
 
@@ -322,8 +350,14 @@ def _auth_middleware(store: Store) -> Middleware:
         public = route_name is not None and roles is None
         if public or not request.path.startswith("/api/"):
             return await handler(request)
-        token = _bearer_token(request.headers.get("Authorization"))
+        header = request.headers.get("Authorization")
+        token = _bearer_token(header)
         principal = None if token is None else await store.authenticate(token)
+        if principal is None and header is None:
+            console = await session_of(store, request)
+            if console is not None:
+                check_csrf(request, console)
+                principal = console.user.principal
         if principal is None:
             raise Unauthorized("a valid bearer token is required")
         if roles is not None and principal.role not in roles:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from routing.units import DOMAIN_LABELS
-from workorders.api import openapi_agents, openapi_workflow
+from workorders.api import openapi_agents, openapi_reports, openapi_workflow
 from workorders.events.screenpop import CALL_ANSWERED, ORDER_CREATED, event_schema
 from workorders.model import CATEGORY_LABELS, PRIORITIES, TRANSCRIPT_STATUSES
 
@@ -230,6 +230,7 @@ _SCHEMAS: dict[str, Any] = {
     "CallAnsweredEvent": event_schema(CALL_ANSWERED),
     "OrderCreatedEvent": event_schema(ORDER_CREATED),
     **openapi_workflow.SCHEMAS,
+    **openapi_reports.SCHEMAS,
 }
 
 _NUMBER_PARAMETER = {
@@ -238,7 +239,7 @@ _NUMBER_PARAMETER = {
     "required": True,
     "schema": _ORDER_NUMBER,
 }
-_SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
+_SECURED: list[dict[str, list[str]]] = [{"bearer": []}, {"console": []}]
 
 
 def _paths() -> dict[str, Any]:
@@ -438,9 +439,23 @@ def build_openapi() -> dict[str, Any]:
             ),
         },
         "security": _SECURED,
-        "paths": {**_paths(), **openapi_workflow.paths(), **openapi_agents.paths()},
+        "paths": {
+            **_paths(),
+            **openapi_workflow.paths(),
+            **openapi_agents.paths(),
+            **openapi_reports.paths(),
+        },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "console": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "hotline_session",
+                    "description": "the agent console's session (POST /console/login); "
+                    "requests that change something also need X-CSRF-Token",
+                },
+            },
             "schemas": schemas,
             "responses": {"Error": _json(_ref("Error"), "error")},
         },

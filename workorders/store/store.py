@@ -51,6 +51,7 @@ from workorders.model import (
 )
 from workorders.store.acd import AcdStore
 from workorders.store.base import Clock, fingerprint, shielded, utc_now
+from workorders.store.console import ConsoleStore
 from workorders.store.rows import (
     call_result,
     message_from_row,
@@ -71,9 +72,9 @@ from workorders.tokens import Principal, check_role, check_token_text, new_token
 log = logging.getLogger("workorders.store")
 
 
-class Store(WorkflowStore, AcdStore):
-    """Async access to orders, calls, tokens, the outbox and the ACD (``acd.py``). Create with
-    ``Store.open(url)``."""
+class Store(WorkflowStore, AcdStore, ConsoleStore):
+    """Async access to orders, calls, tokens, the outbox, the ACD (``acd.py``) and console users
+    (``console.py``). Create with ``Store.open(url)``."""
 
     @shielded
     async def create_order(self, new: NewOrder, *, idempotency_key: str) -> CreateResult:

@@ -244,4 +244,34 @@ class QueuedCallRow(Base):
     menu_path: Mapped[list[str]] = mapped_column(JSON)
 
 
+class ConsoleUserRow(Base):
+    """A person who logs in to the agent console or the wallboard (password, not a token).
+
+    ``login`` matches the agent's login in ``config/agents.yaml``; ``password_hash`` is the
+    ``scrypt$…`` text of ``workorders.console.auth``.
+    """
+
+    __tablename__ = "console_users"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ConsoleSessionRow(Base):
+    """A logged-in browser: the SHA-256 of its session cookie, its CSRF token, its expiry."""
+
+    __tablename__ = "console_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
 metadata = Base.metadata

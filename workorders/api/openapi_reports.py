@@ -1,0 +1,145 @@
+"""OpenAPI paths and schemas of the wallboard reports and recording playback (``reports.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+_NUMBER = {"type": "number"}
+_TIMESTAMP = {"type": "string", "format": "date-time"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"$ref": "#/components/responses/Error", "description": description}
+
+
+_DUE_ITEM = {
+    "type": "object",
+    "required": ["number", "deadline", "due", "minutes_left", "state", "overdue"],
+    "properties": {
+        "number": _STR,
+        "deadline": {"type": "string", "enum": ["handling", "sign_for", "feedback"]},
+        "deadline_label": _STR,
+        "due": _TIMESTAMP,
+        "minutes_left": {"type": "integer", "description": "negative when overdue"},
+        "state": _STR,
+        "unit": {"type": ["string", "null"]},
+        "overdue": {"type": "boolean"},
+        "supervisions": _INT,
+    },
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Hotspots": {
+        "type": "object",
+        "required": ["today", "from", "days", "cells"],
+        "properties": {
+            "today": {"type": "string", "format": "date"},
+            "from": {"type": "string", "format": "date"},
+            "days": {"type": "integer", "enum": [7, 30]},
+            "region_depth": _INT,
+            "spike_rule": _STR,
+            "domains": {"type": "array", "items": _STR},
+            "regions": {"type": "array", "items": _STR},
+            "cells": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["domain", "region", "total", "today", "daily", "spike"],
+                    "properties": {
+                        "domain": _STR,
+                        "domain_label": _STR,
+                        "region": _STR,
+                        "total": _INT,
+                        "today": _INT,
+                        "daily": {"type": "array", "items": _INT},
+                        "baseline_mean": _NUMBER,
+                        "baseline_sigma": _NUMBER,
+                        "threshold": _NUMBER,
+                        "spike": {"type": "boolean"},
+                    },
+                },
+            },
+        },
+    },
+    "DueOrders": {
+        "type": "object",
+        "required": ["now", "within_hours", "overdue", "soon"],
+        "properties": {
+            "now": _TIMESTAMP,
+            "within_hours": _INT,
+            "overdue": {"type": "array", "items": _DUE_ITEM},
+            "soon": {"type": "array", "items": _DUE_ITEM},
+        },
+    },
+}
+
+
+def paths() -> dict[str, Any]:
+    return {
+        "/api/v1/workorders/{number}/recording": {
+            "get": {
+                "operationId": "getRecording",
+                "summary": "Play the caller's recording (centre roles; every playback audited)",
+                "parameters": [
+                    {"name": "number", "in": "path", "required": True, "schema": _STR},
+                    {"name": "X-Access-Reason", "in": "header", "schema": _STR},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the WAV file (Range requests supported)",
+                        "content": {"audio/wav": {"schema": {"type": "string"}}},
+                    },
+                    "403": _err("roles outside the centre never hear the caller"),
+                    "404": _err("no such order, or no recording"),
+                },
+            }
+        },
+        "/api/v1/reports/hotspots": {
+            "get": {
+                "operationId": "reportHotspots",
+                "summary": "Orders per domain × region over the last 7 or 30 days, spikes "
+                "marked (today > mean + 2σ of the earlier days and ≥ 3)",
+                "parameters": [
+                    {"name": "days", "in": "query", "schema": {"type": "integer", "enum": [7, 30]}},
+                    {
+                        "name": "region_depth",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 5, "default": 2},
+                    },
+                ],
+                "responses": {
+                    "200": _ok(_ref("Hotspots"), "cells, largest first"),
+                    "403": _err("supervisors, leaders and admins only"),
+                    "422": _err("a query parameter is invalid"),
+                },
+            }
+        },
+        "/api/v1/reports/due": {
+            "get": {
+                "operationId": "reportDue",
+                "summary": "Open orders overdue (督办) or due within the next hours",
+                "parameters": [
+                    {
+                        "name": "within_hours",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 168, "default": 24},
+                    }
+                ],
+                "responses": {
+                    "200": _ok(_ref("DueOrders"), "most urgent first"),
+                    "403": _err("supervisors, leaders and admins only"),
+                    "422": _err("a query parameter is invalid"),
+                },
+            }
+        },
+    }
