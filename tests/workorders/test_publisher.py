@@ -223,3 +223,35 @@ async def test_a_row_the_client_refuses_does_not_hold_back_the_others(tmp_path: 
     assert sorted(store.failed) == ["bad-0", "bad-1", "bad-2"]  # tried once each, kept unsent
     assert [m.id for m in await store.outbox()] == ["bad-0", "bad-1", "bad-2"]
     assert publisher.published == 3
+
+
+async def test_a_cancel_in_the_cycle_of_the_puback_stops_the_publisher(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The service stops the publisher with cancel() and waits for it. On Python 3.11 a cancel
+    # that arrives in the event-loop cycle that handles the PUBACK was swallowed by the
+    # asyncio.wait_for inside aiomqtt's publish (CPython gh-86296), and run() polled on
+    # forever. The cancel is sent from aiomqtt's PUBACK callback itself: exactly that cycle.
+    port = free_port()
+    store = ListOutbox([_message("e-1", "hotline/calls/c1/commands")])
+    publisher = OutboxPublisher(store, "127.0.0.1", port, client_id="test-pub")
+    handle_puback = aiomqtt.Client._on_publish
+    pubacks = 0
+
+    def handle_puback_then_cancel(client: aiomqtt.Client, *args: Any) -> None:
+        nonlocal pubacks
+        handle_puback(client, *args)
+        pubacks += 1
+        task.cancel()
+
+    monkeypatch.setattr(aiomqtt.Client, "_on_publish", handle_puback_then_cancel)
+    async with running_mosquitto(port, tmp_path / "broker"):
+        task = asyncio.create_task(publisher.run())
+        try:
+            done, _pending = await asyncio.wait({task}, timeout=10)
+        finally:
+            task.cancel()  # a second cancel ends it either way, so a failure does not hang
+            await asyncio.gather(task, return_exceptions=True)
+    assert pubacks == 1
+    assert task in done, "run() carried on after cancel()"
+    assert task.cancelled()
