@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
@@ -25,3 +26,15 @@ def test_the_standard_loop_can_be_forced(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv(eventloop.ENV, "asyncio")
     assert eventloop.loop_name() == "asyncio"
     assert eventloop.run(_loop_module()).startswith("asyncio")
+
+
+def test_what_exists_before_the_loop_is_frozen_out_of_collections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(eventloop.ENV, "asyncio")
+    gc.unfreeze()
+    try:
+        eventloop.run(_loop_module())
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
