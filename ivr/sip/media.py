@@ -2,7 +2,7 @@
 
 pyVoIP runs three polling threads per call and falls behind past ~50 calls
 (``shared/docs/pyvoip-notes.md``). Here each call's socket is a plain
-non-blocking UDP socket watched by the loop (``add_reader``), and a single task
+non-blocking UDP socket watched by the loop (``add_reader``), and a single timer
 sends the next 20 ms frame of every stream on an absolute schedule, so the cost
 per call is one packet out and one in per 20 ms — no threads, no polling.
 
@@ -20,7 +20,6 @@ the one in the SDP are ignored.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import socket
@@ -126,17 +125,22 @@ class RtpStream:
     def __post_init__(self) -> None:
         self._dtmf = DtmfDetector()
         self._sock: socket.socket | None = None
+        self._engine: MediaEngine | None = None
         self._ssrc = random.getrandbits(32)
         self._sequence = random.getrandbits(16)
         self._timestamp = random.getrandbits(32)
         self._second_octet = self.payload_type & 0x7F
 
-    def attach(self, sock: socket.socket) -> None:
+    def attach(self, sock: socket.socket, engine: MediaEngine) -> None:
         self._sock = sock
+        self._engine = engine
 
     # -- receiving: the loop calls this when the socket is readable --
     def on_readable(self) -> None:
-        if self._sock is None:
+        if self._sock is None or self._engine is None:
+            return
+        self._engine.tick_if_due()
+        if self._sock is None:  # closed by the tick (a send failed)
             return
         try:
             data, addr = self._sock.recvfrom(MAX_DATAGRAM)
@@ -205,16 +209,25 @@ class RtpStream:
 
 
 class MediaEngine:
-    """All RTP streams of one worker process, paced by one task on ``loop``.
+    """All RTP streams of one worker process, paced by one timer on ``loop``.
 
     ``open`` and ``close`` are called on the loop.
+
+    Tick n is due at start + n × 20 ms, whenever the previous one ran, so the
+    rate never drifts: a late tick is followed at once by the ticks it missed.
+    Only after a stall of more than ``MAX_LATE_SECONDS`` (a suspended process)
+    does the schedule restart from now instead of bursting the whole backlog.
+    A tick runs from its timer, or earlier from ``tick_if_due`` — called for
+    every received packet, so that a long batch of I/O callbacks (300 calls'
+    packets arrive together) does not hold the tick back until it ends.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.streams: set[RtpStream] = set()
         self.resyncs = 0
-        self._pacer: asyncio.Task[None] | None = None
+        self._due = 0.0
+        self._timer: asyncio.Handle | None = None
 
     def open(self, stream: RtpStream) -> RtpStream:
         """Bind ``stream.local`` and start sending; raises ``OSError`` if the port is taken."""
@@ -226,10 +239,11 @@ class MediaEngine:
         except BaseException:
             sock.close()
             raise
-        stream.attach(sock)
+        stream.attach(sock, self)
         self.streams.add(stream)
-        if self._pacer is None or self._pacer.done():
-            self._pacer = self.loop.create_task(self._pace(), name="rtp-pacer")
+        if self._timer is None:
+            self._due = self.loop.time()
+            self._timer = self.loop.call_soon(self._tick)
         return stream
 
     def close(self, stream: RtpStream) -> None:
@@ -242,37 +256,33 @@ class MediaEngine:
     async def stop(self) -> None:
         for stream in list(self.streams):
             self.close(stream)
-        if self._pacer is not None:
-            self._pacer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pacer
-            self._pacer = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
-    async def _pace(self) -> None:
-        """Send one frame per stream every 20 ms, on an absolute schedule.
+    def tick_if_due(self) -> None:
+        if self._timer is not None and self.loop.time() >= self._due:
+            self._timer.cancel()
+            self._tick()
 
-        Tick n is due at start + n × 20 ms, whenever the previous one ran, so
-        the rate never drifts: a late tick is followed at once by the next one
-        until the schedule is met again. Only after a stall of more than
-        ``MAX_LATE_SECONDS`` (a suspended process) does the schedule restart
-        from now instead of bursting the whole backlog.
-        """
-        loop = self.loop
-        next_tick = loop.time()
-        while self.streams:
+    def _tick(self) -> None:
+        """Send one frame per stream for every tick due by now, then wait for the next."""
+        self._timer = None
+        if not self.streams:
+            return  # the next open() starts a new schedule
+        now = self.loop.time()
+        if now - self._due > MAX_LATE_SECONDS:
+            self.resyncs += 1
+            skipped = int((now - self._due) / FRAME_SECONDS)
+            for stream in self.streams:
+                stream.stats.late_ticks += skipped
+            self._due = now
+        while self._due <= now:
             for stream in tuple(self.streams):
                 try:
                     stream.send_next()
                 except Exception:
                     log.exception("RTP send failed; stream closed")
                     self.close(stream)
-            next_tick += FRAME_SECONDS
-            delay = next_tick - loop.time()
-            if delay < -MAX_LATE_SECONDS:
-                self.resyncs += 1
-                skipped = int(-delay / FRAME_SECONDS)
-                for stream in self.streams:
-                    stream.stats.late_ticks += skipped
-                next_tick = loop.time()
-                delay = 0
-            await asyncio.sleep(delay)
+            self._due += FRAME_SECONDS
+        self._timer = self.loop.call_at(self._due, self._tick)
