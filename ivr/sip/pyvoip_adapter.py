@@ -121,9 +121,9 @@ class _RTPClient(RTP.RTPClient):
         self.stream: RtpStream | None = None
 
     def start(self) -> None:
-        """Open the stream: on the event loop, when the call is answered.
+        """Open the stream, when the call is answered (on the event loop, as all SIP handling).
 
-        pyVoIP calls it again for every re-INVITE, on its receive thread.
+        pyVoIP calls it again for every re-INVITE.
         """
         if self.stream is not None:  # a re-INVITE: keep the stream, follow the new address
             self.stream.remote = (self.outIP, self.outPort)
@@ -325,7 +325,7 @@ class _Call(pyVoIP.VoIP.VoIPCall):
         self.leg = leg
         self.ports: list[int] = []
         self._ended = False
-        # Answering runs on the loop, CANCEL and BYE on pyVoIP's receive thread.
+        # SIP is handled on the loop, but SipFrontEnd.stop() hangs up from another thread.
         self.lock = threading.RLock()
         super().__init__(
             phone, CallState.RINGING, request, session_id, phone.myIP, sendmode=phone.recvmode
@@ -514,10 +514,7 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
             return
         call = self.calls[call_id]
         assert isinstance(call, _Call)
-        self.front_end.loop.call_soon_threadsafe(self._ring, call)
-
-    def _ring(self, call: _Call) -> None:
-        self.front_end.loop.call_later(RING_SECONDS, self._answer, call)
+        self.front_end.loop.call_later(RING_SECONDS, self._answer, call)  # we are on the loop
 
     def on_notify(self, message: Any) -> None:
         """NOTIFY about a REFER we sent: its sipfrag status tells how the transfer goes."""

@@ -105,3 +105,28 @@ async def test_the_pacer_keeps_its_schedule_through_a_stall() -> None:
     receiver.close()
     assert len(sequences) == stream.stats.sent
     assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(sequences))
+
+
+async def test_a_due_tick_goes_out_from_the_receive_path_before_its_timer() -> None:
+    """300 calls' packets arrive together; the tick must not wait for all their callbacks."""
+    loop = asyncio.get_running_loop()
+    caller = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    caller.bind(("127.0.0.1", 0))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        local = probe.getsockname()
+    leg = CallLeg(loop, "due", "1", "2")
+    stream = RtpStream(
+        leg, playback_for(leg, PCMU), local, caller.getsockname(), PCMU, frozenset({101})
+    )
+    engine = MediaEngine(loop)
+    engine.open(stream)
+    await asyncio.sleep(0.05)
+    sent = stream.stats.sent
+    engine._due = loop.time()  # the next tick is due; its timer has not fired yet
+    caller.sendto(b"\x80\x00" + bytes(10) + b"\xff" * 160, local)
+    stream.on_readable()  # as the loop calls it for the arriving packet
+    assert stream.stats.received == 1
+    assert stream.stats.sent == sent + 1
+    await engine.stop()
+    caller.close()
