@@ -189,11 +189,11 @@ def run_one(
     )  # fmt: skip
     sipp.wait()
     cpu0, _, _ = _proc_sample(worker.proc.pid)
-    samples: list[tuple[float, float, int, int]] = []
+    samples: list[tuple[float, float, int, int, float]] = []
     deadline = time.monotonic() + hold + calls / rate + 150
     while time.monotonic() < deadline:
         cpu, rss, threads = _proc_sample(worker.proc.pid)
-        samples.append((time.monotonic(), cpu, rss, threads))
+        samples.append((time.monotonic(), cpu, rss, threads, _machine_busy_seconds()))
         if _sipp_done(stats, calls):
             break
         time.sleep(1.0)
@@ -203,6 +203,9 @@ def run_one(
     dtmf = node.orders_with_key_1() if kind == "ivr" else None
     node.stop()
     steady = [s for s in samples if s[0] - samples[0][0] > calls / rate + 5]
+    machine_share = (
+        (steady[-1][4] - steady[0][4]) / (steady[-1][0] - steady[0][0]) if len(steady) > 2 else None
+    )
     cpu_share = (
         (steady[-1][1] - steady[0][1]) / (steady[-1][0] - steady[0][0])
         if len(steady) > 2
@@ -218,6 +221,8 @@ def run_one(
         "dtmf_pct": None if dtmf is None else round(100 * dtmf / calls, 1),
         **_audio_stats(capture),
         "cpu_pct_of_one_core": round(100 * cpu_share, 1),
+        # Every process's CPU, the worker's included, while all calls were up (of one core).
+        "machine_busy_pct_of_one_core": round(100 * machine_share, 1) if machine_share else None,
         "rss_mb_max": round(max(s[2] for s in samples) / 2**20, 1),
         "threads_max": max(s[3] for s in samples),
         "load_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
@@ -253,6 +258,13 @@ def reanalyse(out: Path) -> None:
         if capture.exists():
             run.update(_audio_stats(capture))
     out.write_text(json.dumps(results, indent=1, ensure_ascii=False))
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent on anything but idle and I/O wait since boot."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(values: list[float], pct: float) -> float:
