@@ -41,6 +41,7 @@ from asr.keywords import plan_keywords, rules_from_mapping
 from asr.streaming import AfterCallWorker, RecognizerBackend, StreamingPool
 from asr.vosk_adapter import VoskBackend, open_transcriber
 from hotline.settings import Settings, load_settings
+from ivr import eventloop
 from ivr.bus import CallBus
 from ivr.engine.engine import FlowEngine
 from ivr.engine.flow import Flow, load_flow
@@ -406,7 +407,8 @@ def main(argv: list[str] | None = None) -> None:
         loop.add_signal_handler(signal.SIGHUP, reload.set)
         await run_worker(settings, stop, reload=reload, hurry=hurry)
 
-    asyncio.run(_main())
+    log.info("event loop: %s", eventloop.loop_name())
+    eventloop.run(_main())
 
 
 if __name__ == "__main__":

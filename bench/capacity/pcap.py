@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LINK_HEADER = {1: 14, 113: 16, 276: 20, 0: 4}  # Ethernet, Linux SLL, SLL2, BSD loopback
+G711_PAYLOAD_TYPES = (0, 8)
 
 
 @dataclass
@@ -51,17 +52,28 @@ def udp_packets(path: Path) -> Iterator[Datagram]:
         yield Datagram(at, source, destination, bytes(ip[ihl + 8 :]))
 
 
-def _packets(path: Path) -> list[tuple[float, int]]:
-    """(timestamp, UDP source port) of every IPv4/UDP packet in a classic pcap file."""
-    return [(packet.at, packet.source_port) for packet in udp_packets(path)]
+def _packets(path: Path) -> list[tuple[float, tuple[int, int]]]:
+    """(timestamp, (UDP source port, SSRC)) of every G.711 RTP packet in a classic pcap file.
+
+    Anything else from the port range (other programs' ephemeral ports on a shared
+    machine) is left out; a port reused by a later call is a stream of its own.
+    """
+    out: list[tuple[float, tuple[int, int]]] = []
+    for packet in udp_packets(path):
+        rtp = packet.payload
+        if len(rtp) < 12 or rtp[0] >> 6 != 2 or (rtp[1] & 0x7F) not in G711_PAYLOAD_TYPES:
+            continue
+        (ssrc,) = struct.unpack_from("!I", rtp, 8)
+        out.append((packet.at, (packet.source_port, ssrc)))
+    return out
 
 
-def stream_gaps(path: Path, trim_seconds: float = 1.0) -> dict[int, Stream]:
-    """Per source port: inter-arrival gaps (ms), leaving out each stream's first and last
-    ``trim_seconds`` (call set-up and tear-down), and its packets per second."""
-    streams: dict[int, Stream] = {}
-    for moment, port in _packets(path):
-        streams.setdefault(port, Stream()).times.append(moment)
+def stream_gaps(path: Path, trim_seconds: float = 1.0) -> dict[tuple[int, int], Stream]:
+    """Per stream (source port, SSRC): inter-arrival gaps (ms), leaving out each stream's
+    first and last ``trim_seconds`` (call set-up and tear-down), and its packets per second."""
+    streams: dict[tuple[int, int], Stream] = {}
+    for moment, key in _packets(path):
+        streams.setdefault(key, Stream()).times.append(moment)
     for stream in streams.values():
         times = stream.times
         if len(times) < 3:

@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 from bench.capacity.media import make as make_media  # noqa: E402
 from bench.capacity.pcap import stream_gaps  # noqa: E402
 from hotline.edge import worker_up_line  # noqa: E402
+from ivr.eventloop import ENV  # noqa: E402
 from tests.e2e.peers import (  # noqa: E402
     Kamailio,
     Mosquitto,
@@ -72,12 +73,11 @@ class Node:
         self.work = work
         self.kind = kind
         self.worker_command = worker_command
-        self.sip_port = free_port()
         self.broker = Mosquitto(work / "mosquitto")
         self.sip_port = free_port()
         self.edge = Kamailio(work / "kamailio", workers=(self.sip_port,))
         self.api_port = free_port(socket.SOCK_STREAM)
-        self.rtp_low = 20000 + (free_port() % 20) * 1000
+        self.rtp_low = 20000 + (free_port() % 12) * 1000  # below the ephemeral ports (32768-)
         self.rtp_high = self.rtp_low + 2 * calls + 200
         self.processes: list[Process] = []
         self.extension = "12320" if kind == "ivr" else "12399"
@@ -168,7 +168,10 @@ class Node:
             process.stop()
 
 
-def run_one(calls: int, kind: str, hold: float, rate: float, media: Path) -> dict[str, object]:
+def run_one(
+    calls: int, kind: str, hold: float, rate: float, media: Path, event_loop: str
+) -> dict[str, object]:
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix=f"capacity-{kind}-{calls}-"))
     node = Node(work, calls, kind)
     try:
@@ -199,11 +202,11 @@ def run_one(calls: int, kind: str, hold: float, rate: float, media: Path) -> dic
     )  # fmt: skip
     sipp.wait()
     cpu0, _, _ = _proc_sample(worker.proc.pid)
-    samples: list[tuple[float, float, int, int]] = []
+    samples: list[tuple[float, float, int, int, float]] = []
     deadline = time.monotonic() + hold + calls / rate + 150
     while time.monotonic() < deadline:
         cpu, rss, threads = _proc_sample(worker.proc.pid)
-        samples.append((time.monotonic(), cpu, rss, threads))
+        samples.append((time.monotonic(), cpu, rss, threads, _machine_busy_seconds()))
         if _sipp_done(stats, calls):
             break
         time.sleep(1.0)
@@ -212,10 +215,10 @@ def run_one(calls: int, kind: str, hold: float, rate: float, media: Path) -> dic
     successful, failed = sipp_counts(stats)
     dtmf = node.orders_with_key_1() if kind == "ivr" else None
     node.stop()
-    gaps = stream_gaps(capture, trim_seconds=1.0)
-    all_gaps = [g for stream in gaps.values() for g in stream.gaps_ms]
-    rates = [stream.packets_per_second for stream in gaps.values() if stream.gaps_ms]
     steady = [s for s in samples if s[0] - samples[0][0] > calls / rate + 5]
+    machine_share = (
+        (steady[-1][4] - steady[0][4]) / (steady[-1][0] - steady[0][0]) if len(steady) > 2 else None
+    )
     cpu_share = (
         (steady[-1][1] - steady[0][1]) / (steady[-1][0] - steady[0][0])
         if len(steady) > 2
@@ -223,12 +226,32 @@ def run_one(calls: int, kind: str, hold: float, rate: float, media: Path) -> dic
     )
     result = {
         "kind": kind,
+        "event_loop": event_loop if kind == "ivr" else None,
         "calls": calls,
         "hold_seconds": hold,
         "answered_pct": round(100 * successful / calls, 1),
         "failed_calls": failed,
-        "streams_seen": len(gaps),
         "dtmf_pct": None if dtmf is None else round(100 * dtmf / calls, 1),
+        **_audio_stats(capture),
+        "cpu_pct_of_one_core": round(100 * cpu_share, 1),
+        # Every process's CPU, the worker's included, while all calls were up (of one core).
+        "machine_busy_pct_of_one_core": round(100 * machine_share, 1) if machine_share else None,
+        "rss_mb_max": round(max(s[2] for s in samples) / 2**20, 1),
+        "threads_max": max(s[3] for s in samples),
+        "load_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "work_dir": str(work),
+    }
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def _audio_stats(capture: Path) -> dict[str, object]:
+    """Pacing of the audio the IVR sent, from the capture."""
+    gaps = stream_gaps(capture, trim_seconds=1.0)
+    all_gaps = [g for stream in gaps.values() for g in stream.gaps_ms]
+    rates = [stream.packets_per_second for stream in gaps.values() if stream.gaps_ms]
+    return {
+        "streams_seen": len(gaps),
         "packets_per_second_per_call": {
             "median": round(statistics.median(rates), 2) if rates else None,
             "min": round(min(rates), 2) if rates else None,
@@ -237,13 +260,24 @@ def run_one(calls: int, kind: str, hold: float, rate: float, media: Path) -> dic
         "gap_max_ms": round(max(all_gaps), 1) if all_gaps else None,
         "gaps_over_40ms": sum(g > 40 for g in all_gaps),
         "gaps_over_100ms": sum(g > 100 for g in all_gaps),
-        "cpu_pct_of_one_core": round(100 * cpu_share, 1),
-        "rss_mb_max": round(max(s[2] for s in samples) / 2**20, 1),
-        "threads_max": max(s[3] for s in samples),
-        "work_dir": str(work),
     }
-    print(json.dumps(result), flush=True)
-    return result
+
+
+def reanalyse(out: Path) -> None:
+    """Recompute the audio figures of every run in ``out`` from the captures it kept."""
+    results = json.loads(out.read_text())
+    for run in results["runs"]:
+        capture = Path(run["work_dir"]) / "ivr-audio.pcap"
+        if capture.exists():
+            run.update(_audio_stats(capture))
+    out.write_text(json.dumps(results, indent=1, ensure_ascii=False))
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent on anything but idle and I/O wait since boot."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def start_capture(path: Path, bpf: str, snaplen: int) -> subprocess.Popen[bytes]:
@@ -283,26 +317,40 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=62.0, help="seconds each call lasts")
     parser.add_argument("--rate", type=float, default=10.0, help="new calls per second")
     parser.add_argument("--baseline", action="store_true", help="also a bare pyVoIP process")
+    parser.add_argument(
+        "--event-loop", choices=("uvloop", "asyncio"), default="uvloop",
+        help="the IVR worker's loop (uvloop is used when installed, unless asyncio is asked for)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--reanalyse", action="store_true", help="only recompute the audio figures of --out"
+    )
     args = parser.parse_args()
+    if args.reanalyse:
+        reanalyse(args.out)
+        return
     media = Path(tempfile.mkdtemp(prefix="capacity-media-"))
     make_media(media)
     from hotline.commands.node import build_all_prompts
     from hotline.settings import Settings
 
     build_all_prompts(Settings.model_validate({"ivr": {"prompt_audio": str(media / "prompts")}}))
+    os.environ[ENV] = args.event_loop  # inherited by the worker
     previous = json.loads(args.out.read_text()) if args.out.exists() else {"runs": []}
-    runs = {(r["kind"], r["calls"]): r for r in previous["runs"]}
+    runs = {(r["kind"], r["calls"], r.get("event_loop")): r for r in previous["runs"]}
     for calls in (int(n) for n in args.calls.split(",")):
         for kind in ("ivr", "bare_pyvoip") if args.baseline else ("ivr",):
-            runs[(kind, calls)] = run_one(calls, kind, args.hold, args.rate, media)
+            result = run_one(calls, kind, args.hold, args.rate, media, args.event_loop)
+            runs[(kind, calls, result["event_loop"])] = result
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
             {
                 "command": "python bench/capacity/run.py " + " ".join(sys.argv[1:]),
                 "machine": f"{os.cpu_count()} cores",
-                "runs": sorted(runs.values(), key=lambda r: (r["kind"], r["calls"])),
+                "runs": sorted(
+                    runs.values(), key=lambda r: (r["kind"], str(r.get("event_loop")), r["calls"])
+                ),
             },
             indent=1,
             ensure_ascii=False,

@@ -78,21 +78,22 @@ _ALAW_ENCODE: npt.NDArray[np.uint8] = np.array(
     [_alaw_encode_sample(s) for s in _ALL_SAMPLES], dtype=np.uint8
 )
 _ULAW_DECODE: npt.NDArray[np.int16] = np.array(
-    [_ulaw_decode_byte(c) for c in range(256)], dtype=np.int16
+    [_ulaw_decode_byte(c) for c in range(256)], dtype="<i2"
 )
 _ALAW_DECODE: npt.NDArray[np.int16] = np.array(
-    [_alaw_decode_byte(c) for c in range(256)], dtype=np.int16
+    [_alaw_decode_byte(c) for c in range(256)], dtype="<i2"
 )
 
 
 def _encode(pcm16: bytes, table: npt.NDArray[np.uint8]) -> bytes:
     samples = np.frombuffer(pcm16, dtype="<i2").astype(np.int32) + 32768
-    return table[samples].tobytes()
+    return table.take(samples).tobytes()
 
 
 def _decode(payload: bytes, table: npt.NDArray[np.int16]) -> bytes:
-    codes = np.frombuffer(payload, dtype=np.uint8)
-    return table[codes].astype("<i2").tobytes()
+    # Runs for every received frame while a call is recorded: ``take`` on a little-endian
+    # table is about half the cost of fancy indexing plus a byte-order conversion.
+    return table.take(np.frombuffer(payload, dtype=np.uint8)).tobytes()
 
 
 def ulaw_encode(pcm16: bytes) -> bytes:

@@ -1,8 +1,9 @@
 """What a call looks like from the asyncio side: a ``CallLeg`` and the events it delivers.
 
 The SIP adapter's threads call the ``_``-prefixed methods; they hand every event
-to the event loop with ``call_soon_threadsafe``. The session calls the public
-methods on the loop. Nothing here imports pyVoIP, so the session and its tests
+to the event loop with ``call_soon_threadsafe`` — except the caller's audio, which
+the media engine delivers from the loop itself (``_audio``). The session calls the
+public methods on the loop. Nothing here imports pyVoIP, so the session and its tests
 depend only on this module.
 """
 
@@ -115,7 +116,12 @@ class CallLeg:
     def audio_taken(self) -> None:
         self._audio_backlog -= 1
 
-    # -- called from the SIP / RTP threads --
+    @property
+    def wants_audio(self) -> bool:
+        """Whether ``_audio`` would deliver a frame now (the media engine decodes only then)."""
+        return self._listening and self._audio_backlog < _MAX_AUDIO_BACKLOG
+
+    # -- called from the SIP threads (and the media engine on the loop) --
     def _post(self, event: LegEvent) -> None:
         if isinstance(event, LegEnded):
             if self._ended:
@@ -125,7 +131,9 @@ class CallLeg:
             self._loop.call_soon_threadsafe(self.events.put_nowait, event)
 
     def _audio(self, pcm16: bytes) -> None:
-        if not self._listening or self._audio_backlog >= _MAX_AUDIO_BACKLOG:
+        """A frame of the caller's audio, from the media engine — on the loop, so it is queued
+        directly rather than through ``call_soon_threadsafe`` (a self-pipe write per frame)."""
+        if not self.wants_audio:
             return
         self._audio_backlog += 1
-        self._post(LegAudio(pcm16))
+        self.events.put_nowait(LegAudio(pcm16))

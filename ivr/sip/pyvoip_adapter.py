@@ -23,14 +23,17 @@ Fixes (notes' defect numbers in brackets):
 * SDP and headers are normalised into what pyVoIP's parser survives, or the
   datagram is rejected (``ivr.sip.normalise``) [6, 7, 8].
 * RTP ports come from a locked free-list and go back to it when a call ends [11].
-* The pyVoIP callback thread stays alive for the whole call (if it returns,
-  pyVoIP forgets the call).
+* No thread per call: pyVoIP would answer each call from a thread of its own,
+  started 1 s after the 180 and kept for the whole call. Here the INVITE only
+  schedules the answer on the event loop (``RING_SECONDS`` later, so a CANCEL
+  can still stop it) and the call runs as an asyncio task. The SIP socket is
+  read on the loop too (pyVoIP polled it from a thread every 10 ms): a worker
+  has the same threads at 300 calls as at 1, and only the loop wants the GIL.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import random
@@ -57,7 +60,7 @@ from ivr.sip.leg import (
     LegPlayed,
     LegTransfer,
 )
-from ivr.sip.media import MediaEngine, RtpStream, playback_for
+from ivr.sip.media import MediaEngine, Playback, RtpStream, playback_for
 from ivr.sip.normalise import SIPFRAG_HEADER, SipRejected, normalise
 
 __all__ = [
@@ -82,6 +85,8 @@ for _method in ("OPTIONS", "NOTIFY"):
         pyVoIP.SIPCompatibleMethods.append(_method)
 
 FRAME_SECONDS = 0.020
+RING_SECONDS = 1.0  # between the 180 and the 200, as pyVoIP does; a CANCEL in between wins
+_REGISTRATION_WAIT = 0.010
 
 
 class SipAdapterError(IvrError):
@@ -113,11 +118,14 @@ class _RTPClient(RTP.RTPClient):
         super().__init__(assoc, in_ip, in_port, out_ip, out_port, sendrecv, dtmf=None)
         self.leg = leg
         self.media = media
-        self.playback = playback_for(leg)
+        self.playback: Playback = playback_for(leg, int(self.preference))
         self.stream: RtpStream | None = None
 
     def start(self) -> None:
-        """Open the stream on the event loop (we are on one of pyVoIP's threads)."""
+        """Open the stream, when the call is answered (on the event loop, as all SIP handling).
+
+        pyVoIP calls it again for every re-INVITE.
+        """
         if self.stream is not None:  # a re-INVITE: keep the stream, follow the new address
             self.stream.remote = (self.outIP, self.outPort)
             return
@@ -130,8 +138,7 @@ class _RTPClient(RTP.RTPClient):
             int(self.preference),
             events,
         )
-        future = asyncio.run_coroutine_threadsafe(self.media.open(stream), self.media.loop)
-        self.stream = future.result(timeout=5)
+        self.stream = self.media.open(stream)
 
     def stop(self) -> None:
         self.NSD = False
@@ -187,8 +194,46 @@ class _SIPClient(SIP.SIPClient):
     def gen_call_id(self) -> str:
         return f"{uuid.uuid4().hex}@{self.myIP}"
 
+    # -- the socket is read on the event loop, not by pyVoIP's receive thread --
+    def recv_loop(self) -> None:
+        """Run by pyVoIP's ``start`` in a thread of its own: hand the socket to the loop.
+
+        A receive thread would compete with the loop for the GIL whenever a SIP
+        message arrives, and the loop waiting for it delays every call's audio.
+        """
+        self.phone.front_end.loop.call_soon_threadsafe(self.watch)
+
+    def watch(self) -> None:
+        if self.NSD:
+            self.phone.front_end.loop.add_reader(self.s.fileno(), self.on_readable)
+
+    def unwatch(self) -> None:
+        """On the loop, before the socket is closed."""
+        with contextlib.suppress(OSError, ValueError):
+            self.phone.front_end.loop.remove_reader(self.s.fileno())
+
+    def on_readable(self) -> None:
+        """One datagram (the loop calls again while more are queued)."""
+        if not self.recvLock.acquire(blocking=False):
+            # (Re-)registration is reading its reply from the socket: look again in 10 ms.
+            self.unwatch()
+            self.phone.front_end.loop.call_later(_REGISTRATION_WAIT, self.watch)
+            return
+        try:
+            self.s.setblocking(False)
+            self.recv()
+        except BlockingIOError:
+            pass
+        except OSError:
+            if self.NSD:
+                log.exception("SIP socket error")
+        finally:
+            with contextlib.suppress(OSError):
+                self.s.setblocking(True)  # registration reads it blocking
+            self.recvLock.release()
+
     def recv(self) -> None:
-        raw, source = self.s.recvfrom(65535)  # BlockingIOError goes to recv_loop
+        raw, source = self.s.recvfrom(65535)  # BlockingIOError goes to on_readable
         if source != self.trusted:
             self.foreign_datagrams += 1
             log.warning("SIP datagram from %s:%s (not the proxy) dropped", *source)
@@ -289,6 +334,8 @@ class _Call(pyVoIP.VoIP.VoIPCall):
         self.leg = leg
         self.ports: list[int] = []
         self._ended = False
+        # SIP is handled on the loop, but SipFrontEnd.stop() hangs up from another thread.
+        self.lock = threading.RLock()
         super().__init__(
             phone, CallState.RINGING, request, session_id, phone.myIP, sendmode=phone.recvmode
         )
@@ -357,9 +404,10 @@ class _Call(pyVoIP.VoIP.VoIPCall):
         self._end("local")
 
     def _end(self, reason: str) -> None:
-        if self._ended:
-            return
-        self._ended = True
+        with self.lock:
+            if self._ended:
+                return
+            self._ended = True
         for client in self.RTPClients:
             client.stop()
         self.phone.free_ports(self.ports)
@@ -390,7 +438,7 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
             username,
             password,
             myIP=listen[0],
-            callCallback=lambda call: self._run_call(call),
+            callCallback=lambda call: None,  # not used: _callback_MSG_Invite answers
             sipPort=listen[1],
             rtpPortLow=rtp_ports[0],
             rtpPortHigh=rtp_ports[1],
@@ -412,6 +460,7 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
         first = rtp_ports[0] + rtp_ports[0] % 2
         self._free: deque[int] = deque(range(first, rtp_ports[1] + 1, 2))
         self._ports_lock = threading.Lock()
+        self.sessions: set[asyncio.Task[None]] = set()
 
     # -- ports --
     def request_port(self, blocking: bool = True) -> int:
@@ -446,12 +495,36 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
     def callback(self, request: Any) -> None:
         if request.type == SIP.SIPMessageType.MESSAGE and request.method == "CANCEL":
             call = self.calls.get(request.headers["Call-ID"])
-            if isinstance(call, _Call) and call.state == CallState.RINGING:
-                call.leg.cancelled = True
+            if isinstance(call, _Call):
+                with call.lock:
+                    if call.state != CallState.RINGING or call.leg.cancelled:
+                        return
+                    call.leg.cancelled = True
                 self.sip._send(self.sip.gen_request_terminated(call.request))
                 call._end("cancelled")
             return
         super().callback(request)
+
+    def _callback_MSG_Invite(self, request: Any) -> None:
+        """pyVoIP's INVITE handling, less its thread per call: the answer is scheduled
+        on the event loop. (Its session-id list, which grew by one per call and was
+        searched on each INVITE, goes too.)"""
+        call_id = request.headers["Call-ID"]
+        call = self.calls.get(call_id)
+        if call is not None:  # a re-INVITE
+            if call.state != CallState.RINGING:
+                call.renegotiate(request)
+            return
+        self.sip._send(self.sip.gen_ringing(request))
+        try:
+            self._create_Call(request, random.randint(1, 2**31 - 1))
+        except Exception:
+            log.exception("call %s could not be set up", call_id)
+            self.sip._send(self.sip.gen_busy(request))
+            return
+        call = self.calls[call_id]
+        assert isinstance(call, _Call)
+        self.front_end.loop.call_later(RING_SECONDS, self._answer, call)  # we are on the loop
 
     def on_notify(self, message: Any) -> None:
         """NOTIFY about a REFER we sent: its sipfrag status tells how the transfer goes."""
@@ -468,19 +541,26 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
         if isinstance(call, _Call) and code >= 200:
             call.leg._post(LegTransfer("accepted" if code < 300 else "failed", code))
 
-    def _run_call(self, call: Any) -> None:
-        """pyVoIP's call thread: answer, then stay here until the session ends."""
-        if call.leg.cancelled:
-            return
+    def _answer(self, call: _Call) -> None:
+        """On the loop, ``RING_SECONDS`` after the 180: answer, then run the session as a task."""
+        with call.lock:
+            if call._ended or call.leg.cancelled or call.state != CallState.RINGING:
+                return
+            try:
+                call.answer()  # opens the call's RTP stream, then sends the 200
+            except (InvalidStateError, OSError) as exc:
+                log.error("call %s could not be answered: %s", call.call_id, exc)
+                with contextlib.suppress(OSError):
+                    self.sip._send(self.sip.gen_busy(call.request))
+                call._end("local")
+                return
+        task = self.front_end.loop.create_task(self._session(call), name=f"call {call.call_id}")
+        self.sessions.add(task)
+        task.add_done_callback(self.sessions.discard)
+
+    async def _session(self, call: _Call) -> None:
         try:
-            call.answer()
-        except InvalidStateError:
-            return
-        future: concurrent.futures.Future[None] = asyncio.run_coroutine_threadsafe(
-            self.front_end.on_call(call.leg), self.front_end.loop
-        )
-        try:
-            future.result()
+            await self.front_end.on_call(call.leg)
         except Exception:
             log.exception("call session %s failed", call.call_id)
         finally:
@@ -522,10 +602,12 @@ class SipFrontEnd:
             raise SipAdapterError(f"could not register at the edge: {exc}") from exc
 
     def stop(self) -> None:
-        """Hang up every call and unregister (blocking)."""
+        """Hang up every call and unregister (blocking: not on the loop)."""
         for call in list(self.phone.calls.values()):
             if isinstance(call, _Call):
                 call.hang_up_locally()
+        with contextlib.suppress(RuntimeError, TimeoutError):  # loop gone, or stuck
+            asyncio.run_coroutine_threadsafe(self._unwatch(), self.loop).result(timeout=5)
         with contextlib.suppress(Exception):
             self.phone.stop()
         with contextlib.suppress(RuntimeError, TimeoutError):  # loop gone, or stuck
@@ -538,6 +620,11 @@ class SipFrontEnd:
     def calls_in_progress(self) -> int:
         """Calls accepted and not ended yet, ringing ones included."""
         return len(self.phone.calls)
+
+    async def _unwatch(self) -> None:
+        """The loop stops reading the SIP socket (unregistering reads it, then closes it)."""
+        if getattr(self.phone.sip, "s", None) is not None:
+            self.phone.sip.unwatch()
 
     @property
     def foreign_datagrams(self) -> int:

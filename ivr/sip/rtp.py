@@ -120,21 +120,33 @@ class DtmfDetector:
 
 
 class PlaybackBuffer:
-    """Outgoing audio in segments; thread-safe (filled by asyncio, read by the RTP sender).
+    """Outgoing audio in segments; thread-safe (filled by the session, read by the pacer).
+
+    A frame is ``frame_bytes`` long (20 ms of 16-bit PCM by default; the media engine
+    keeps 160 bytes of G.711 per frame, encoded once per prompt) and a short one is
+    padded with ``filler`` bytes (silence).
 
     ``on_segment_done(token, stopped)`` is called from the reading thread when a
     segment has been read completely, or from ``clear()`` for every dropped one.
     """
 
-    def __init__(self, on_segment_done: Callable[[object, bool], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_segment_done: Callable[[object, bool], None] | None = None,
+        *,
+        frame_bytes: int = FRAME_BYTES_PCM16,
+        filler: int = 0,
+    ) -> None:
         self._segments: deque[tuple[memoryview, object]] = deque()
         self._position = 0
         self._lock = threading.Lock()
         self._on_segment_done = on_segment_done
+        self._frame_bytes = frame_bytes
+        self._silence = bytes([filler]) * frame_bytes
 
-    def append(self, pcm16: bytes, token: object = None) -> None:
+    def append(self, data: bytes, token: object = None) -> None:
         with self._lock:
-            self._segments.append((memoryview(pcm16), token))
+            self._segments.append((memoryview(data), token))
 
     def clear(self) -> None:
         with self._lock:
@@ -149,13 +161,21 @@ class PlaybackBuffer:
             return bool(self._segments)
 
     def read_frame(self) -> bytes:
-        """Next 20 ms of 16-bit PCM; silence-padded, never blocks."""
-        out = bytearray()
-        finished: list[object] = []
+        """The next frame; silence-padded, never blocks."""
+        size = self._frame_bytes
         with self._lock:
-            while len(out) < FRAME_BYTES_PCM16 and self._segments:
+            if not self._segments:
+                return self._silence
+            data, token = self._segments[0]
+            start = self._position
+            if len(data) - start > size:  # the common case: inside one segment
+                self._position = start + size
+                return data[start : start + size].tobytes()
+            out = bytearray()
+            finished: list[object] = []
+            while len(out) < size and self._segments:
                 data, token = self._segments[0]
-                take = min(FRAME_BYTES_PCM16 - len(out), len(data) - self._position)
+                take = min(size - len(out), len(data) - self._position)
                 out += data[self._position : self._position + take]
                 self._position += take
                 if self._position >= len(data):
@@ -164,8 +184,8 @@ class PlaybackBuffer:
                     finished.append(token)
         for token in finished:
             self._notify(token, stopped=False)
-        if len(out) < FRAME_BYTES_PCM16:
-            out += bytes(FRAME_BYTES_PCM16 - len(out))
+        if len(out) < size:
+            out += self._silence[: size - len(out)]
         return bytes(out)
 
     def _notify(self, token: object, stopped: bool) -> None:

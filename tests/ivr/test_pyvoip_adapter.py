@@ -12,6 +12,7 @@ import math
 import re
 import socket
 import struct
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,6 +229,23 @@ async def test_bye_ends_the_call_and_frees_its_port(harness) -> None:
         assert event.reason == "remote"
         rtp.close()
     assert harness.front.free_rtp_ports() == free_before
+
+
+async def test_calls_take_no_thread_of_their_own(harness) -> None:
+    """pyVoIP answered each call from a thread kept for the call's life, and polled the SIP
+    socket from another; here calls are answered and run on the event loop."""
+
+    def own_threads() -> list[str]:  # the executor's threads come and go with to_thread
+        return sorted(t.name for t in threading.enumerate() if not t.name.startswith("asyncio_"))
+
+    calls = [await _answered_call(harness)]  # more than 1 s: pyVoIP's start-up timers are done
+    one_call = own_threads()
+    calls += [await _answered_call(harness) for _ in range(3)]
+    assert len(harness.legs) == 4
+    assert own_threads() == one_call
+    assert not any(name.startswith(("Phone Call", "SIP Recieve")) for name in one_call)
+    for rtp, _, _ in calls:
+        rtp.close()
 
 
 def _invite_text(h: Harness, call_id: str) -> str:
