@@ -2,8 +2,9 @@
 
 * The window is the ``days`` calendar days (Asia/Shanghai) that end with ``today``, today
   included; each cell (domain, region) counts the orders received in it, day by day.
-* Domain is the one the call taker classified the order under (``Lifecycle.domain``), or
-  ``unclassified``; region is the order's region cut to ``region_depth`` levels
+* Domain is the order's (``Lifecycle.domain``: from the menu, the speech classification or the
+  call taker's ``classify``), or ``unclassified``; region is the order's region (given at
+  ``classify``) cut to ``region_depth`` levels
   (``内蒙古/呼和浩特/赛罕区`` → ``内蒙古/呼和浩特`` at depth 2), or ``unknown``.
 * **Spike**: today's count of a cell is above ``mean + 2σ`` of that cell's counts on the
   window's earlier days (zeros included; σ is the population standard deviation) *and* at
