@@ -9,8 +9,12 @@ Two things travel here rather than through the work-order service's outbox:
   subscribes to all calls' commands and hands on those of calls it holds.
   Commands arrive at least once; the engine acts on an emergency once per call.
 
-aiomqtt does not reconnect by itself: ``run()`` is the reconnect loop. Nothing here waits for
-the broker on the SIP path: partials are spawned by the session and dropped while it is away.
+aiomqtt does not reconnect by itself: ``run()`` is the reconnect loop. On Python 3.11 its waits
+for CONNACK and SUBACK can lose a cancellation (see ``_raise_lost_cancellation``); ``run()``
+checks for one after each, so a worker shutdown that cancels it does not wait forever
+(partials are QoS 0: no broker acknowledgement, and each runs in its own short task).
+Nothing here waits for the broker on the SIP path: partials are spawned by the session and
+dropped while it is away.
 """
 
 from __future__ import annotations
@@ -87,7 +91,9 @@ class CallBus:
                     username=self._username,
                     password=self._password,
                 ) as client:
+                    _raise_lost_cancellation()  # the wait for CONNACK may have lost it
                     await client.subscribe(COMMANDS, qos=1)
+                    _raise_lost_cancellation()  # the wait for SUBACK may have lost it
                     self._client = client
                     self.connected.set()
                     backoff = 0.2
@@ -98,6 +104,7 @@ class CallBus:
             finally:
                 self._client = None
                 self.connected.clear()
+            _raise_lost_cancellation()  # a failed wait for CONNACK or SUBACK may have lost it
             # Jitter keeps the workers of a node from reconnecting in lockstep.
             await asyncio.sleep(backoff * (0.5 + random.random() / 2))
             backoff = min(self.max_backoff, backoff * 2)
@@ -128,3 +135,17 @@ class CallBus:
             await client.publish(
                 topic, json.dumps(event, ensure_ascii=False), qos=0, timeout=PARTIAL_TIMEOUT
             )
+
+
+def _raise_lost_cancellation() -> None:
+    """Raise ``CancelledError`` if this task was cancelled but carries on all the same.
+
+    On Python 3.11, ``asyncio.wait_for`` (which aiomqtt uses to await CONNACK and SUBACK)
+    returns the awaited result, or raises its error, instead of raising ``CancelledError``
+    when the reply arrives in the same event-loop cycle as ``Task.cancel()`` (CPython
+    gh-86296, gone in 3.12). ``Task.cancelling()`` still counts the request. ``ivr`` does not
+    import ``workorders``, so this twin of ``workorders.events.cancellation`` lives here.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

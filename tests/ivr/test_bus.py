@@ -120,3 +120,40 @@ async def test_a_failing_command_handler_does_not_end_the_link(tmp_path: Path) -
         with pytest.raises(asyncio.CancelledError):
             await task
         broker.stop()
+
+
+@pytest.mark.parametrize("callback", ["_on_connect", "_on_subscribe"], ids=["connack", "suback"])
+async def test_a_cancel_in_the_cycle_of_the_ack_stops_the_link(
+    callback: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker stops the link with cancel() and waits for it. On Python 3.11 a cancel that
+    # arrives in the event-loop cycle that handles the CONNACK or SUBACK is swallowed by the
+    # asyncio.wait_for inside aiomqtt (CPython gh-86296); run() would then wait for commands
+    # forever. The cancel is sent from aiomqtt's callback itself: exactly that cycle.
+    require("mosquitto")
+    port = _free_tcp()
+    broker = Mosquitto(tmp_path / "b", port)
+    broker.start()
+    bus = CallBus("127.0.0.1", port, client_id="ivr-test", on_command=lambda _c, _m: None)
+    handle_ack = getattr(aiomqtt.Client, callback)
+    acks = 0
+
+    def handle_ack_then_cancel(client: aiomqtt.Client, *args: object) -> None:
+        nonlocal acks
+        handle_ack(client, *args)
+        acks += 1
+        if acks == 1:
+            task.cancel()
+
+    monkeypatch.setattr(aiomqtt.Client, callback, handle_ack_then_cancel)
+    task = asyncio.create_task(bus.run())
+    try:
+        done, _pending = await asyncio.wait({task}, timeout=10)
+    finally:
+        task.cancel()  # a second cancel ends it either way, so a failure does not hang
+        await asyncio.gather(task, return_exceptions=True)
+        broker.stop()
+    assert acks == 1
+    assert task in done, "run() carried on after cancel()"
+    assert task.cancelled()
+    assert not bus.connected.is_set()

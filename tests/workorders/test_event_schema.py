@@ -1,8 +1,9 @@
 """Every event the code emits, caught on a real broker, validates against docs/events.schema.json.
 
 The events are produced through the paths production uses: the work-order API (calls, orders,
-lifecycle actions, an agent's emergency), the deadline sweep, the outbox publisher and the IVR's
-MQTT link, all against a test-owned Mosquitto.
+lifecycle actions, an agent's emergency, an agent's presence and a call the IVR queues for the
+ACD), the deadline sweep, the outbox publisher and the IVR's MQTT link, all against a
+test-owned Mosquitto.
 """
 
 from __future__ import annotations
@@ -21,16 +22,15 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.bus import CallBus
+from routing.agents import load_agents
 from tests.workorders.conftest import FakeClock
 from tests.workorders.peers import free_port, running_mosquitto, wait_until
 from tests.workorders.test_api_workflow import USERS, Api
 from workorders.api import create_app
 from workorders.events.publisher import OutboxPublisher
 from workorders.events.schema import (
-    CALL_OFFERED,
     EVENT_KINDS,
     EVENT_TYPES,
-    QUEUE_CHANGED,
     SCHEMA_PATH,
     events_schema,
     events_schema_text,
@@ -40,9 +40,6 @@ from workorders.store import Store
 pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
 
 REPO = Path(__file__).resolve().parents[2]
-# Contract events of issue #6's queues (docs/events.md); their producer is the ACD, which
-# is not on this branch yet. When it lands, it produces them here and this set empties.
-NOT_EMITTED_YET = {CALL_OFFERED, QUEUE_CHANGED}
 # A SIP Call-ID may hold "+" and "#" (and "/", which no URL path segment carries here).
 TRICKY_CALL_ID = "a+b#c%d@10.0.0.1"
 
@@ -84,7 +81,7 @@ VALID_ALERT: dict[str, Any] = {
         "line": None,
     },
 }
-VALID_OFFER: dict[str, Any] = {  # the contract's sample, as the ACD will send it
+VALID_OFFER: dict[str, Any] = {  # the contract's sample, as the ACD sends it
     "id": "7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
     "type": "call.offered",
     "at": "2025-03-14T02:00:00.000Z",
@@ -102,6 +99,8 @@ VALID_OFFER: dict[str, Any] = {  # the contract's sample, as the ACD will send i
                 "status": "closed",
             }
         ],
+        "repeat_caller": True,
+        "priority": "normal",
         "agent": "a1001",
     },
 }
@@ -141,6 +140,8 @@ _DELETE = object()
         (_with(VALID_OFFER, "payload.history", [{"order_number": "12320-20250310-00007"}]), False),
         (_with(VALID_OFFER, "payload.order_number", "12320-20250314-00002"), True),
         (_with(VALID_OFFER, "payload.order_number", "A-1"), False),
+        (_with(VALID_OFFER, "payload.priority", "urgent"), False),
+        (_with(VALID_OFFER, "payload.repeat_caller", _DELETE), False),
     ],
 )
 def test_the_schema_says_no_to_what_is_not_documented(event: dict[str, Any], valid: bool) -> None:
@@ -149,9 +150,11 @@ def test_the_schema_says_no_to_what_is_not_documented(event: dict[str, Any], val
 
 @pytest.fixture
 async def api(sqlite_store: Store) -> AsyncIterator[Api]:
+    sqlite_store.use_agents(load_agents(REPO / "config/agents.yaml"))
+    users = {**USERS, "a1001": ("call_taker", None)}  # an agent of config/agents.yaml
     tokens = {
         name: await sqlite_store.create_token(name, role, unit)
-        for name, (role, unit) in USERS.items()
+        for name, (role, unit) in users.items()
     }
     async with TestClient(TestServer(create_app(sqlite_store))) as client:
         yield Api(client, sqlite_store, tokens)
@@ -206,6 +209,19 @@ async def _produce_every_event(api: Api, clock: FakeClock) -> None:
         f"/api/v1/workorders/{spoken}/transcript", json=heard, headers=api.auth("ivr")
     )
     assert put.status == 200, await put.text()
+    # An agent gets ready (queue.changed), the IVR queues a repeat caller, the ACD offers the
+    # call to that agent (call.offered, queue.changed).
+    ready = await api.client.put(
+        "/api/v1/agents/a1001/presence", json={"state": "ready"}, headers=api.auth("a1001")
+    )
+    assert ready.status == 200, await ready.text()
+    queued = await api.client.post(
+        "/api/v1/queues/intake/calls",
+        json={"call_id": "queued-1", "caller": "13900139000", "menu_path": ["0"]},
+        headers=api.auth("ivr"),
+    )
+    assert queued.status == 201, await queued.text()
+    assert (await queued.json())["status"] == "offered"
 
 
 async def test_every_event_the_code_emits_validates(
@@ -254,7 +270,9 @@ async def test_every_event_the_code_emits_validates(
         assert errors == [], (topic, event)
         assert TOPICS[event["type"]].fullmatch(topic), (topic, event["type"])
     kinds = {event["type"] for _topic, event in received}
-    assert kinds == set(EVENT_TYPES) - NOT_EMITTED_YET
+    assert kinds == set(EVENT_TYPES)
+    [offer] = [e["payload"] for _t, e in received if e["type"] == "call.offered"]
+    assert (offer["agent"], offer["repeat_caller"], len(offer["history"])) == ("a1001", True, 5)
     reasons = {e["payload"]["reason"] for _t, e in received if e["type"] == "order.alert"}
     assert reasons == set(events_schema()["$defs"]["order.alert"]["properties"]["payload"][
         "properties"]["reason"]["enum"])  # fmt: skip

@@ -82,6 +82,7 @@ def queue_changed_event(
 
 
 _STRING = {"type": "string"}
+_UTC = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"}
 _ORDER_NUMBER = {"type": "string", "pattern": r"^12320-\d{8}-\d{5}$"}
 _COUNT = {"type": "integer", "minimum": 0}
 
@@ -116,7 +117,7 @@ PAYLOAD_SCHEMAS: Mapping[str, dict[str, Any]] = {
                     "required": ["order_number", "created_at", "category", "status"],
                     "properties": {
                         "order_number": _ORDER_NUMBER,
-                        "created_at": {"type": "string", "format": "date-time"},
+                        "created_at": _UTC,
                         "category": _STRING,
                         "status": _STRING,
                     },
@@ -127,7 +128,7 @@ PAYLOAD_SCHEMAS: Mapping[str, dict[str, Any]] = {
                 "description": "an earlier order lies within the repeat-caller window",
             },
             "priority": {"enum": ["normal", "emergency"]},
-            "agent": _STRING,
+            "agent": {"type": "string", "minLength": 1},
         },
     },
     QUEUE_CHANGED: {

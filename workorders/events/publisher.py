@@ -6,8 +6,8 @@ breaks between PUBACK and the database update, the event goes out again later un
 ``id``. aiomqtt does not reconnect by itself, so ``run()`` wraps the client in a retry loop
 with capped exponential backoff (0.2 s doubling to 5 s, with jitter) and keeps going until it
 is cancelled. On Python 3.11 aiomqtt's waits for CONNACK and PUBACK can lose a cancellation
-(see ``_raise_lost_cancellation``); the publisher checks for one after each of them, so a
-service shutdown that cancels it and waits for it does not wait forever.
+(see ``workorders.events.cancellation``); the publisher checks for one after each of them, so
+a service shutdown that cancels it and waits for it does not wait forever.
 
 It never blocks the API: the API only commits rows and calls ``wake()``; whether the broker is
 there or not is this task's business alone. A row the MQTT client refuses outright (a topic
@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import aiomqtt
 
 from workorders.errors import WorkOrderError
+from workorders.events.cancellation import raise_lost_cancellation
 from workorders.events.screenpop import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class OutboxPublisher:
                 log.exception("outbox publisher failed; retrying")
                 self.failures += 1
             streak += 1
-            _raise_lost_cancellation()  # a failed wait for CONNACK may have lost it
+            raise_lost_cancellation()  # a failed wait for CONNACK may have lost it
             # Jitter keeps several nodes from reconnecting in lockstep.
             await asyncio.sleep(backoff * (0.5 + random.random() / 2))
             backoff = min(backoff * 2, self._max_backoff)
@@ -131,7 +132,7 @@ class OutboxPublisher:
         log.log(logging.WARNING if streak == 0 else logging.DEBUG, message, *args)
 
     async def _drain_forever(self, client: aiomqtt.Client) -> None:
-        _raise_lost_cancellation()  # the wait for CONNACK may have lost it
+        raise_lost_cancellation()  # the wait for CONNACK may have lost it
         while True:
             # Cleared before reading, so a wake() during the read is not lost.
             self._wake.clear()
@@ -140,7 +141,7 @@ class OutboxPublisher:
             batch = [message for message in rows if message.id not in self._unpublishable]
             for message in batch:
                 await self._publish(client, message)
-                _raise_lost_cancellation()  # the wait for PUBACK may have lost it
+                raise_lost_cancellation()  # the wait for PUBACK may have lost it
             if len(rows) < self._batch_size + skipped:
                 await self._wait_for_work()
 
@@ -165,20 +166,6 @@ class OutboxPublisher:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self._poll_interval):
                 await self._wake.wait()
-
-
-def _raise_lost_cancellation() -> None:
-    """Raise ``CancelledError`` if this task was cancelled but carries on all the same.
-
-    On Python 3.11, ``asyncio.wait_for`` (which aiomqtt uses to await CONNACK and PUBACK)
-    returns the awaited result instead of raising ``CancelledError`` when the reply arrives
-    in the same event-loop cycle as ``Task.cancel()`` (CPython gh-86296, gone in 3.12). The
-    request is still counted by ``Task.cancelling()``; honouring it here keeps the publisher
-    from polling on forever after a cancel that the caller is waiting for.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def _collect_disconnect_error(client: aiomqtt.Client) -> None:

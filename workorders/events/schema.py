@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from workorders.events.agents import CALL_OFFERED, QUEUE_CHANGED
+from workorders.events.agents import PAYLOAD_SCHEMAS as ACD_PAYLOAD_SCHEMAS
 from workorders.events.alerts import ORDER_ALERT, SUPERVISOR_TOPIC
 from workorders.events.screenpop import (
     CALL_ANSWERED,
@@ -25,8 +27,6 @@ from workorders.events.screenpop import (
 )
 
 CALL_PARTIAL_TRANSCRIPT = "call.partial_transcript"
-CALL_OFFERED = "call.offered"
-QUEUE_CHANGED = "queue.changed"
 
 #: Where the generated document is kept, relative to the repository root.
 SCHEMA_PATH = "docs/events.schema.json"
@@ -131,23 +131,7 @@ EVENT_KINDS: tuple[EventKind, ...] = (
         1,
         "work-order service (outbox), when the ACD offers a call to the agent",
         "The pop on the console of the agent whose phone is about to ring.",
-        _object(
-            call_id=_STRING,
-            caller_number=_STRING,
-            group=_STRING,
-            menu_path=_STRINGS,
-            order_number={"anyOf": [_ORDER_NUMBER, {"type": "null"}]},
-            history={
-                "type": "array",
-                "items": _object(
-                    order_number=_ORDER_NUMBER,
-                    created_at=_UTC,
-                    category=_STRING,
-                    status=_STRING,
-                ),
-            },
-            agent=_NONEMPTY,
-        ),
+        ACD_PAYLOAD_SCHEMAS[CALL_OFFERED],
     ),
     EventKind(
         QUEUE_CHANGED,
@@ -155,7 +139,7 @@ EVENT_KINDS: tuple[EventKind, ...] = (
         1,
         "work-order service (outbox), when a group's queue or ready agents change",
         "For the wallboard: callers waiting and agents ready in a group.",
-        _object(group=_STRING, waiting=_COUNT, agents_ready=_COUNT),
+        ACD_PAYLOAD_SCHEMAS[QUEUE_CHANGED],
     ),
 )
 

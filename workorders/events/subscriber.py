@@ -4,8 +4,11 @@ The second module allowed to import aiomqtt (next to ``publisher.py``). The sess
 persistent (``clean_session=False`` under one client id for the life of the process), so
 QoS 1 events published while the connection is down are kept by the broker and arrive after
 the reconnect. aiomqtt does not reconnect by itself: ``run()`` is the loop, with capped,
-jittered exponential backoff. Each message is handed to ``on_message(topic, payload)``,
-which must not block (the console hub only queues).
+jittered exponential backoff. On Python 3.11 aiomqtt's waits for CONNACK and SUBACK can lose
+a cancellation (see ``workorders.events.cancellation``); ``run()`` checks for one after each,
+so a service shutdown that cancels it and waits for it does not wait forever. Each message
+is handed to ``on_message(topic, payload)``, which must not block (the console hub only
+queues).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import random
 from collections.abc import Callable, Sequence
 
 import aiomqtt
+
+from workorders.events.cancellation import raise_lost_cancellation
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +69,10 @@ class EventSubscriber:
                     clean_session=False,
                     timeout=self._mqtt_timeout,
                 ) as client:
+                    raise_lost_cancellation()  # the wait for CONNACK may have lost it
                     for topic in self._topics:
                         await client.subscribe(topic, qos=1)
+                        raise_lost_cancellation()  # the wait for SUBACK may have lost it
                     self.connections += 1
                     self.connected.set()
                     log.info("console subscribed to MQTT %s:%d", self._host, self._port)
@@ -78,6 +85,7 @@ class EventSubscriber:
             finally:
                 self.connected.clear()
             streak += 1
+            raise_lost_cancellation()  # a failed wait for CONNACK or SUBACK may have lost it
             await asyncio.sleep(backoff * (0.5 + random.random() / 2))
             backoff = min(backoff * 2, self._max_backoff)
 
