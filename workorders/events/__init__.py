@@ -1,5 +1,7 @@
-"""Screen-pop events: ``screenpop`` (pure event shapes and schemas) and ``publisher`` (the
-outbox-to-MQTT publisher, the only module that imports aiomqtt).
+"""Events on MQTT: pure shapes (``screenpop``, ``alerts``, ``agents``), their JSON Schema
+(``schema``), ``dedupe`` for consumers, ``cancellation`` (a Python 3.11 workaround), and the
+two aiomqtt adapters — ``publisher`` (outbox → broker) and ``subscriber`` (broker → the
+console's WebSocket hub), the only modules here that import aiomqtt.
 
 Nothing is imported here, so importing ``workorders.events.screenpop`` does not load aiomqtt.
 """
