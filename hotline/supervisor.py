@@ -217,6 +217,8 @@ def banner(settings: Settings, slots: list[WorkerSlot], *, ivr_only: bool = Fals
         + workers
         + f"  orders API:  {s.api.base_url}/api/v1/workorders"
         f"  (token in {s.paths.admin_token})\n"
+        f"  console:     {s.api.base_url}/console/  (wallboard: /console/wallboard;"
+        " password: hotline console passwd LOGIN)\n"
         f"  screen-pops: mosquitto_sub -h {s.mqtt.host} -p {s.mqtt.port} -t 'hotline/#' -v\n"
         f"  logs:        {s.paths.var / 'log'}/\n"
         "Ctrl-C stops everything (calls in progress may finish first)."
