@@ -29,7 +29,13 @@ def register(commands: Any) -> None:
         help="validate hotline.yaml, menus, prompt texts, routing.yaml, agents.yaml and the "
         "calendar",
     )
-    check.add_argument("dir", type=Path, nargs="?", default=Path("config"))
+    check.add_argument(
+        "dir",
+        type=Path,
+        nargs="?",
+        help="a config directory (its hotline.yaml, else defaults anchored there); "
+        "default: the directory of --config",
+    )
     check.add_argument(
         "--audio", action="store_true", help="also check that every prompt has rendered audio"
     )
@@ -50,7 +56,9 @@ def _up(args: argparse.Namespace) -> int:
     if check_settings(settings) != 0:
         return 1
     build_all_prompts(settings)
-    return run_node(settings, args.config, workers=workers, ivr_only=args.ivr_only)
+    # Absolute: the workers must read this very file, whatever directory they start in.
+    config = args.config.absolute()
+    return run_node(settings, config, workers=workers, ivr_only=args.ivr_only)
 
 
 def build_all_prompts(settings: Settings) -> int:
@@ -135,12 +143,16 @@ def check_settings(settings: Settings, *, audio: bool = False) -> int:
                     groups_used.setdefault(line.fallback_group, where)
         except FlowError as exc:
             problems.append(str(exc))
+    else:
+        print(f"{routing}: absent, not checked (no transfer lines or groups)")
     schema = ivr.menu.parent / "menu.schema.json"
     if schema.exists():
         if schema.read_text(encoding="utf-8") != menu_schema_text():
             problems.append(f"{schema}: out of date; run `hotline schema > {schema}`")
         else:
             ok(schema)
+    else:
+        print(f"{schema}: absent, not checked")
     try:
         load_calendar(settings.calendar)
         ok(settings.calendar)
@@ -209,8 +221,14 @@ def _check_agents(settings: Settings, groups_used: dict[str, str]) -> list[str]:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    """Checks the files of DIR (or of ``--config``'s directory), wherever it runs from."""
     try:
-        settings = load_settings(args.dir / "hotline.yaml")
+        if args.dir is None:
+            settings = load_settings(args.config)
+        elif not args.dir.is_dir():
+            raise SettingsError(f"{args.dir}: no such directory")
+        else:
+            settings = load_settings(args.dir / "hotline.yaml", required=False)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 1
