@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,14 @@ def register(commands: Any) -> None:
     )
     check.add_argument(
         "--audio", action="store_true", help="also check that every prompt has rendered audio"
+    )
+    check.add_argument(
+        "--strict", action="store_true", help="warnings (e.g. the calendar's horizon) fail too"
+    )
+    check.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        help="check as of this day (YYYY-MM-DD; default: today in the calendar's time zone)",
     )
     check.set_defaults(run=_check_config)
     prompts = commands.add_parser("prompts", help="prompt audio")
@@ -81,12 +90,16 @@ def build_all_prompts(settings: Settings) -> int:
     return built
 
 
-def check_settings(settings: Settings, *, audio: bool = False) -> int:
+def check_settings(
+    settings: Settings, *, audio: bool = False, strict: bool = False, today: date | None = None
+) -> int:
     """Validate what ``settings`` points at; print problems; 0 when all is well.
 
     Every menu next to the configured one, every prompt-texts file next to the
     configured one, ``routing.yaml``, the shipped JSON Schema and the calendar;
-    with ``audio``, that the rendered prompts the menu needs exist.
+    with ``audio``, that the rendered prompts the menu needs exist. Warnings (the
+    calendar's horizon closer than its margin from ``today``) go to stderr and fail
+    only when ``strict``.
     """
     from ivr.engine.errors import FlowError
     from ivr.engine.flow import default_routing, load_flow
@@ -153,9 +166,14 @@ def check_settings(settings: Settings, *, audio: bool = False) -> int:
             ok(schema)
     else:
         print(f"{schema}: absent, not checked")
+    warnings: list[str] = []
     try:
-        load_calendar(settings.calendar)
-        ok(settings.calendar)
+        calendar = load_calendar(settings.calendar)
+        horizon = calendar.horizon_status(today or today_in(calendar.timezone))
+        if horizon.warn:
+            warnings.append(f"warning: {settings.calendar}: {horizon.describe()}")
+        else:
+            print(f"{settings.calendar}: ok ({horizon.describe()})")
         load_units(settings.units)
         ok(settings.units)
         load_sla(settings.sla)
@@ -166,7 +184,15 @@ def check_settings(settings: Settings, *, audio: bool = False) -> int:
     problems += _check_agents(settings, groups_used)
     for problem in dict.fromkeys(problems):  # a shared file's problem once
         print(problem, file=sys.stderr)
-    return 1 if problems else 0
+    for warning in warnings:
+        print(warning + (" (--strict: an error)" if strict else ""), file=sys.stderr)
+    return 1 if problems or (strict and warnings) else 0
+
+
+def today_in(zone: tzinfo) -> date:
+    """Today's date in ``zone``: the one wall-clock read of the checks (a clock seam for
+    callers and tests is the ``today`` parameter of ``check_settings``)."""
+    return datetime.now(zone).date()
 
 
 def _check_intake(settings: Settings, routing: Path) -> list[str]:
@@ -232,7 +258,7 @@ def _check_config(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 1
-    return check_settings(settings, audio=args.audio)
+    return check_settings(settings, audio=args.audio, strict=args.strict, today=args.today)
 
 
 def _prompts_build(args: argparse.Namespace) -> int:
