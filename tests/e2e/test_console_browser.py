@@ -342,12 +342,19 @@ def test_wallboard_renders_seeded_data_with_its_charts(tmp_path: Path) -> None:
 
     database = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
     asyncio.run(_seed(database))
+    # The shipped calendar (data through 2026), with a margin so wide that the horizon is
+    # always "near", whatever the day the test runs: the banner must show.
+    calendar = tmp_path / "calendar.yaml"
+    shipped = (REPO / "config" / "calendar.yaml").read_text(encoding="utf-8")
+    assert "horizon_warning_days: 60" in shipped
+    calendar.write_text(shipped.replace("horizon_warning_days: 60", "horizon_warning_days: 99999"))
     broker = Mosquitto(tmp_path / "mosquitto")
     broker.start()
     port = free_port(__import__("socket").SOCK_STREAM)
     service = Process(
         [sys.executable, "-m", "workorders.service", "--db", database, "--port", str(port),
-         "--mqtt-port", str(broker.port), "--token-file", str(tmp_path / "admin-token")],
+         "--mqtt-port", str(broker.port), "--token-file", str(tmp_path / "admin-token"),
+         "--calendar", str(calendar)],
         tmp_path, "workorders",
     )  # fmt: skip
     service.start()
@@ -374,6 +381,13 @@ def test_wallboard_renders_seeded_data_with_its_charts(tmp_path: Path) -> None:
                 page.wait_for_url(f"{base}/console/wallboard")
                 page.wait_for_selector("body[data-loaded='true']")
                 assert page.inner_text("#board-error") == ""
+                banner = page.locator("#calendar-banner")
+                assert banner.is_visible()
+                assert banner.inner_text().startswith(
+                    "节假日数据只到 2026-12-31，请导入 2027 年安排"
+                )
+                # …and the service said so in its log when it started.
+                assert "calendar: holiday data ends on 2026-12-31" in service.log()
 
                 cells = page.locator("#hot-chart svg rect.cell")
                 assert cells.count() == 3  # 传染病×呼和浩特, 食品安全×包头, 未分类×未定

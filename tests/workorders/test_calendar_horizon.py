@@ -8,7 +8,9 @@ store's clock is a ``FakeClock``; nothing reads the wall clock.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from tests.workorders.conftest import FakeClock
 from workorders.api import create_app
 from workorders.lifecycle.deadlines import new_lifecycle
 from workorders.rules import default_rules
+from workorders.service import HORIZON_CHECK_SECONDS, log_horizon, run_horizon_checks
 from workorders.store import Store
 
 REGION = "内蒙古/呼和浩特/赛罕区"
@@ -105,3 +108,43 @@ def test_a_working_day_handling_limit_past_the_horizon_is_an_estimate() -> None:
     assert limit.due_is_estimate(limit.due(SHANGHAI_10AM_DEC_28, rules.calendar), rules.calendar)
     life = new_lifecycle("complaint", SHANGHAI_10AM_DEC_28, rules)
     assert life.deadlines[0].estimate is False  # general: 7 calendar days
+
+
+async def test_the_service_logs_the_horizon_at_start_and_daily(
+    sqlite_store: Store, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock.now = SHANGHAI_10AM_DEC_7
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.advance(days=1)
+        if len(slept) == 2:
+            raise asyncio.CancelledError
+
+    with (
+        caplog.at_level(logging.INFO, logger="workorders.service"),
+        pytest.raises(asyncio.CancelledError),
+    ):
+        await run_horizon_checks(sqlite_store, sleep=sleep)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert slept == [HORIZON_CHECK_SECONDS] * 2
+    assert warnings == [
+        "calendar: holiday data ends on 2026-12-31 (24 days from 2026-12-07), under the "
+        "60-day margin: import the State Council's 2027 notice with `hotline calendar "
+        "import`; until then deadlines past it are estimates",
+        "calendar: holiday data ends on 2026-12-31 (23 days from 2026-12-08), under the "
+        "60-day margin: import the State Council's 2027 notice with `hotline calendar "
+        "import`; until then deadlines past it are estimates",
+    ]
+
+
+def test_far_from_the_horizon_it_is_only_information(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="workorders.service"):
+        log_horizon(default_rules().calendar, datetime(2026, 6, 1, tzinfo=UTC))
+    (record,) = caplog.records
+    assert record.levelno == logging.INFO
+    assert (
+        record.getMessage()
+        == "calendar: holiday data ends on 2026-12-31 (213 days from 2026-06-01)"
+    )
