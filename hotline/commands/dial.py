@@ -46,12 +46,12 @@ def _dial(args: argparse.Namespace) -> int:
     from hotline.baresip import BaresipCaller, BaresipError, CallerConfig
 
     settings = load_settings(args.config)
+    if args.speech is not None and not args.speech.is_file():
+        print(f"{args.speech}: no such file", file=sys.stderr)
+        return 1
     missing = [b for b in ("baresip", "sox") if shutil.which(b) is None]
     if missing:
         print(f"hotline dial needs {', '.join(missing)} (./dev up installs them)", file=sys.stderr)
-        return 1
-    if args.speech is not None and not args.speech.is_file():
-        print(f"{args.speech}: no such file", file=sys.stderr)
         return 1
     wait = args.wait if args.wait is not None else _greeting_seconds(settings)
     target = f"sip:{args.to or settings.ivr.extension}@{settings.edge.host}:{settings.edge.port}"
