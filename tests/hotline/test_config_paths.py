@@ -163,3 +163,25 @@ def test_the_shipped_config_keeps_var_in_the_checkout(
 )
 def test_a_relative_sqlite_file_is_anchored_at_the_root(url: str, expected: str) -> None:
     assert sqlite_anchored(url, Path("/r")) == expected
+
+
+def test_up_takes_config_after_the_subcommand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``hotline up --config x.yaml`` reads x.yaml (here: missing, so nothing starts)."""
+    status, out, err = run(capsys, "up", "--config", str(tmp_path / "x.yaml"))
+    assert (status, out) == (1, "")
+    assert f"{tmp_path / 'x.yaml'}: no such file" in err
+
+
+def test_check_config_says_what_it_did_not_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "conf"
+    shutil.copytree(ROOT / "config", copy)
+    (copy / "routing.yaml").unlink()
+    (copy / "menus" / "menu.schema.json").unlink()
+    _, out, _ = run(capsys, "check-config", str(copy), "--today", "2026-10-01")
+    assert f"{copy}/routing.yaml: absent, not checked" in out
+    assert f"{copy}/menus/menu.schema.json: absent, not checked" in out
+    assert "routing.yaml (" not in out
