@@ -21,6 +21,12 @@ from typing import Any, TextIO
 from hotline.settings import load_settings
 
 KIND_LABELS = {"holiday": "放假", "makeup_workday": "上班（调休）"}
+#: ``chinesecalendar`` names its holidays in English; the notice and calendar.yaml in Chinese.
+HOLIDAY_NAMES_ZH = {
+    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节", "Dragon Boat Festival": "端午节", "Mid-autumn Festival": "中秋节",
+    "National Day": "国庆节", "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
+}  # fmt: skip
 WEEKDAYS_ZH = "一二三四五六日"
 
 
@@ -141,6 +147,7 @@ def _show(args: argparse.Namespace) -> int:
     )
     for day in days:
         kind = KIND_LABELS[calendar.day_kind(day).value]
-        print(f"{day} 周{WEEKDAYS_ZH[day.weekday()]}  {kind}  {calendar.holiday_name(day)}")
+        name = str(calendar.holiday_name(day))
+        print(f"{day} 周{WEEKDAYS_ZH[day.weekday()]}  {kind}  {HOLIDAY_NAMES_ZH.get(name, name)}")
     print(f"{args.year}: {len(days)} day(s) differ from the plain week; all other weekdays work")
     return 0

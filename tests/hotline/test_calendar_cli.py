@@ -114,7 +114,7 @@ def test_show_prints_a_years_non_default_days(
 ) -> None:
     status, out, _ = run(capsys, "--config", str(copy), "calendar", "show", "2025")
     assert status == 0
-    assert "2025-01-26 周日  上班（调休）" in out and "2025-01-28 周二  放假" in out
+    assert "2025-01-26 周日  上班（调休）  春节\n" in out and "2025-01-28 周二  放假  春节\n" in out
     assert "2025: 33 day(s) differ" in out
     status, out, err = run(capsys, "--config", str(copy), "calendar", "show", "2027")
     assert (status, out) == (1, "")
