@@ -106,7 +106,8 @@ class Settings(_Section):
     agents: Path = Path("agents.yaml")
 
     def anchored(self, config_dir: Path) -> Settings:
-        """The same settings with every relative path made absolute (see the module doc)."""
+        """The same settings with every relative path joined to its anchor (module doc):
+        configuration to ``config_dir``, state to its parent, the project root."""
         root = (
             config_dir.parent if config_dir.name not in ("", "..") else config_dir.resolve().parent
         )
@@ -159,8 +160,8 @@ DEFAULT_CONFIG = Path("config/hotline.yaml")
 
 
 def sqlite_anchored(database: str, root: Path) -> str:
-    """A SQLite URL with a relative file (``sqlite+aiosqlite:///var/hotline.db``) made
-    absolute under ``root``; any other URL unchanged."""
+    """A SQLite URL with a relative file (``sqlite+aiosqlite:///var/hotline.db``) moved under
+    ``root``; an absolute file, ``:memory:`` or another database unchanged."""
     scheme, sep, rest = database.partition(":///")
     if not sep or not scheme.startswith("sqlite"):
         return database
