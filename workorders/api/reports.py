@@ -62,9 +62,13 @@ class ReportHandlers:
         overdue, soon = due_items(
             await self._store.due_inputs(units=units), now, timedelta(hours=hours)
         )
+        calendar = self._store.rules.calendar
+        horizon = calendar.horizon_status(calendar.local(now).date())
         return web.json_response(
             {
                 "now": format_utc(now),
+                # Where the holiday data ends: the wallboard's banner when it is near.
+                "calendar": horizon.to_json(),
                 "within_hours": hours,
                 "overdue": [item.to_json(now) for item in overdue],
                 "soon": [item.to_json(now) for item in soon],
