@@ -54,6 +54,7 @@ from workorders.tokens import (
 from workorders.validation import (
     parse_answered_call,
     parse_idempotency_key,
+    parse_json_object,
     parse_new_order,
     parse_transcript_update,
 )
@@ -235,7 +236,7 @@ class _Handlers:
     async def create_order(self, request: web.Request) -> web.Response:
         key = parse_idempotency_key(request.headers.get("Idempotency-Key"))
         body = await _json_object(request)
-        new = parse_new_order(body, default_group=self._default_group)
+        new = parse_new_order(body, default_group=self._default_group, now=self._store.clock())
         result = await self._store.create_order(new, idempotency_key=key)
         if not result.replayed:
             self._notify()
@@ -300,14 +301,7 @@ def _order_number(request: web.Request) -> str:
 
 
 async def _json_object(request: web.Request) -> Mapping[str, object]:
-    raw = await request.read()
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise MalformedRequest("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise MalformedRequest("the request body must be a JSON object")
-    return body
+    return parse_json_object(await request.read())
 
 
 def _status_of(error: WorkOrderError) -> int:

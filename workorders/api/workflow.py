@@ -33,7 +33,12 @@ from workorders.model import WorkOrder, format_utc, is_order_number
 from workorders.rates import compute_rates, rates_csv
 from workorders.store import Store
 from workorders.tokens import Principal
-from workorders.validation import parse_idempotency_key, parse_limit_offset, parse_page
+from workorders.validation import (
+    parse_idempotency_key,
+    parse_json_object,
+    parse_limit_offset,
+    parse_page,
+)
 
 REPORT_ZONE = ZoneInfo("Asia/Shanghai")
 ACCESS_REASON_HEADER = "X-Access-Reason"
@@ -223,14 +228,7 @@ def report_period(query: Mapping[str, str]) -> tuple[datetime, datetime]:
 
 
 async def json_object(request: web.Request) -> Mapping[str, object]:
-    raw = await request.read()
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise MalformedRequest("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise MalformedRequest("the request body must be a JSON object")
-    return body
+    return parse_json_object(await request.read())
 
 
 def _json(

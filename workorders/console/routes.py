@@ -106,12 +106,7 @@ class ConsoleRoutes:
         if request.content_type != "application/json":
             raise MalformedRequest("log in with a JSON body")
         check_same_origin(request)
-        try:
-            body = json.loads(await request.read())
-        except (ValueError, RecursionError):
-            raise MalformedRequest("the request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise MalformedRequest("the request body must be a JSON object")
+        body = parse_json_object(await request.read())
         login, password = body.get("login"), body.get("password")
         if not isinstance(login, str) or not 0 < len(login) <= 64:
             raise InvalidInput("请输入工号", field="login")
