@@ -9,9 +9,9 @@ from workorders.errors import InvalidInput, MalformedRequest
 from workorders.model import Classification, Evidence, NewOrder
 from workorders.validation import (
     check_text,
-    parse_json_object,
     parse_answered_call,
     parse_idempotency_key,
+    parse_json_object,
     parse_new_order,
     parse_page,
     parse_transcript_update,

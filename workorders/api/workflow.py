@@ -27,7 +27,7 @@ from workorders.access import (
     visible_units,
 )
 from workorders.api.actions import parse_action, parse_caller_details
-from workorders.errors import Forbidden, InvalidInput, MalformedRequest, NotFound
+from workorders.errors import Forbidden, InvalidInput, NotFound
 from workorders.lifecycle.model import Actor
 from workorders.model import WorkOrder, format_utc, is_order_number
 from workorders.rates import compute_rates, rates_csv

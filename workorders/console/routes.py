@@ -46,6 +46,7 @@ from workorders.errors import (
 from workorders.lifecycle.model import MODE_LABELS
 from workorders.store import Store
 from workorders.store.console import ConsoleSession
+from workorders.validation import parse_json_object
 
 log = logging.getLogger(__name__)
 
