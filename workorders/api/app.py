@@ -24,6 +24,7 @@ from aiohttp.web_request import BaseRequest
 
 from workorders.api.agents import AgentHandlers
 from workorders.api.openapi import build_openapi
+from workorders.api.operations import OperationHandlers
 from workorders.api.reports import ReportHandlers
 from workorders.api.workflow import WorkflowHandlers
 from workorders.console.session import check_csrf, session_of
@@ -166,6 +167,25 @@ ROUTES = (
         "report_due",
         frozenset({ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_LEADER}),
     ),
+    # Operators (api/operations.py): the outbox quarantine, console login limits.
+    _Route(
+        "GET",
+        f"{API_PREFIX}/outbox/quarantine",
+        "list_quarantine",
+        frozenset({ROLE_ADMIN, ROLE_SUPERVISOR}),
+    ),
+    _Route(
+        "POST",
+        f"{API_PREFIX}/outbox/quarantine/{{id}}/release",
+        "release_quarantined",
+        frozenset({ROLE_ADMIN}),
+    ),
+    _Route(
+        "POST",
+        f"{API_PREFIX}/console/logins/{{login}}/unlock",
+        "unlock_login",
+        frozenset({ROLE_ADMIN}),
+    ),
 )
 #: Routes whose handlers live in ``workflow.py`` (the rest are ``_Handlers`` methods).
 _WORKFLOW_ROUTES = frozenset(
@@ -178,6 +198,7 @@ _AGENT_ROUTES = frozenset(
 )  # fmt: skip
 #: Routes whose handlers live in ``reports.py``.
 _REPORT_ROUTES = frozenset({"get_recording", "report_hotspots", "report_due"})
+_OPERATION_ROUTES = frozenset({"list_quarantine", "release_quarantined", "unlock_login"})
 _ROLES_OF_ROUTE = {route.name: route.roles for route in ROUTES}
 
 
@@ -203,6 +224,7 @@ def create_app(
     workflow = WorkflowHandlers(store, PRINCIPAL)
     agents = AgentHandlers(store, PRINCIPAL, notify_outbox or _nothing)
     reports = ReportHandlers(store, PRINCIPAL, recordings)
+    operations = OperationHandlers(store)
     for route in ROUTES:
         owner: object = handlers
         if route.name in _WORKFLOW_ROUTES:
@@ -211,6 +233,8 @@ def create_app(
             owner = agents
         elif route.name in _REPORT_ROUTES:
             owner = reports
+        elif route.name in _OPERATION_ROUTES:
+            owner = operations
         app.router.add_route(route.method, route.path, getattr(owner, route.name), name=route.name)
     return app
 

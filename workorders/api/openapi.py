@@ -8,7 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from routing.units import DOMAIN_LABELS
-from workorders.api import openapi_agents, openapi_reports, openapi_workflow
+from workorders.api import (
+    openapi_agents,
+    openapi_operations,
+    openapi_reports,
+    openapi_workflow,
+)
 from workorders.events.screenpop import CALL_ANSWERED, ORDER_CREATED, event_schema
 from workorders.model import CATEGORY_LABELS, PRIORITIES, TRANSCRIPT_STATUSES
 
@@ -444,6 +449,7 @@ def build_openapi() -> dict[str, Any]:
             **openapi_workflow.paths(),
             **openapi_agents.paths(),
             **openapi_reports.paths(),
+            **openapi_operations.paths(),
         },
         "components": {
             "securitySchemes": {
