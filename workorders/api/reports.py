@@ -18,7 +18,7 @@ from aiohttp import web
 
 from recordings.errors import RecordingError
 from recordings.store import RecordingStore
-from workorders.access import IdentityView, identity_view, visible_units
+from workorders.access import may_play_recording, order_view, visible_units
 from workorders.api.workflow import ACCESS_REASON_HEADER, Reader, actor_of
 from workorders.due import due_items
 from workorders.errors import Forbidden, InvalidInput, NotFound
@@ -75,11 +75,7 @@ class ReportHandlers:
     async def get_recording(self, request: web.Request) -> web.StreamResponse:
         principal = request[self._principal]
         order = await self._reader.order(principal, request.match_info["number"])
-        view = identity_view(
-            principal, self._reader.tree, confidential=order.confidential,
-            about_unit=order.about_unit,
-        )  # fmt: skip
-        if view is not IdentityView.FULL:
+        if not may_play_recording(order_view(principal, self._reader.tree, order)):
             raise Forbidden("only the centre may play a caller's recording")
         if order.recording is None or self._recordings is None:
             raise NotFound(f"order {order.number} has no recording", field="number")

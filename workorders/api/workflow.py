@@ -21,9 +21,11 @@ from routing.units import OrgTree
 from workorders.access import (
     IdentityView,
     can_read,
-    identity_view,
     is_centre,
+    may_search_identity,
+    order_view,
     present,
+    present_entry,
     visible_units,
 )
 from workorders.api.actions import parse_action, parse_caller_details
@@ -71,9 +73,7 @@ class Reader:
     ) -> list[dict[str, Any]]:
         shown, unmasked = [], []
         for order in orders:
-            view = identity_view(
-                principal, self.tree, confidential=order.confidential, about_unit=order.about_unit
-            )
+            view = order_view(principal, self.tree, order)
             if view is IdentityView.FULL:
                 unmasked.append(order.number)
             shown.append(present(order.to_json(), view))
@@ -94,6 +94,9 @@ class WorkflowHandlers:
     async def list_orders(self, request: web.Request) -> web.Response:
         principal = self._who(request)
         page = parse_page(request.query)
+        if page.caller is not None and not may_search_identity(principal, self._reader.tree):
+            # Masked results would still tell a unit who complained about it.
+            raise Forbidden("按来电号码查询仅限热线中心（caller search is for the centre）")
         units = visible_units(principal, self._reader.tree)
         orders = await self._store.list_orders(page, units=units)
         items = await self._reader.show(request, principal, orders)
@@ -134,14 +137,19 @@ class WorkflowHandlers:
 
     async def get_ledger(self, request: web.Request) -> web.Response:
         principal = self._who(request)
-        number = (await self._reader.order(principal, request.match_info["number"])).number
-        entries = await self._store.ledger(number)
-        return _json({"items": [entry.to_json() for entry in entries]})
+        order = await self._reader.order(principal, request.match_info["number"])
+        view = order_view(principal, self._reader.tree, order)
+        entries = await self._store.ledger(order.number)
+        return _json({"items": [present_entry(entry.to_json(), view) for entry in entries]})
 
     async def list_supervisions(self, request: web.Request) -> web.Response:
         limit, offset = parse_limit_offset(request.query)
         number = request.query.get("number")
-        items = await self._store.supervisions(number=number, limit=limit, offset=offset)
+        # A unit leader sees the 督办 of orders handled within their unit, not everyone's.
+        units = visible_units(self._who(request), self._reader.tree)
+        items = await self._store.supervisions(
+            number=number, units=units, limit=limit, offset=offset
+        )
         return _json(
             {
                 "items": [
