@@ -302,7 +302,12 @@ def _paths() -> dict[str, Any]:
                 "operationId": "listWorkOrders",
                 "summary": "List orders, newest first",
                 "parameters": [
-                    {"name": "caller", "in": "query", "schema": _PHONE},
+                    {
+                        "name": "caller",
+                        "in": "query",
+                        "schema": _PHONE,
+                        "description": "centre roles only (403 otherwise)",
+                    },
                     {"name": "status", "in": "query", "schema": {"type": "string"}},
                     {
                         "name": "limit",
@@ -318,6 +323,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ref("WorkOrderList"), "orders"),
                     "401": _error("missing or unknown bearer token"),
+                    "403": _error("a search by caller outside the centre"),
                     "422": _error("a query parameter is invalid"),
                 },
             },
