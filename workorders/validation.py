@@ -323,6 +323,11 @@ def _optional_str(body: Mapping[str, object], name: str, *, max_length: int) -> 
     return value
 
 
+def parse_call_id(value: str) -> str:
+    """A call id from a path (``/calls/{call_id}/…``): the same rule as in bodies."""
+    return _call_id(value)
+
+
 def _call_id(value: str) -> str:
     """A call id (a server-issued one, or a SIP Call-ID from older IVRs): 1-255 printable
     characters. Control characters once made an MQTT topic the broker refused."""

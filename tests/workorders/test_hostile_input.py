@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -148,3 +149,44 @@ async def test_hostile_action_fields_are_refused(
     )
     assert await field_of(response) == field
     assert [entry.action for entry in await api.store.ledger(number)] == ["receive"]
+
+
+async def _raw_request(api: Api, head: bytes) -> int:
+    """Send ``head`` (request line and headers, as bytes) and return the status code: the
+    test client would refuse headers that are not Latin-1, a hostile one does not."""
+    server = api.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        writer.write(head + b"Connection: close\r\n\r\n")
+        await writer.drain()
+        status_line = await reader.readline()
+        await reader.read()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    return int(status_line.split()[1])
+
+
+async def test_a_token_of_non_utf8_bytes_is_unknown_not_an_error(api: Api) -> None:
+    head = b"GET /api/v1/workorders HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wo_\xff\xfe\r\n"
+    assert await _raw_request(api, head) == 401
+
+
+@pytest.mark.parametrize("reason", [b"\xff\xfe", b"x" * 300, b"a\x01b"])
+async def test_a_hostile_access_reason_is_refused_before_the_audit(api: Api, reason: bytes) -> None:
+    number = await _order(api)
+    token = api.taker["Authorization"].encode()
+    head = (
+        f"GET /api/v1/workorders/{number} HTTP/1.1\r\nHost: x\r\n".encode()
+        + b"Authorization: " + token + b"\r\nX-Access-Reason: " + reason + b"\r\n"
+    )  # fmt: skip
+    status = await _raw_request(api, head)
+    assert status in (400, 422)  # aiohttp itself refuses a control character (400)
+    assert await api.store.audit_log(number=number) == []
+
+
+async def test_a_call_id_path_with_nul_is_refused(api: Api) -> None:
+    response = await api.client.post(
+        "/api/v1/calls/a%00b/emergency", json={"line": "medical_120"}, headers=api.taker
+    )
+    assert await field_of(response) == "call_id"

@@ -54,6 +54,7 @@ from workorders.tokens import (
 )
 from workorders.validation import (
     parse_answered_call,
+    parse_call_id,
     parse_idempotency_key,
     parse_json_object,
     parse_new_order,
@@ -297,9 +298,8 @@ class _Handlers:
             field = sorted(unknown)[0]
             raise InvalidInput(f"unknown field {field!r}", field=field)
         principal = request[PRINCIPAL]
-        event_id = await self._store.request_emergency(
-            request.match_info["call_id"], line, principal.name
-        )
+        call_id = parse_call_id(request.match_info["call_id"])
+        event_id = await self._store.request_emergency(call_id, line, principal.name)
         self._notify()
         return _json({"command_id": event_id, "line": line}, status=202)
 

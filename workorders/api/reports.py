@@ -19,7 +19,7 @@ from aiohttp import web
 from recordings.errors import RecordingError
 from recordings.store import RecordingStore
 from workorders.access import may_play_recording, order_view, visible_units
-from workorders.api.workflow import ACCESS_REASON_HEADER, Reader, actor_of
+from workorders.api.workflow import Reader, access_reason, actor_of
 from workorders.due import due_items
 from workorders.errors import Forbidden, InvalidInput, NotFound
 from workorders.hotspots import ZONE, check_window, compute_hotspots, window_start
@@ -85,7 +85,7 @@ class ReportHandlers:
             raise NotFound(f"order {order.number} has no recording", field="number") from None
         if not path.is_file():
             raise NotFound(f"the recording of {order.number} is missing", field="number")
-        reason = request.headers.get(ACCESS_REASON_HEADER) or "recording"
+        reason = access_reason(request, "recording")
         await self._store.record_reads(actor_of(principal), [order.number], reason)
         return web.FileResponse(
             path,

@@ -36,6 +36,7 @@ from workorders.rates import compute_rates, rates_csv
 from workorders.store import Store
 from workorders.tokens import Principal
 from workorders.validation import (
+    check_text,
     parse_idempotency_key,
     parse_json_object,
     parse_limit_offset,
@@ -77,7 +78,7 @@ class Reader:
             if view is IdentityView.FULL:
                 unmasked.append(order.number)
             shown.append(present(order.to_json(), view))
-        reason = request.headers.get(ACCESS_REASON_HEADER) or str(request.match_info.route.name)
+        reason = access_reason(request, str(request.match_info.route.name))
         await self.store.record_reads(actor_of(principal), unmasked, reason)
         return shown
 
@@ -215,6 +216,15 @@ class WorkflowHandlers:
             )
         scope = {"from": query.get("from"), "to": query.get("to"), "unit": unit, "region": region}
         return _json({**scope, **rates.to_json(), "centre_view": is_centre(principal, tree)})
+
+
+def access_reason(request: web.Request, default: str) -> str:
+    """The audit reason of a read: the ``X-Access-Reason`` header (checked like any text: a
+    header of non-UTF-8 bytes or over 200 characters is a 422, not a failed audit write)."""
+    value = request.headers.get(ACCESS_REASON_HEADER)
+    if not value:
+        return default
+    return check_text(value, ACCESS_REASON_HEADER, max_length=200)
 
 
 def report_period(query: Mapping[str, str]) -> tuple[datetime, datetime]:

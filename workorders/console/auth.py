@@ -89,8 +89,8 @@ def new_csrf_token() -> str:
 
 
 def session_digest(session_id: str) -> str:
-    """What the store keeps of a session id."""
-    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
+    """What the store keeps of a session id (a cookie of non-UTF-8 bytes hashes, unknown)."""
+    return hashlib.sha256(session_id.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def same_secret(given: str | None, expected: str) -> bool:
