@@ -190,3 +190,9 @@ async def test_a_call_id_path_with_nul_is_refused(api: Api) -> None:
         "/api/v1/calls/a%00b/emergency", json={"line": "medical_120"}, headers=api.taker
     )
     assert await field_of(response) == "call_id"
+
+
+async def test_a_queued_caller_with_a_lone_surrogate_is_refused(api: Api) -> None:
+    body = {"call_id": "q-1", "caller": "138\udc00"}
+    response = await api.post_raw("/api/v1/queues/intake/calls", _json(body))
+    assert await field_of(response) == "caller"
