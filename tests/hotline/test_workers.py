@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hotline.edge import dispatcher_list
+from hotline.restarts import RestartBackoff
 from hotline.settings import Settings, SettingsError
-from hotline.workers import RestartBackoff, worker_count, worker_slots
+from hotline.workers import worker_count, worker_slots
 
 
 def settings(**ivr: object) -> Settings:
