@@ -80,9 +80,19 @@ class Node:
         self.dispatcher_list = settings.paths.var / "run" / "dispatcher.list"
         self.services: list[Supervised] = []
         self.workers: list[Worker] = []
+        self.edge: Child | None = None
+
+    def _list_workers(self, *, up_now: bool = False) -> None:
+        """The edge's dispatcher list; with ``up_now``, the workers running now listed active."""
+        up = [
+            (w.slot.host, w.slot.sip_port)
+            for w in self.workers
+            if up_now and w.child.alive() and w.restarts.restart_at is None
+        ]
+        write_dispatcher_list(self.dispatcher_list, [(w.host, w.sip_port) for w in self.slots], up)
 
     def start(self) -> None:
-        write_dispatcher_list(self.dispatcher_list, [(w.host, w.sip_port) for w in self.slots])
+        self._list_workers()
         edge = None if self.ivr_only else self._start_edge_and_service()
         for slot in self.slots:
             child = Child(slot.name, self._worker_args(slot), self.logs / f"{slot.name}.log")
@@ -110,7 +120,7 @@ class Node:
             )
         except EdgeError as exc:
             raise SupervisorError(str(exc)) from exc
-        edge = self._spawn("kamailio", command)
+        edge = self.edge = self._spawn("kamailio", command)
         wait_ready(lambda: udp_bound(s.edge.host, s.edge.port), "the Kamailio edge", edge, 15)
         service = self._spawn(
             "workorders",
@@ -170,6 +180,8 @@ class Node:
             if isinstance(step, Died):
                 print(_died_line(child, step), file=sys.stderr, flush=True)
             elif isinstance(step, RestartNow):
+                if child is self.edge:
+                    self._list_workers(up_now=True)
                 child.restart()
                 print(f"hotline: {child.name} restarted (pid {child.pid})", flush=True)
 

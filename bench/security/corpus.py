@@ -1,0 +1,117 @@
+"""a) Malformed and hostile SIP (RFC 4475, PROTOS c07 INVITEs, pjsip fuzz seeds) at the
+edge and directly at a worker.
+
+Every file is sent once, as one UDP datagram, to the edge and to IVR worker 1, from
+127.0.0.6, at ``RATE`` a second. Meanwhile the battery sends its own OPTIONS to every
+worker each second (a worker that stops answering is what makes the edge's dispatcher
+take it out of rotation) and counts the dispatcher's "worker down" lines. Then it waits
+for the calls the corpus started to end (the order count unchanged for 15 s) and counts
+the work orders they made.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+from bench.security.node import BatteryNode, options_answered
+from bench.security.report import Figure, StepResult
+
+CORPORA = Path("/work/shared/corpora/sip")
+RATE = 500.0  # datagrams a second
+SOURCE = "127.0.0.6"
+SETTLE_SECONDS = 15.0
+SETTLE_LIMIT = 120.0
+
+
+def corpus_files(root: Path = CORPORA) -> list[Path]:
+    files = sorted((root / "rfc4475").rglob("*.dat"))
+    files += sorted((root / "protos-c07" / "invites").glob("*"))
+    files += sorted(p for p in (root / "pjsip-fuzz-seeds").rglob("*") if p.is_file())
+    return files
+
+
+class Prober(threading.Thread):
+    """OPTIONS to every worker every second; counts the unanswered ones."""
+
+    def __init__(self, node: BatteryNode) -> None:
+        super().__init__(daemon=True)
+        self.node = node
+        self.sent = 0
+        self.missed = 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            for k in range(len(self.node.up.sip_ports)):
+                self.sent += 1
+                if not options_answered(self.node.worker(k), timeout=1.0):
+                    self.missed += 1
+            self.halt.wait(1.0)
+
+
+def run(node: BatteryNode, root: Path = CORPORA) -> StepResult:
+    files = corpus_files(root)
+    if not files:
+        return StepResult("corpus", TITLE, error=f"no corpus files under {root}")
+    mark = node.mark()
+    prober = Prober(node)
+    prober.start()
+    started = time.monotonic()
+    sent = 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((SOURCE, 0))
+        s.setblocking(False)
+        for path in files:
+            data = path.read_bytes()[:65000]
+            for target in (node.edge, node.worker(0)):
+                try:
+                    s.sendto(data, target)
+                    sent += 1
+                except OSError:
+                    pass
+                next_at = started + sent / RATE
+                time.sleep(max(0.0, next_at - time.monotonic()))
+            try:
+                while s.recv(65535):
+                    pass
+            except OSError:
+                pass
+    replayed = time.monotonic() - started
+    orders = _settled_orders(node, mark.orders)
+    prober.halt.set()
+    prober.join(5)
+    deaths = node.deaths_since(mark)
+    return StepResult(
+        "corpus",
+        TITLE,
+        figures=(
+            Figure("datagrams sent", sent),
+            Figure("process deaths", len(deaths), "== 0"),
+            Figure("OPTIONS probes missed (battery's)", prober.missed, "== 0",
+                   f"of {prober.sent}"),
+            Figure("dispatcher 'worker down' lines", node.worker_down_lines_since(mark), "== 0"),
+            Figure("work orders created", orders, "== 0"),
+            Figure("node alive after", int(node.alive()), "== 1"),
+        ),  # fmt: skip
+        seconds=time.monotonic() - started,
+        notes=(f"{len(files)} files, replayed in {replayed:.0f} s to the edge and worker 1",),
+        details={"deaths": deaths},
+    )
+
+
+def _settled_orders(node: BatteryNode, before: int) -> int:
+    """Orders made since ``before``, once no new one came for ``SETTLE_SECONDS``."""
+    deadline = time.monotonic() + SETTLE_LIMIT
+    count, since = len(node.orders()), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < SETTLE_SECONDS:
+        time.sleep(2)
+        now = len(node.orders())
+        if now != count:
+            count, since = now, time.monotonic()
+    return count - before
+
+
+TITLE = "a) RFC 4475 + PROTOS c07 + pjsip seeds at the edge and at a worker"

@@ -1,0 +1,135 @@
+"""b) SIPVicious against the edge: ``svwar`` (extension scan) and ``svcrack`` (password
+guessing), then a hand-made guesser that counts how long the edge keeps answering.
+
+``svwar`` runs from 127.0.0.4 over the agents' and service numbers; every extension it
+reports is one a stranger can enumerate (target 0). ``svcrack`` runs from 127.0.0.5
+against agent 1001. Then, from 127.0.0.7, ten REGISTERs for 1001 with a wrong digest:
+a banning edge stops answering (or answers 403) after at most 5 failures, so the
+answers to requests 6–10 must be 0; a 200 means REGISTER needs no authentication.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+from bench.security.node import BatteryNode
+from bench.security.report import Figure, StepResult
+
+SVWAR_SOURCE = "127.0.0.4"
+SVCRACK_SOURCE = "127.0.0.5"
+GUESSER_SOURCE = "127.0.0.7"
+EXTENSIONS = "100-130,1000-1010,110,119,120,122,12320"
+TOOL_SECONDS = 60
+GUESSES = 10
+BAN_WITHIN = 5
+_ROW = re.compile(r"^\|\s*([^|\s]+)\s*\|\s*([^|]*?)\s*\|\s*$")
+
+
+def svwar_extensions(output: str) -> dict[str, str]:
+    """The extensions ``svwar``'s table reports, with their status (``reqauth``, ``noauth``…)."""
+    found = {}
+    for line in output.splitlines():
+        match = _ROW.match(line.strip())
+        if match and match.group(1).lower() != "extension":
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def svcrack_passwords(output: str) -> dict[str, str]:
+    """``svcrack``'s table of cracked ``extension | password``."""
+    return {k: v for k, v in svwar_extensions(output).items() if v.lower() != "password"}
+
+
+def _tool(venv_bin: Path, name: str, args: list[str], log: Path) -> str:
+    binary = venv_bin / f"sipvicious_{name}"
+    try:
+        done = subprocess.run([str(binary), *args], capture_output=True, text=True,
+                              timeout=TOOL_SECONDS + 30, stdin=subprocess.DEVNULL)  # fmt: skip
+        out = done.stdout + done.stderr
+    except subprocess.TimeoutExpired as exc:
+        out = f"{exc.stdout or ''}{exc.stderr or ''}\n(timed out)"
+    except FileNotFoundError:
+        raise
+    log.write_text(out if isinstance(out, str) else out.decode(errors="replace"))
+    return log.read_text()
+
+
+def _register(edge: tuple[str, int], s: socket.socket, user: str, n: int) -> bytes:
+    host, port = edge
+    lhost, lport = s.getsockname()
+    return (
+        f"REGISTER sip:{host}:{port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {lhost}:{lport};branch=z9hG4bK{uuid.uuid4().hex}\r\n"
+        f"From: <sip:{user}@{host}>;tag={uuid.uuid4().hex[:8]}\r\nTo: <sip:{user}@{host}>\r\n"
+        f"Call-ID: guess-{uuid.uuid4().hex}\r\nCSeq: {n} REGISTER\r\n"
+        f"Contact: <sip:{user}@{lhost}:{lport}>\r\nExpires: 60\r\n"
+        f'Authorization: Digest username="{user}", realm="{host}", nonce="0", '
+        f'uri="sip:{host}", response="{uuid.uuid4().hex}"\r\n'
+        "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def guess(edge: tuple[str, int], user: str = "1001") -> list[int | None]:
+    """The status code of each wrong-password REGISTER (None: no answer in 1 s)."""
+    codes: list[int | None] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((GUESSER_SOURCE, 0))
+        s.settimeout(1.0)
+        for n in range(1, GUESSES + 1):
+            s.sendto(_register(edge, s, user, n), edge)
+            code: int | None = None
+            try:
+                deadline = time.monotonic() + 1.0
+                while time.monotonic() < deadline:
+                    reply = s.recv(65535).decode(errors="replace")
+                    status = int(reply.split(" ", 2)[1])
+                    if status >= 200:
+                        code = status
+                        break
+            except (TimeoutError, ValueError, IndexError):
+                pass
+            codes.append(code)
+    return codes
+
+
+def run(node: BatteryNode, venv_bin: Path) -> StepResult:
+    if not (venv_bin / "sipvicious_svwar").exists():
+        return StepResult("scanners", TITLE, error="sipvicious not installed (pip install -e '.[test]')")
+    started = time.monotonic()
+    mark = node.mark()
+    host, port = node.edge
+    target = f"udp://{host}:{port}"
+    war = _tool(venv_bin, "svwar", ["-e", EXTENSIONS, "-b", SVWAR_SOURCE, "-m", "REGISTER",
+                                    "--maximumtime", str(TOOL_SECONDS), target],
+                node.work / "svwar.log")  # fmt: skip
+    crack = _tool(venv_bin, "svcrack", ["-u", "1001", "-r", "1-40", "-b", SVCRACK_SOURCE,
+                                        "--maximumtime", str(TOOL_SECONDS), target],
+                  node.work / "svcrack.log")  # fmt: skip
+    extensions = svwar_extensions(war)
+    passwords = svcrack_passwords(crack)
+    codes = guess(node.edge)
+    answered_after = sum(1 for c in codes[BAN_WITHIN:] if c is not None and c != 403)
+    return StepResult(
+        "scanners",
+        TITLE,
+        figures=(
+            Figure("svwar: extensions found", len(extensions), "== 0"),
+            Figure("svcrack: passwords found", len(passwords), "== 0"),
+            Figure("wrong-digest REGISTERs accepted (200)", codes.count(200), "== 0",
+                   f"of {GUESSES}"),
+            Figure(f"answers after {BAN_WITHIN} failures (not 403)", answered_after, "== 0",
+                   f"of {GUESSES - BAN_WITHIN}"),
+            Figure("process deaths", len(node.deaths_since(mark)), "== 0"),
+        ),  # fmt: skip
+        seconds=time.monotonic() - started,
+        details={"svwar": extensions, "svcrack_cracked": sorted(passwords),
+                 "guess_codes": codes},  # fmt: skip
+    )
+
+
+TITLE = "b) sipvicious svwar + svcrack against the edge; banned within 5 failures"
