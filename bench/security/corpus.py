@@ -90,12 +90,11 @@ def run(node: BatteryNode, root: Path = CORPORA) -> StepResult:
         figures=(
             Figure("datagrams sent", sent),
             Figure("process deaths", len(deaths), "== 0"),
-            Figure("OPTIONS probes missed (battery's)", prober.missed, "== 0",
-                   f"of {prober.sent}"),
+            Figure("OPTIONS probes missed (battery's)", prober.missed, "== 0", f"of {prober.sent}"),
             Figure("dispatcher 'worker down' lines", node.worker_down_lines_since(mark), "== 0"),
             Figure("work orders created", orders, "== 0"),
             Figure("node alive after", int(node.alive()), "== 1"),
-        ),  # fmt: skip
+        ),
         seconds=time.monotonic() - started,
         notes=(f"{len(files)} files, replayed in {replayed:.0f} s to the edge and worker 1",),
         details={"deaths": deaths},

@@ -34,11 +34,13 @@ def legit_scenario() -> str:
     from bench.security.node import REPO
 
     return (
-        (REPO / "bench/capacity/caller.xml").read_text()
+        (REPO / "bench/capacity/caller.xml")
+        .read_text()
         .replace("1390000[call_number]", "[field0]")
-        .replace("WELCOME_MS", str(WELCOME_MS)).replace("INTAKE_MS", str(INTAKE_MS))
+        .replace("WELCOME_MS", str(WELCOME_MS))
+        .replace("INTAKE_MS", str(INTAKE_MS))
         .replace('<recv request="BYE" timeout="90000"/>', '<recv request="BYE" timeout="60000"/>')
-    )  # fmt: skip
+    )
 
 
 def run(node: BatteryNode, *, rate: float, seconds: float, legit: int) -> StepResult:
@@ -48,12 +50,28 @@ def run(node: BatteryNode, *, rate: float, seconds: float, legit: int) -> StepRe
     make_media(work)
     numbers = caller_numbers(LEGIT_PREFIX, legit)
     total = int(rate * seconds)
-    flood = sipp(work, target=node.edge, source=FLOOD_SOURCE, name="flood", builtin="uac",
-                 calls=total, rate=rate, limit=2000,
-                 extra=("-d", "2000", "-timeout", f"{int(seconds) + 20}s", "-timeout_error"))  # fmt: skip
-    callers = sipp(work, target=node.edge, source=LEGIT_SOURCE, name="legit",
-                   scenario=legit_scenario(), calls=legit, rate=LEGIT_RATE, limit=legit,
-                   numbers=numbers)  # fmt: skip
+    flood = sipp(
+        work,
+        target=node.edge,
+        source=FLOOD_SOURCE,
+        name="flood",
+        builtin="uac",
+        calls=total,
+        rate=rate,
+        limit=2000,
+        extra=("-d", "2000", "-timeout", f"{int(seconds) + 20}s", "-timeout_error"),
+    )
+    callers = sipp(
+        work,
+        target=node.edge,
+        source=LEGIT_SOURCE,
+        name="legit",
+        scenario=legit_scenario(),
+        calls=legit,
+        rate=LEGIT_RATE,
+        limit=legit,
+        numbers=numbers,
+    )
     flood.start()
     try:
         time.sleep(5)
@@ -91,4 +109,6 @@ def _orders_from(source: str, orders: list[dict[str, object]]) -> int:
     return sum(1 for o in orders if str(o.get("call_id", "")).endswith(f"@{source}"))
 
 
-TITLE = "c) INVITE flood {rate:.0f}/s for {seconds:.0f} s from one host, legitimate calls from another"
+TITLE = (
+    "c) INVITE flood {rate:.0f}/s for {seconds:.0f} s from one host, legitimate calls from another"
+)

@@ -71,7 +71,10 @@ class BatteryNode:
         return Marks(len(self.up.process.log()), len(self.up.edge_log()), len(self.orders()))
 
     def deaths_since(self, mark: Marks) -> list[str]:
-        return [f"{m.group(1)} {m.group(2)}" for m in DEATH.finditer(self.up.process.log()[mark.hotline:])]
+        return [
+            f"{m.group(1)} {m.group(2)}"
+            for m in DEATH.finditer(self.up.process.log()[mark.hotline :])
+        ]
 
     def worker_down_lines_since(self, mark: Marks) -> int:
         lines = self.up.edge_log()[mark.edge :].splitlines()
@@ -105,8 +108,9 @@ def options_request(target: tuple[str, int], local: tuple[str, int], call_id: st
     ).encode()
 
 
-def options_answered(target: tuple[str, int], timeout: float = 1.0, source: str = "127.0.0.1"
-                     ) -> bool:  # fmt: skip
+def options_answered(
+    target: tuple[str, int], timeout: float = 1.0, source: str = "127.0.0.1"
+) -> bool:
     """One OPTIONS from ``source``; whether any response came back within ``timeout``."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((source, 0))
@@ -127,8 +131,13 @@ def battery_node(work: Path, workers: int = 2) -> Iterator[BatteryNode]:
     broker = Mosquitto(work / "mosquitto")
     broker.start()
     try:
-        config = node_config(work, workers=workers, mqtt_port=broker.port,
-                             prompt_audio=work / "prompts" / "zh", drain_seconds=5)  # fmt: skip
+        config = node_config(
+            work,
+            workers=workers,
+            mqtt_port=broker.port,
+            prompt_audio=work / "prompts" / "zh",
+            drain_seconds=5,
+        )
         with hotline_up(work, config, name="hotline") as up:
             yield BatteryNode(up, broker, work)
     finally:
@@ -136,19 +145,49 @@ def battery_node(work: Path, workers: int = 2) -> Iterator[BatteryNode]:
 
 
 def sipp(
-    workdir: Path, *, target: tuple[str, int], source: str, name: str, scenario: str | None = None,
-    builtin: str | None = None, calls: int, rate: float, limit: int | None = None,
-    numbers: list[str] | None = None, extra: tuple[str, ...] = (),
-) -> Process:  # fmt: skip
+    workdir: Path,
+    *,
+    target: tuple[str, int],
+    source: str,
+    name: str,
+    scenario: str | None = None,
+    builtin: str | None = None,
+    calls: int,
+    rate: float,
+    limit: int | None = None,
+    numbers: list[str] | None = None,
+    extra: tuple[str, ...] = (),
+) -> Process:
     """A SIPp process from ``source`` (a 127.0.0.x "host"), its stats in ``<name>-stat.csv``.
 
     ``numbers`` go to an injection file: ``[field0]`` in the scenario is the caller's number.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    args = ["sipp", f"{target[0]}:{target[1]}", "-s", "12320", "-i", source,
-            "-p", str(free_port()), "-mp", str(free_port() & ~1),
-            "-m", str(calls), "-l", str(limit or calls), "-r", str(rate), "-nostdin",
-            "-trace_stat", "-stf", str(workdir / f"{name}-stat.csv"), "-fd", "1", *extra]  # fmt: skip
+    args = [
+        "sipp",
+        f"{target[0]}:{target[1]}",
+        "-s",
+        "12320",
+        "-i",
+        source,
+        "-p",
+        str(free_port()),
+        "-mp",
+        str(free_port() & ~1),
+        "-m",
+        str(calls),
+        "-l",
+        str(limit or calls),
+        "-r",
+        str(rate),
+        "-nostdin",
+        "-trace_stat",
+        "-stf",
+        str(workdir / f"{name}-stat.csv"),
+        "-fd",
+        "1",
+        *extra,
+    ]
     if scenario is not None:
         (workdir / f"{name}.xml").write_text(scenario)
         args += ["-sf", str(workdir / f"{name}.xml")]

@@ -71,10 +71,15 @@ def results_json(
                 "seconds": round(s.seconds, 1),
                 "error": s.error,
                 "figures": [
-                    {"name": f.name, "value": f.value, "unit": f.unit, "target": f.target,
-                     "met": f.met}
+                    {
+                        "name": f.name,
+                        "value": f.value,
+                        "unit": f.unit,
+                        "target": f.target,
+                        "met": f.met,
+                    }
                     for f in s.figures
-                ],  # fmt: skip
+                ],
                 "notes": list(s.notes),
                 "details": s.details,
             }

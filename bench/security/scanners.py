@@ -48,15 +48,22 @@ def svcrack_passwords(output: str) -> dict[str, str]:
 def _tool(venv_bin: Path, name: str, args: list[str], log: Path) -> str:
     binary = venv_bin / f"sipvicious_{name}"
     try:
-        done = subprocess.run([str(binary), *args], capture_output=True, text=True,
-                              timeout=TOOL_SECONDS + 30, stdin=subprocess.DEVNULL)  # fmt: skip
+        done = subprocess.run(
+            [str(binary), *args],
+            capture_output=True,
+            text=True,
+            timeout=TOOL_SECONDS + 30,
+            stdin=subprocess.DEVNULL,
+        )
         out = done.stdout + done.stderr
     except subprocess.TimeoutExpired as exc:
-        out = f"{exc.stdout or ''}{exc.stderr or ''}\n(timed out)"
-    except FileNotFoundError:
-        raise
-    log.write_text(out if isinstance(out, str) else out.decode(errors="replace"))
-    return log.read_text()
+        parts = [
+            p.decode(errors="replace") if isinstance(p, bytes) else (p or "")
+            for p in (exc.stdout, exc.stderr)
+        ]
+        out = "".join(parts) + "\n(timed out)"
+    log.write_text(out)
+    return out
 
 
 def _register(edge: tuple[str, int], s: socket.socket, user: str, n: int) -> bytes:
@@ -99,17 +106,45 @@ def guess(edge: tuple[str, int], user: str = "1001") -> list[int | None]:
 
 def run(node: BatteryNode, venv_bin: Path) -> StepResult:
     if not (venv_bin / "sipvicious_svwar").exists():
-        return StepResult("scanners", TITLE, error="sipvicious not installed (pip install -e '.[test]')")
+        return StepResult(
+            "scanners", TITLE, error="sipvicious not installed (pip install -e '.[test]')"
+        )
     started = time.monotonic()
     mark = node.mark()
     host, port = node.edge
     target = f"udp://{host}:{port}"
-    war = _tool(venv_bin, "svwar", ["-e", EXTENSIONS, "-b", SVWAR_SOURCE, "-m", "REGISTER",
-                                    "--maximumtime", str(TOOL_SECONDS), target],
-                node.work / "svwar.log")  # fmt: skip
-    crack = _tool(venv_bin, "svcrack", ["-u", "1001", "-r", "1-40", "-b", SVCRACK_SOURCE,
-                                        "--maximumtime", str(TOOL_SECONDS), target],
-                  node.work / "svcrack.log")  # fmt: skip
+    war = _tool(
+        venv_bin,
+        "svwar",
+        [
+            "-e",
+            EXTENSIONS,
+            "-b",
+            SVWAR_SOURCE,
+            "-m",
+            "REGISTER",
+            "--maximumtime",
+            str(TOOL_SECONDS),
+            target,
+        ],
+        node.work / "svwar.log",
+    )
+    crack = _tool(
+        venv_bin,
+        "svcrack",
+        [
+            "-u",
+            "1001",
+            "-r",
+            "1-40",
+            "-b",
+            SVCRACK_SOURCE,
+            "--maximumtime",
+            str(TOOL_SECONDS),
+            target,
+        ],
+        node.work / "svcrack.log",
+    )
     extensions = svwar_extensions(war)
     passwords = svcrack_passwords(crack)
     codes = guess(node.edge)
@@ -120,15 +155,23 @@ def run(node: BatteryNode, venv_bin: Path) -> StepResult:
         figures=(
             Figure("svwar: extensions found", len(extensions), "== 0"),
             Figure("svcrack: passwords found", len(passwords), "== 0"),
-            Figure("wrong-digest REGISTERs accepted (200)", codes.count(200), "== 0",
-                   f"of {GUESSES}"),
-            Figure(f"answers after {BAN_WITHIN} failures (not 403)", answered_after, "== 0",
-                   f"of {GUESSES - BAN_WITHIN}"),
+            Figure(
+                "wrong-digest REGISTERs accepted (200)", codes.count(200), "== 0", f"of {GUESSES}"
+            ),
+            Figure(
+                f"answers after {BAN_WITHIN} failures (not 403)",
+                answered_after,
+                "== 0",
+                f"of {GUESSES - BAN_WITHIN}",
+            ),
             Figure("process deaths", len(node.deaths_since(mark)), "== 0"),
-        ),  # fmt: skip
+        ),
         seconds=time.monotonic() - started,
-        details={"svwar": extensions, "svcrack_cracked": sorted(passwords),
-                 "guess_codes": codes},  # fmt: skip
+        details={
+            "svwar": extensions,
+            "svcrack_cracked": sorted(passwords),
+            "guess_codes": codes,
+        },
     )
 
 
