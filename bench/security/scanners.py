@@ -1,15 +1,19 @@
 """b) SIPVicious against the edge: ``svwar`` (extension scan) and ``svcrack`` (password
 guessing), then a hand-made guesser that counts how long the edge keeps answering.
 
-``svwar`` runs from 127.0.0.4 over the agents' and service numbers; every extension it
-reports is one a stranger can enumerate (target 0). ``svcrack`` runs from 127.0.0.5
+``svwar --force`` runs from 127.0.0.4 over the agents' and service numbers (forced:
+without it, svwar gives up when an unknown extension is answered like a known one); every
+extension it reports is one a stranger can enumerate (target 0). ``svcrack`` runs from 127.0.0.5
 against agent 1001. Then, from 127.0.0.7, ten REGISTERs for 1001 with a wrong digest:
 a banning edge stops answering (or answers 403) after at most 5 failures, so the
 answers to requests 6–10 must be 0; a 200 means REGISTER needs no authentication.
+Last, the line hijack of issue 13 item 1: a stranger on 127.0.0.11 registers agent 1001
+without credentials, and a call to 1001 from 127.0.0.12 must not reach the stranger.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import subprocess
@@ -23,6 +27,8 @@ from bench.security.report import Figure, StepResult
 SVWAR_SOURCE = "127.0.0.4"
 SVCRACK_SOURCE = "127.0.0.5"
 GUESSER_SOURCE = "127.0.0.7"
+HIJACKER_SOURCE = "127.0.0.11"
+HIJACK_CALLER_SOURCE = "127.0.0.12"
 EXTENSIONS = "100-130,1000-1010,110,119,120,122,12320"
 TOOL_SECONDS = 60
 GUESSES = 10
@@ -104,6 +110,43 @@ def guess(edge: tuple[str, int], user: str = "1001") -> list[int | None]:
     return codes
 
 
+def hijack(edge: tuple[str, int], user: str = "1001") -> tuple[int | None, bool]:
+    """Register ``user`` from 127.0.0.11 without credentials, then call it from 127.0.0.12:
+    (the REGISTER's status, whether the call reached the stranger's socket)."""
+    host, port = edge
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as thief,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as caller,
+    ):
+        thief.bind((HIJACKER_SOURCE, 0))
+        caller.bind((HIJACK_CALLER_SOURCE, 0))
+        thief.settimeout(1.0)
+        register = _register(edge, thief, user, 1).decode()
+        register = re.sub(r"Authorization: [^\r]*\r\n", "", register)
+        thief.sendto(register.encode(), edge)
+        status: int | None = None
+        with contextlib.suppress(TimeoutError, ValueError, IndexError):
+            status = int(thief.recv(65535).decode(errors="replace").split(" ", 2)[1])
+        chost, cport = caller.getsockname()
+        sdp = f"v=0\r\no=- 1 1 IN IP4 {chost}\r\ns=-\r\nc=IN IP4 {chost}\r\nt=0 0\r\n"
+        sdp += f"m=audio {cport + 2} RTP/AVP 0\r\n"
+        invite = (
+            f"INVITE sip:{user}@{host}:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {chost}:{cport};branch=z9hG4bK{uuid.uuid4().hex}\r\n"
+            f"From: <sip:caller@{chost}>;tag={uuid.uuid4().hex[:8]}\r\n"
+            f"To: <sip:{user}@{host}>\r\nCall-ID: hijack-{uuid.uuid4().hex}\r\n"
+            f"CSeq: 1 INVITE\r\nContact: <sip:caller@{chost}:{cport}>\r\nMax-Forwards: 70\r\n"
+            f"Content-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n{sdp}"
+        )
+        caller.sendto(invite.encode(), edge)
+        reached = False
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and not reached:
+            with contextlib.suppress(TimeoutError):
+                reached = thief.recv(65535).startswith(b"INVITE ")
+        return status, reached
+
+
 def run(node: BatteryNode, venv_bin: Path) -> StepResult:
     if not (venv_bin / "sipvicious_svwar").exists():
         return StepResult(
@@ -123,6 +166,7 @@ def run(node: BatteryNode, venv_bin: Path) -> StepResult:
             SVWAR_SOURCE,
             "-m",
             "REGISTER",
+            "--force",  # what an attacker does when every extension answers alike
             "--maximumtime",
             str(TOOL_SECONDS),
             target,
@@ -148,6 +192,7 @@ def run(node: BatteryNode, venv_bin: Path) -> StepResult:
     extensions = svwar_extensions(war)
     passwords = svcrack_passwords(crack)
     codes = guess(node.edge)
+    hijack_status, hijacked = hijack(node.edge)
     answered_after = sum(1 for c in codes[BAN_WITHIN:] if c is not None and c != 403)
     return StepResult(
         "scanners",
@@ -164,6 +209,10 @@ def run(node: BatteryNode, venv_bin: Path) -> StepResult:
                 "== 0",
                 f"of {GUESSES - BAN_WITHIN}",
             ),
+            Figure(
+                "unauthenticated REGISTER of agent 1001 accepted", int(hijack_status == 200), "== 0"
+            ),
+            Figure("a call to 1001 reached the stranger who registered it", int(hijacked), "== 0"),
             Figure("process deaths", len(node.deaths_since(mark)), "== 0"),
         ),
         seconds=time.monotonic() - started,
