@@ -2,15 +2,19 @@
 edge and directly at a worker.
 
 Every file is sent once, as one UDP datagram, to the edge and to IVR worker 1, from
-127.0.0.6, at ``RATE`` a second. Meanwhile the battery sends its own OPTIONS to every
-worker each second (a worker that stops answering is what makes the edge's dispatcher
-take it out of rotation) and counts the dispatcher's "worker down" lines. Then it waits
-for the calls the corpus started to end (the order count unchanged for 15 s) and counts
-the work orders they made.
+127.0.0.6, at ``RATE`` a second; the corpus's service address ``sip:hotline@127.0.0.1``
+becomes the hotline's number at the target (``sip:12320@127.0.0.1:PORT``), as an attacker
+dialling the public number would send it. The edge probes every worker with OPTIONS
+each second and takes one out of rotation at the first unanswered probe, logging
+"IVR worker … down": those lines are the missed probes. The battery also sends its own
+OPTIONS to the edge each second (missed: the edge itself stopped answering). Then it
+waits for the calls the corpus started to end (every answered call finished, at most
+``SETTLE_LIMIT``) and counts the work orders they made.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -22,8 +26,9 @@ from bench.security.report import Figure, StepResult
 CORPORA = Path("/work/shared/corpora/sip")
 RATE = 500.0  # datagrams a second
 SOURCE = "127.0.0.6"
-SETTLE_SECONDS = 15.0
-SETTLE_LIMIT = 120.0
+SETTLE_SECONDS = 10.0
+SETTLE_LIMIT = 180.0
+SERVICE = b"sip:hotline@127.0.0.1"  # the corpus's request URI and To
 
 
 def corpus_files(root: Path = CORPORA) -> list[Path]:
@@ -34,7 +39,7 @@ def corpus_files(root: Path = CORPORA) -> list[Path]:
 
 
 class Prober(threading.Thread):
-    """OPTIONS to every worker every second; counts the unanswered ones."""
+    """OPTIONS to the edge every second; counts the unanswered ones."""
 
     def __init__(self, node: BatteryNode) -> None:
         super().__init__(daemon=True)
@@ -45,10 +50,9 @@ class Prober(threading.Thread):
 
     def run(self) -> None:
         while not self.halt.is_set():
-            for k in range(len(self.node.up.sip_ports)):
-                self.sent += 1
-                if not options_answered(self.node.worker(k), timeout=1.0):
-                    self.missed += 1
+            self.sent += 1
+            if not options_answered(self.node.edge, timeout=1.0):
+                self.missed += 1
             self.halt.wait(1.0)
 
 
@@ -65,8 +69,9 @@ def run(node: BatteryNode, root: Path = CORPORA) -> StepResult:
         s.bind((SOURCE, 0))
         s.setblocking(False)
         for path in files:
-            data = path.read_bytes()[:65000]
+            raw = path.read_bytes()[:65000]
             for target in (node.edge, node.worker(0)):
+                data = raw.replace(SERVICE, f"sip:12320@127.0.0.1:{target[1]}".encode())
                 try:
                     s.sendto(data, target)
                     sent += 1
@@ -80,6 +85,7 @@ def run(node: BatteryNode, root: Path = CORPORA) -> StepResult:
             except OSError:
                 pass
     replayed = time.monotonic() - started
+    answered = _wait_calls_end(node)
     orders = _settled_orders(node, mark.orders)
     prober.halt.set()
     prober.join(5)
@@ -90,8 +96,11 @@ def run(node: BatteryNode, root: Path = CORPORA) -> StepResult:
         figures=(
             Figure("datagrams sent", sent),
             Figure("process deaths", len(deaths), "== 0"),
-            Figure("OPTIONS probes missed (battery's)", prober.missed, "== 0", f"of {prober.sent}"),
-            Figure("dispatcher 'worker down' lines", node.worker_down_lines_since(mark), "== 0"),
+            Figure(
+                "edge → worker OPTIONS probes missed", node.worker_down_lines_since(mark), "== 0"
+            ),
+            Figure("battery → edge OPTIONS unanswered", prober.missed, "== 0", f"of {prober.sent}"),
+            Figure("calls the corpus got answered", answered),
             Figure("work orders created", orders, "== 0"),
             Figure("node alive after", int(node.alive()), "== 1"),
         ),
@@ -101,9 +110,23 @@ def run(node: BatteryNode, root: Path = CORPORA) -> StepResult:
     )
 
 
+def _wait_calls_end(node: BatteryNode) -> int:
+    """Until every call a worker answered has finished (at most ``SETTLE_LIMIT``); how many
+    calls were answered since the node started (the corpus's, in a battery run)."""
+    deadline = time.monotonic() + SETTLE_LIMIT
+    answered: set[str] = set()
+    while time.monotonic() < deadline:
+        logs = "".join(node.up.worker_log(k) for k in range(len(node.up.sip_ports)))
+        answered = set(re.findall(r"call (\S+) answered", logs))
+        if answered <= set(re.findall(r"call (\S+) finished", logs)):
+            break
+        time.sleep(2)
+    return len(answered)
+
+
 def _settled_orders(node: BatteryNode, before: int) -> int:
     """Orders made since ``before``, once no new one came for ``SETTLE_SECONDS``."""
-    deadline = time.monotonic() + SETTLE_LIMIT
+    deadline = time.monotonic() + 60
     count, since = len(node.orders()), time.monotonic()
     while time.monotonic() < deadline and time.monotonic() - since < SETTLE_SECONDS:
         time.sleep(2)
