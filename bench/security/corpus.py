@@ -28,6 +28,7 @@ RATE = 500.0  # datagrams a second
 SOURCE = "127.0.0.6"
 SETTLE_SECONDS = 10.0
 SETTLE_LIMIT = 180.0
+NOT_FROM_EDGE = "(not the proxy) dropped"  # ivr/sip: one warning line per datagram
 SERVICE = b"sip:hotline@127.0.0.1"  # the corpus's request URI and To
 
 
@@ -61,6 +62,7 @@ def run(node: BatteryNode, root: Path = CORPORA) -> StepResult:
     if not files:
         return StepResult("corpus", TITLE, error=f"no corpus files under {root}")
     mark = node.mark()
+    dropped_before = node.up.worker_log(0).count(NOT_FROM_EDGE)
     prober = Prober(node)
     prober.start()
     started = time.monotonic()
@@ -101,6 +103,10 @@ def run(node: BatteryNode, root: Path = CORPORA) -> StepResult:
             ),
             Figure("battery → edge OPTIONS unanswered", prober.missed, "== 0", f"of {prober.sent}"),
             Figure("calls the corpus got answered", answered),
+            Figure(
+                "datagrams worker 1 dropped (not from the edge)",
+                node.up.worker_log(0).count(NOT_FROM_EDGE) - dropped_before,
+            ),
             Figure("work orders created", orders, "== 0"),
             Figure("node alive after", int(node.alive()), "== 1"),
         ),
