@@ -14,13 +14,13 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hotline.edge import worker_up_line
 from tests.e2e.hotline_up import UpNode, hotline_up, node_config
 from tests.e2e.peers import Mosquitto, Process, free_port
 
@@ -86,14 +86,12 @@ class BatteryNode:
         except OSError:
             return []
 
-    def wait_workers_up(self, timeout: float = 60) -> bool:
-        """Until every worker answers an OPTIONS (e.g. after a restart)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if all(options_answered(self.worker(k)) for k in range(len(self.up.sip_ports))):
-                return True
-            time.sleep(0.5)
-        return False
+    def worker_up_since(self, index: int, edge_offset: int) -> bool:
+        """Whether the edge's dispatcher put worker ``index`` back in rotation after
+        ``edge_offset`` (a length of its log): workers drop SIP that is not from the edge,
+        so only the edge can tell."""
+        host, port = self.worker(index)
+        return worker_up_line(host, port) in self.up.edge_log()[edge_offset:]
 
 
 def options_request(target: tuple[str, int], local: tuple[str, int], call_id: str) -> bytes:

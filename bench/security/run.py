@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     result = runners[step](node)
             except Exception as exc:  # a broken step must not hide the others
+                traceback.print_exc()
                 result = StepResult(
                     step,
                     step,
