@@ -160,18 +160,27 @@ def run(node: BatteryNode, *, first: int = 40, second: int = 20) -> StepResult:
     wave2: list[Caller] = []
     wave2_at = 0.0
     try:
-        deadline = time.monotonic() + 60
-        on_worker1: list[Caller] = []
-        while time.monotonic() < deadline:
-            log1 = node.up.worker_log(0)
-            answered = " ".join(re.findall(r"call (\S+) answered", log1))
-            on_worker1 = [c for c in wave1 if _call_id_of(c, answered)]
-            everyone = " ".join(re.findall(r"call (\S+) answered", log1 + node.up.worker_log(1)))
-            if sum(1 for c in wave1 if _call_id_of(c, everyone)) >= first:
+        # Until every caller is answered (or no new answer for 5 s), then into their intake.
+        deadline = time.monotonic() + 40
+        count, last_answer = 0, time.monotonic()
+        while time.monotonic() < deadline and count < first:
+            logs = node.up.worker_log(0) + node.up.worker_log(1)
+            everyone = " ".join(re.findall(r"call (\S+) answered", logs))
+            now_count = sum(1 for c in wave1 if _call_id_of(c, everyone))
+            if now_count != count:
+                count, last_answer = now_count, time.monotonic()
+            elif count and time.monotonic() - last_answer > 5:
                 break
             time.sleep(0.5)
-        time.sleep(WELCOME_MS / 1000 + 3)  # into their intake
+        time.sleep(max(0.0, last_answer + WELCOME_MS / 1000 + 3 - time.monotonic()))
         victim = node.up.worker_pid_now(0)
+        log1 = node.up.worker_log(0)
+        in_progress = " ".join(
+            set(re.findall(r"call (\S+) answered", log1))
+            - set(re.findall(r"call (\S+) finished", log1))
+        )
+        _poll_ends(wave1)
+        on_worker1 = [c for c in wave1 if _call_id_of(c, in_progress) and c.ended_at is None]
         if victim is None or not on_worker1:
             return StepResult("kill", TITLE, error="worker 1 has no calls (or no state file)")
         edge_offset = len(node.up.edge_log())
