@@ -10,7 +10,9 @@ answered and completed (target ≥ 99 %), and the orders the flood's calls made 
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 from bench.capacity.media import make as make_media
 from bench.security.node import (
@@ -71,6 +73,7 @@ def run(node: BatteryNode, *, rate: float, seconds: float, legit: int) -> StepRe
         rate=LEGIT_RATE,
         limit=legit,
         numbers=numbers,
+        extra=("-trace_err",),
     )
     flood.start()
     try:
@@ -85,6 +88,7 @@ def run(node: BatteryNode, *, rate: float, seconds: float, legit: int) -> StepRe
     flood_ok, flood_failed = sipp_counts(work, "flood")
     time.sleep(15)  # the flood's last calls end; their orders are made
     orders = node.orders()
+    refusals = _refusals(work)
     flood_orders = _orders_from(FLOOD_SOURCE, orders)
     legit_orders = _orders_from(LEGIT_SOURCE, orders)
     return StepResult(
@@ -100,8 +104,21 @@ def run(node: BatteryNode, *, rate: float, seconds: float, legit: int) -> StepRe
         ),
         seconds=time.monotonic() - started,
         notes=(f"legit SIPp ended by itself: {legit_ended}; {ok} ok, {failed} failed of {legit}",),
-        details={"deaths": node.deaths_since(mark)},
+        details={"deaths": node.deaths_since(mark), "legit_call_errors": refusals},
     )
+
+
+def _refusals(work: Path) -> dict[str, int]:
+    """What ended the legitimate calls that failed, from SIPp's error log: status lines
+    ("500 No error (2/SL)") and timeouts."""
+    counts: dict[str, int] = {}
+    for path in work.glob("legit*_errors.log"):
+        text = path.read_text(errors="replace")
+        reasons = re.findall(r"received 'SIP/2\.0 (\d{3}[^\r\n']*)", text)
+        reasons += ["timeout"] * len(re.findall(r"timeout", text, re.IGNORECASE))
+        for reason in reasons:
+            counts[reason] = counts.get(reason, 0) + 1
+    return counts
 
 
 def _orders_from(source: str, orders: list[dict[str, object]]) -> int:
