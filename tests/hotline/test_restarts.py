@@ -38,3 +38,18 @@ def test_a_long_run_forgives_earlier_crashes() -> None:
         restarts.step(alive=False, started_at=started, now=started + 100)
     died = restarts.step(alive=False, started_at=200.0, now=400.0)  # ran 200 s
     assert died == Died(delay=1.0, crashes=1, crash_loop=False)
+
+
+def test_the_supervisor_says_a_crash_loop_loudly_and_a_single_crash_plainly() -> None:
+    from pathlib import Path
+
+    from hotline.children import Child
+    from hotline.supervisor import _died_line
+
+    edge = Child("kamailio", ["kamailio"], Path("var/log/kamailio.log"))
+    plain = _died_line(edge, Died(delay=1.0, crashes=1, crash_loop=False))
+    loud = _died_line(edge, Died(delay=30.0, crashes=CRASH_LOOP, crash_loop=True))
+    assert plain.startswith("hotline: kamailio (pid None)") and "restarting in 1 s" in plain
+    assert "ALERT" not in plain
+    assert loud.startswith(f"hotline: ALERT: kamailio KEEPS CRASHING ({CRASH_LOOP} times in a row)")
+    assert loud.endswith("restarting in 30 s (log var/log/kamailio.log)")
