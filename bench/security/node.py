@@ -9,7 +9,6 @@ children's deaths (the ``restarting`` lines of ``hotline up``) and the dispatche
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
 import socket
@@ -209,12 +208,6 @@ def sipp_counts(workdir: Path, name: str) -> tuple[int, int]:
     return int(last[header.index("SuccessfulCall(C)")]), int(last[header.index("FailedCall(C)")])
 
 
-def sipp_pid_call_ids(process: Process, text: str) -> set[str]:
-    """The Call-IDs SIPp process ``process`` made ("<n>-<pid>@<ip>") that ``text`` names."""
-    assert process.proc is not None
-    return set(re.findall(rf"\b\d+-{process.proc.pid}@[\d.]+", text))
-
-
 def wait_process(process: Process, timeout: float) -> bool:
     """Whether it ended by itself within ``timeout``; stopped either way."""
     ended = True
@@ -230,15 +223,3 @@ def wait_process(process: Process, timeout: float) -> bool:
 def caller_numbers(prefix: str, count: int) -> list[str]:
     """``count`` 11-digit numbers made for the battery (they must never reach a log)."""
     return [f"{prefix}{k:0{11 - len(prefix)}d}" for k in range(1, count + 1)]
-
-
-def worker_pid(node: BatteryNode, index: int) -> int | None:
-    return node.up.worker_pid_now(index)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

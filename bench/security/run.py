@@ -7,7 +7,7 @@ Starts ``hotline up --workers 2`` on free loopback ports (a broker of its own), 
 steps in that order — a node that did not survive a step is replaced by a fresh one,
 and that is reported — then stops everything it started. Figures go to
 ``bench/results/security-<date>.json`` and a Markdown table on stdout. Steps are
-letters of the issue's acceptance list too: ``--only a,b``. Takes about 12 minutes.
+letters of the issue's acceptance list too: ``--only a,b``. Takes 8–12 minutes.
 """
 
 from __future__ import annotations
