@@ -16,7 +16,8 @@ Fixes (notes' defect numbers in brackets):
   handed on frame by frame instead of a buffer that grows without bound [3];
   PCMA is sent A-law encoded [1]; sequence numbers and timestamps wrap [5];
   one pacer sends every stream on an absolute 20 ms schedule, no threads [4];
-  audio from any address but the one in the SDP is ignored [14].
+  audio from any address *and port* but the one in the SDP is ignored [14], and one
+  SSRC is heard at a time, so a stale stream on a reused port never reaches a new call.
 * A re-INVITE keeps the call's stream (and follows a new address) [10].
 * In-dialog requests (REFER for blind transfer, BYE) carry the route set and our
   own CSeq; NOTIFYs report the transfer's progress [13].
@@ -127,7 +128,7 @@ class _RTPClient(RTP.RTPClient):
         pyVoIP calls it again for every re-INVITE.
         """
         if self.stream is not None:  # a re-INVITE: keep the stream, follow the new address
-            self.stream.remote = (self.outIP, self.outPort)
+            self.stream.follow((self.outIP, self.outPort))
             return
         events = frozenset(pt for pt, kind in self.assoc.items() if kind == RTP.PayloadType.EVENT)
         stream = RtpStream(
