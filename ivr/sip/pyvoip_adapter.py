@@ -62,7 +62,7 @@ from ivr.sip.leg import (
     LegTransfer,
 )
 from ivr.sip.media import MediaEngine, Playback, RtpStream, playback_for
-from ivr.sip.normalise import SIPFRAG_HEADER, SipRejected, normalise
+from ivr.sip.normalise import SIPFRAG_HEADER, SipRefused, SipRejected, normalise
 
 __all__ = [
     "CallLeg",
@@ -153,12 +153,25 @@ class _RTPClient(RTP.RTPClient):
 # SIP
 
 
-def parse_datagram(raw: bytes) -> Any | None:
-    """A pyVoIP ``SIPMessage`` for ``raw``, or ``None`` (logged) — never raises."""
+def parse_datagram(
+    raw: bytes, refuse: Callable[[Any, SipRefused], None] | None = None
+) -> Any | None:
+    """A pyVoIP ``SIPMessage`` for ``raw``, or ``None`` (logged) — never raises.
+
+    An INVITE we cannot set up (``SipRefused``: a late offer, no G.711) is handed to
+    ``refuse`` with its body-less request, to be answered rather than dropped.
+    """
     if not raw.strip(b"\r\n\x00"):
         return None  # keep-alive
     try:
         return SIP.SIPMessage(normalise(raw))
+    except SipRefused as exc:
+        log.warning("INVITE refused (488): %s", exc)
+        if refuse is not None:
+            try:
+                refuse(SIP.SIPMessage(exc.message), exc)
+            except Exception as error:
+                log.warning("refusal could not be sent: %r", error)
     except SipRejected as exc:
         log.warning("SIP message rejected: %s", exc)
     except Exception as exc:
@@ -202,7 +215,8 @@ class _SIPClient(SIP.SIPClient):
         A receive thread would compete with the loop for the GIL whenever a SIP
         message arrives, and the loop waiting for it delays every call's audio.
         """
-        self.phone.front_end.loop.call_soon_threadsafe(self.watch)
+        with contextlib.suppress(RuntimeError):  # the loop closed before the timer fired
+            self.phone.front_end.loop.call_soon_threadsafe(self.watch)
 
     def watch(self) -> None:
         if self.NSD:
@@ -239,7 +253,7 @@ class _SIPClient(SIP.SIPClient):
             self.foreign_datagrams += 1
             log.warning("SIP datagram from %s:%s (not the proxy) dropped", *source)
             return
-        message = parse_datagram(raw)
+        message = parse_datagram(raw, self.refuse)
         if message is None:
             return
         try:
@@ -276,10 +290,25 @@ class _SIPClient(SIP.SIPClient):
                 return  # the 200 to our BYE: nothing left to do
         super().parse_message(message)
 
+    def refuse(self, request: Any, refusal: SipRefused) -> None:
+        """488 with a ``Warning`` for an INVITE we cannot set up; the worker stays in rotation.
+
+        An existing dialog (a re-INVITE) keeps its session (RFC 3261 §14.2)."""
+        warning = ("Warning", refusal.warning(self.myIP))
+        self._send(self._reply(request, refusal.code, refusal.status, extra=(warning,)))
+
     def _in_dialog_ok(self, request: Any) -> str:
         return self._reply(request, 200, "OK", tag_if_missing=False)
 
-    def _reply(self, request: Any, code: int, reason: str, *, tag_if_missing: bool = True) -> str:
+    def _reply(
+        self,
+        request: Any,
+        code: int,
+        reason: str,
+        *,
+        tag_if_missing: bool = True,
+        extra: tuple[tuple[str, str], ...] = (),
+    ) -> str:
         to = request.headers["To"]
         tag = to["tag"] or (self.gen_tag() if tag_if_missing else "")
         return (
@@ -291,6 +320,7 @@ class _SIPClient(SIP.SIPClient):
             + "\r\n"
             + f"Call-ID: {request.headers['Call-ID']}\r\n"
             + f"CSeq: {request.headers['CSeq']['check']} {request.headers['CSeq']['method']}\r\n"
+            + "".join(f"{name}: {value}\r\n" for name, value in extra)
             + "Content-Length: 0\r\n\r\n"
         )
 

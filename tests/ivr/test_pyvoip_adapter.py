@@ -343,3 +343,72 @@ async def test_worker_survives_every_corpus_message_and_still_answers(harness) -
         rtp.close()
     finally:
         logging.getLogger("ivr.sip").setLevel(logging.NOTSET)
+
+
+# A late-offer INVITE (no body) as Kamailio relays one from a softphone (issue 13, item 5).
+LATE_OFFER_INVITE = (
+    "INVITE sip:12320@127.0.0.1 SIP/2.0\r\n"
+    "Record-Route: <sip:127.0.0.1:{proxy};lr>\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:{proxy};branch=z9hG4bK3e1f.0a1b2c3d4e5f\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:5999;rport=5999;branch=z9hG4bKlateoffer1\r\n"
+    "From: <sip:13800138000@127.0.0.1>;tag=late1\r\n"
+    "To: <sip:12320@127.0.0.1>\r\n"
+    "Call-ID: {call_id}\r\n"
+    "CSeq: 20 INVITE\r\n"
+    "Contact: <sip:13800138000@127.0.0.1:5999>\r\n"
+    "Max-Forwards: 69\r\n"
+    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\n"
+    "Content-Length: 0\r\n\r\n"
+)
+
+OPTIONS_PROBE = (
+    "OPTIONS sip:12320@127.0.0.1 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:{proxy};branch=z9hG4bK{branch}\r\n"
+    "From: <sip:dispatcher@127.0.0.1>;tag=probe\r\n"
+    "To: <sip:12320@127.0.0.1>\r\n"
+    "Call-ID: {call_id}\r\n"
+    "CSeq: 1 OPTIONS\r\n"
+    "Content-Length: 0\r\n\r\n"
+)
+
+
+async def test_a_late_offer_invite_gets_488_with_a_warning_and_the_worker_keeps_working(
+    harness,
+) -> None:
+    """It was dropped: retransmitted until the edge took the worker out of rotation."""
+    call_id = "late-offer-1"
+    harness.proxy.send(LATE_OFFER_INVITE.format(proxy=harness.proxy.port, call_id=call_id))
+    refusal = await asyncio.to_thread(
+        harness.proxy.wait,
+        lambda m: call_id in m.text and m.start.startswith("SIP/2.0 4"),
+        3,
+        "4xx",
+    )
+    assert refusal.start == "SIP/2.0 488 Not Acceptable Here"
+    assert re.fullmatch(r'399 127\.0\.0\.1 "late offer [^"]*"', refusal.header("Warning"))
+    assert refusal.header("CSeq") == "20 INVITE"
+    assert "tag=" in refusal.header("To")
+    harness.proxy.send(
+        OPTIONS_PROBE.format(proxy=harness.proxy.port, branch="probe1", call_id="probe-1")
+    )
+    probe = await asyncio.to_thread(
+        harness.proxy.wait, lambda m: "probe-1" in m.text, 3, "OPTIONS reply"
+    )
+    assert probe.start == "SIP/2.0 200 OK"
+    rtp, _, _ = await _answered_call(harness)  # and calls are still answered
+    rtp.close()
+    assert all(leg.call_id != call_id for leg in harness.legs)
+    assert not any(call_id in m.text and "180" in m.start for m in harness.proxy.inbox)
+
+
+async def test_an_offer_without_g711_gets_488_with_warning_305(harness) -> None:
+    text, call_id = invite(harness.proxy.port, rtp_port=_free_udp(), codecs=((9, "G722"),))
+    harness.proxy.send(text)
+    refusal = await asyncio.to_thread(
+        harness.proxy.wait,
+        lambda m: call_id in m.text and m.start.startswith("SIP/2.0 4"),
+        3,
+        "4xx",
+    )
+    assert refusal.start == "SIP/2.0 488 Not Acceptable Here"
+    assert refusal.header("Warning").startswith("305 127.0.0.1 ")
