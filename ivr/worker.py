@@ -289,6 +289,7 @@ async def _serve(
         listen=(ivr.host, ivr.sip_port),
         username=ivr.extension,
         rtp_ports=ivr.rtp_ports,
+        max_calls=ivr.max_calls,
     )
     await asyncio.to_thread(front.start)
     log.info(

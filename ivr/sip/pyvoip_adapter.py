@@ -264,9 +264,17 @@ class _SIPClient(SIP.SIPClient):
     def parse_message(self, message: Any) -> None:
         if message.type == SIP.SIPMessageType.MESSAGE:
             method = message.method
-            reply = self.availability.reply_to(method, in_dialog=bool(message.headers["To"]["tag"]))
-            if reply is not None:  # OPTIONS probes; new INVITEs while draining
-                self._send(self._reply(message, reply.code, reply.reason))
+            reply = self.availability.reply_to(
+                method,
+                in_dialog=bool(message.headers["To"]["tag"]),
+                calls=len(self.phone.calls),
+                free_ports=self.phone.free_port_count() - self.phone.ringing(),
+            )
+            if reply is not None:  # OPTIONS probes; new INVITEs while draining or full
+                extra = (
+                    () if reply.retry_after is None else (("Retry-After", str(reply.retry_after)),)
+                )
+                self._send(self._reply(message, reply.code, reply.reason, extra=extra))
                 return
             if method == "CANCEL":
                 self._send(self.gen_ok(message))
@@ -509,6 +517,10 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
         with self._ports_lock:
             return len(self._free)
 
+    def ringing(self) -> int:
+        """Calls accepted but not answered yet: each will take an RTP port when answered."""
+        return sum(1 for call in list(self.calls.values()) if call.state == CallState.RINGING)
+
     def release_ports(self, call: Any = None) -> None:
         """pyVoIP's scan of all calls; ours frees ports when each call ends."""
 
@@ -611,11 +623,13 @@ class SipFrontEnd:
         username: str,
         password: str = "",
         rtp_ports: tuple[int, int] = (20000, 20999),
+        max_calls: int | None = None,
     ) -> None:
+        """``max_calls``: more at once are refused 503 + Retry-After (``None``: RTP ports)."""
         self.loop = loop
         self.on_call = on_call
         self.media = MediaEngine(loop)
-        self.availability = Availability()
+        self.availability = Availability(max_calls)
         self.phone = _Phone(
             self,
             proxy=proxy,

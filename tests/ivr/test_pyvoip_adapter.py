@@ -412,3 +412,32 @@ async def test_an_offer_without_g711_gets_488_with_warning_305(harness) -> None:
     )
     assert refusal.start == "SIP/2.0 488 Not Acceptable Here"
     assert refusal.header("Warning").startswith("305 127.0.0.1 ")
+
+
+async def test_a_full_worker_answers_503_with_retry_after_before_ringing(harness) -> None:
+    """Issue 13, item 2: a flood exhausted the RTP ports (486 after ringing); a full worker
+    refuses at once, takes no port, and its probes say so until a call ends."""
+    harness.front.availability.max_calls = 1
+    rtp, first_id, _ = await _answered_call(harness)
+    free = harness.front.free_rtp_ports()
+    text, call_id = invite(harness.proxy.port, rtp_port=_free_udp())
+    harness.proxy.send(text)
+    refusal = await asyncio.to_thread(
+        harness.proxy.wait, lambda m: call_id in m.text and not m.start.startswith("SIP/2.0 1"),
+        3, "final reply",
+    )  # fmt: skip
+    assert refusal.start == "SIP/2.0 503 Service Unavailable"
+    assert refusal.header("Retry-After") == "5"
+    assert not any(call_id in m.text and "180" in m.start for m in harness.proxy.inbox)
+    assert harness.front.free_rtp_ports() == free
+    harness.proxy.send(OPTIONS_PROBE.format(proxy=harness.proxy.port, branch="p2", call_id="p-2"))
+    probe = await asyncio.to_thread(harness.proxy.wait, lambda m: "p-2" in m.text, 3, "probe")
+    assert probe.start == "SIP/2.0 503 Service Unavailable"
+    ok = next(m for m in harness.proxy.inbox if first_id in m.text and "200 OK" in m.start)
+    to_tag = ok.header("To").split("tag=")[1]
+    harness.proxy.send(in_dialog("BYE", _invite_text(harness, first_id), 0, 2, to_tag))
+    await asyncio.sleep(0.3)
+    harness.proxy.send(OPTIONS_PROBE.format(proxy=harness.proxy.port, branch="p3", call_id="p-3"))
+    probe = await asyncio.to_thread(harness.proxy.wait, lambda m: "p-3" in m.text, 3, "probe")
+    assert probe.start == "SIP/2.0 200 OK"
+    rtp.close()
