@@ -1,7 +1,9 @@
 """The IVR's client of the internal work-order API: the only ``ivr`` module importing aiohttp.
 
-A create carries the SIP Call-ID as its idempotency key, so retrying after a
-timeout can never open a second order. When the service stays unreachable the
+A create carries the call's id as its idempotency key, so retrying after a
+timeout can never open a second order. That id is the worker's own
+(``ivr.sip.leg.new_call_id``), never the caller's SIP Call-ID: two callers
+choosing the same Call-ID must not share an order. When the service stays unreachable the
 request is written to a spool directory and replayed later: what a caller said
 is never lost.
 """

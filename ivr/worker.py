@@ -274,7 +274,13 @@ async def _serve(
             after_call=after_call,
             classify=classify_intake,
         )
-        log.info("call %s answered (%s), flow %s", leg.call_id, leg.codec, flow.version)
+        log.info(
+            "call %s answered (%s), flow %s, SIP Call-ID %s",
+            leg.call_id,
+            leg.codec,
+            flow.version,
+            leg.sip_call_id,
+        )
         sessions[leg.call_id] = session
         try:
             await session.run()

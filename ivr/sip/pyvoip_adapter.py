@@ -60,6 +60,8 @@ from ivr.sip.leg import (
     LegEvent,
     LegPlayed,
     LegTransfer,
+    new_call_id,
+    printable_call_id,
 )
 from ivr.sip.media import MediaEngine, Playback, RtpStream, playback_for
 from ivr.sip.normalise import SIPFRAG_HEADER, SipRefused, SipRejected, normalise
@@ -366,6 +368,13 @@ class _SIPClient(SIP.SIPClient):
         )
 
 
+def _same_dialog(first: Any, request: Any) -> bool:
+    """Whether ``request`` belongs to the dialog ``first`` opened: same Call-ID and From tag.
+
+    A caller's Call-ID alone is no identity (RFC 3261 §12: Call-ID and both tags)."""
+    return bool(first.headers["From"]["tag"] == request.headers["From"]["tag"])
+
+
 class _Call(pyVoIP.VoIP.VoIPCall):
     phone: _Phone
 
@@ -529,9 +538,10 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
         call_id = request.headers["Call-ID"]
         leg = CallLeg(
             self.front_end.loop,
-            call_id,
+            new_call_id(),
             caller=request.headers["From"].get("number") or "",
             callee=request.headers["To"].get("number") or "",
+            sip_call_id=call_id,
         )
         self.calls[call_id] = _Call(self, request, sess_id, leg)
 
@@ -554,15 +564,23 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
         searched on each INVITE, goes too.)"""
         call_id = request.headers["Call-ID"]
         call = self.calls.get(call_id)
-        if call is not None:  # a re-INVITE
+        if call is not None and _same_dialog(call.request, request):  # re-INVITE, retransmission
             if call.state != CallState.RINGING:
                 call.renegotiate(request)
+            return
+        if call is not None:
+            # Another caller chose the same Call-ID: never let its SDP move this call's media.
+            # 503 makes the edge try another worker, where the Call-ID is free.
+            log.warning("INVITE refused: Call-ID %s is in use", printable_call_id(call_id))
+            warning = ("Warning", f'399 {self.sip.myIP} "Call-ID in use by another call"')
+            unavailable = self.sip._reply(request, 503, "Service Unavailable", extra=(warning,))
+            self.sip._send(unavailable)
             return
         self.sip._send(self.sip.gen_ringing(request))
         try:
             self._create_Call(request, random.randint(1, 2**31 - 1))
         except Exception:
-            log.exception("call %s could not be set up", call_id)
+            log.exception("call %s could not be set up", printable_call_id(call_id))
             self.sip._send(self.sip.gen_busy(request))
             return
         call = self.calls[call_id]
@@ -592,12 +610,12 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
             try:
                 call.answer()  # opens the call's RTP stream, then sends the 200
             except (InvalidStateError, OSError) as exc:
-                log.error("call %s could not be answered: %s", call.call_id, exc)
+                log.error("call %s could not be answered: %s", call.leg.call_id, exc)
                 with contextlib.suppress(OSError):
                     self.sip._send(self.sip.gen_busy(call.request))
                 call._end("local")
                 return
-        task = self.front_end.loop.create_task(self._session(call), name=f"call {call.call_id}")
+        task = self.front_end.loop.create_task(self._session(call), name=f"call {call.leg.call_id}")
         self.sessions.add(task)
         task.add_done_callback(self.sessions.discard)
 
@@ -605,7 +623,7 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
         try:
             await self.front_end.on_call(call.leg)
         except Exception:
-            log.exception("call session %s failed", call.call_id)
+            log.exception("call session %s failed", call.leg.call_id)
         finally:
             call.hang_up_locally()
 
