@@ -41,7 +41,7 @@ from asr.keywords import plan_keywords, rules_from_mapping
 from asr.streaming import AfterCallWorker, RecognizerBackend, StreamingPool
 from asr.vosk_adapter import VoskBackend, open_transcriber
 from hotline.settings import Settings, load_settings
-from ivr import eventloop
+from ivr import eventloop, lastgood
 from ivr.bus import CallBus
 from ivr.engine.engine import FlowEngine
 from ivr.engine.flow import Flow, load_flow
@@ -107,10 +107,60 @@ def load_version(settings: Settings) -> Version:
     return Version(flow, prompts, load_calendar(settings.calendar))
 
 
+def sources_of(settings: Settings) -> lastgood.Sources:
+    return lastgood.Sources(settings.ivr.menu, settings.ivr.prompt_texts, settings.calendar)
+
+
+def save_last_good(settings: Settings, version: Version) -> None:
+    """Keep the files ``version`` was loaded from, for a restart on a broken disk."""
+    try:
+        lastgood.save(settings.paths.var, sources_of(settings), version.flow.version, _now_text())
+    except OSError as exc:
+        log.error("last good configuration not saved: %s", exc)
+
+
+def load_first_version(settings: Settings) -> tuple[Version, str]:
+    """The configuration on disk, or — when it does not load — the last good one.
+
+    Returns the version and, for a fallback, why the one on disk was not used. A crashed
+    worker must come back even if someone broke the menu meanwhile (issue 13, item 9).
+    """
+    try:
+        version = load_version(settings)
+    except (IvrError, RoutingError) as error:
+        last = lastgood.load(settings.paths.var)
+        if last is None:
+            raise
+        fallback = settings.model_copy(
+            update={
+                "ivr": settings.ivr.model_copy(
+                    update={"menu": last.sources.menu, "prompt_texts": last.sources.prompt_texts}
+                ),
+                "calendar": last.sources.calendar or settings.calendar,
+            }
+        )
+        version = load_version(fallback)
+        why = f"configuration on disk rejected: {error}"
+        log.error(
+            "CONFIGURATION ON DISK DOES NOT LOAD — running the last good one (flow %s, saved %s) "
+            "until it is fixed and `hotline reload` succeeds:\n%s",
+            version.flow.version,
+            last.saved_at,
+            error,
+        )
+        return version, why
+    save_last_good(settings, version)
+    return version, ""
+
+
+def _now_text() -> str:
+    return now().isoformat(timespec="seconds")
+
+
 class Versions:
     """The version new calls get; ``reload`` swaps it only for a fully valid new one."""
 
-    def __init__(self, settings: Settings, current: Version) -> None:
+    def __init__(self, settings: Settings, current: Version, fallback: str = "") -> None:
         self.settings = settings
         self.current = current
         self.state_file = state_path(settings.paths.var, settings.ivr.sip_port)
@@ -121,6 +171,7 @@ class Versions:
             menu_text=current.flow.text,
             started_at=now().isoformat(timespec="seconds"),
             languages=list(current.flow.languages),
+            fallback=fallback,
         )
         write_state(self.state_file, self.state)
 
@@ -134,6 +185,7 @@ class Versions:
             return outcome
         old, self.current = self.version, new
         log.info("reloaded: new calls run flow %s (was %s)", new.flow.version, old)
+        await asyncio.to_thread(save_last_good, self.settings, new)
         outcome = ReloadOutcome(self._at(), True, new.flow.version)
         self._record(outcome, new.flow)
         return outcome
@@ -146,7 +198,10 @@ class Versions:
         changes: dict[str, object] = {"reloads": self.state.reloads + 1, "last_reload": outcome}
         if flow is not None:
             changes.update(
-                flow_version=flow.version, menu_text=flow.text, languages=list(flow.languages)
+                flow_version=flow.version,
+                menu_text=flow.text,
+                languages=list(flow.languages),
+                fallback="",
             )
         self.state = dataclasses.replace(self.state, **changes)  # type: ignore[arg-type]
         write_state(self.state_file, self.state)
@@ -177,7 +232,7 @@ async def run_worker(
     The drain lasts until no call is left, ``ivr.drain_seconds`` or ``hurry``.
     ``recognizers`` replaces the Vosk model of ``settings.asr.model`` (the benchmark injects
     scripted recognizers at this seam)."""
-    versions = Versions(settings, load_version(settings))
+    versions = Versions(settings, *await asyncio.to_thread(load_first_version, settings))
     reloader = asyncio.create_task(_reload_on_request(versions, reload or asyncio.Event()))
     try:
         await _serve(settings, stop, versions, token_wait, recognizers, hurry or asyncio.Event())
