@@ -204,6 +204,17 @@ class OrdersClient:
             },
         )
 
+    async def report_invalid_call(self, call_id: str, caller: str, body: dict[str, Any]) -> None:
+        """Count a 无效来电 (no order) at the service, by reason and by number.
+
+        Best effort, not spooled: a lost count costs a statistic, never an intake."""
+        await self._request(
+            "POST",
+            "/api/v1/invalid-calls",
+            {"call_id": call_id, "caller_number": caller, "worker": self.worker, **body},
+            headers={"Idempotency-Key": f"invalid:{call_id}"},
+        )
+
     # -- the ACD queue (ivr/queueing.py) --
     async def enqueue(self, group: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._request("POST", f"/api/v1/queues/{quote(group, safe='')}/calls", body)

@@ -60,6 +60,9 @@ class Orders(QueueApi, Protocol):
         self, number: str, text: str, status: str, classification: dict[str, Any] | None = None
     ) -> None: ...
     async def call_answered(self, call_id: str, caller: str, callee: str) -> None: ...
+    async def report_invalid_call(
+        self, call_id: str, caller: str, body: dict[str, Any]
+    ) -> None: ...
     async def record_transfer(self, number: str, line: str, attempt: dict[str, object]) -> None: ...
 
 
@@ -112,6 +115,7 @@ class _Recording:
     ref: str
     writer: Writer | None = None  # None until the beep has been played
     silent_frames: int = 0
+    speech_frames: int = 0  # above the silence gate: did the caller say anything at all?
 
 
 class CallSession:
@@ -263,6 +267,8 @@ class CallSession:
                     action = dataclasses.replace(action, recording=self._stopped_ref)
                 self._order_category = action.category
                 self._spawn(self._create_order(action))
+            elif isinstance(action, actions.InvalidCall):
+                self._invalid_call(action)
             elif isinstance(action, actions.Hangup):
                 if not self._ended:
                     self.leg.hangup()
@@ -453,7 +459,9 @@ class CallSession:
         if self._stream is not None:
             now = asyncio.get_running_loop().time()
             self._speech_results(self._stream.feed(pcm16, now), self._stream_ref)
-        recording.silent_frames = recording.silent_frames + 1 if self.is_silence(pcm16) else 0
+        silent = self.is_silence(pcm16)
+        recording.silent_frames = recording.silent_frames + 1 if silent else 0
+        recording.speech_frames += not silent
         if recording.silent_frames * FRAME_SECONDS >= recording.spec.silence_seconds:
             done = self._finish_recording("silence")
             if done is not None:
@@ -470,7 +478,8 @@ class CallSession:
         if recording.writer is None:  # stopped during the beep: an empty recording
             recording.writer = self.open_writer(recording.path)
         seconds = recording.writer.close()
-        return events.RecordingDone(recording.ref, seconds, reason)
+        speech = recording.speech_frames * FRAME_SECONDS
+        return events.RecordingDone(recording.ref, seconds, reason, speech)
 
     # -- streaming speech: live partials, emergency keywords --
     def _speech_results(self, results: list[AsrResult], ref: str) -> None:
@@ -507,6 +516,33 @@ class CallSession:
         if order.recording:
             # Runs on after the caller hung up (ivr/transcripts.py): live text or after-call.
             self._spawn(self.transcripts.deliver(number, order))
+
+    def _invalid_call(self, invalid: actions.InvalidCall) -> None:
+        """A 无效来电: no order; the service counts it by reason (and by number, for the
+        malicious-caller rules). Its silent recording, if any, stays on disk, named in the
+        report, so a wrongly gated intake can still be found."""
+        log.warning(
+            "call %s: 无效来电 (%s) after %.1f s: no work order",
+            self.leg.call_id,
+            invalid.reason,
+            invalid.seconds,
+        )
+        body: dict[str, Any] = {
+            "reason": invalid.reason,
+            "category": invalid.category,
+            "menu_path": list(invalid.menu_path),
+            "seconds": round(invalid.seconds, 1),
+            "received_at": self.answered_at.isoformat(),
+        }
+        if invalid.recording is not None:
+            body["recording"] = invalid.recording
+        self._spawn(self._report_invalid(body))
+
+    async def _report_invalid(self, body: dict[str, Any]) -> None:
+        try:
+            await self.orders.report_invalid_call(self.leg.call_id, self.leg.caller, body)
+        except OrdersUnavailable as exc:
+            log.warning("call %s: invalid call not counted: %s", self.leg.call_id, exc)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -8,6 +8,7 @@ so no test waits for audio in real time.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import shutil
 import struct
@@ -24,7 +25,7 @@ from asr.after_call import Priority
 from asr.intake import load_intake_rules
 from ivr.engine.actions import CreateOrder
 from ivr.engine.engine import FlowEngine
-from ivr.engine.flow import load_flow
+from ivr.engine.flow import Flow, load_flow
 from ivr.orders_client import OrdersUnavailable
 from ivr.session import CallSession
 from ivr.sip.leg import LegAudio, LegDigit, LegEnded, LegPlayed, LegTransfer
@@ -132,6 +133,7 @@ class FakeOrders:
         self.classifications: list[dict[str, Any] | None] = []
         self.answered: list[str] = []
         self.attempts: list[tuple[str, str, dict[str, object]]] = []
+        self.invalid: list[dict[str, Any]] = []
 
     def _acd(self) -> FakeAcd:
         if self.acd is None:
@@ -169,6 +171,9 @@ class FakeOrders:
     async def call_answered(self, call_id: str, caller: str, callee: str) -> None:
         self.answered.append(call_id)
 
+    async def report_invalid_call(self, call_id: str, caller: str, body: dict[str, Any]) -> None:
+        self.invalid.append(body)
+
 
 class FakeAfterCall:
     """The worker's after-call consumer (``asr.streaming.AfterCallWorker``) at its seam."""
@@ -182,6 +187,14 @@ class FakeAfterCall:
         return self.text
 
 
+def _shipped_flow() -> Flow:
+    """The shipped menu, less its minimum call length: these calls last milliseconds of
+    wall time (the engine's own tests cover ``too_short`` on a fake clock)."""
+    flow = load_flow(REPO / "config/menus/12320.yaml")
+    rules = flow.invalid_calls.model_copy(update={"min_call_seconds": 0.0})
+    return dataclasses.replace(flow, invalid_calls=rules)
+
+
 def _session(
     tmp_path: Path,
     orders: FakeOrders,
@@ -189,7 +202,7 @@ def _session(
     clock: Callable[[], datetime] = lambda: datetime.now(CHINA),
     classify: Classifier | None = None,
 ):
-    flow = load_flow(REPO / "config/menus/12320.yaml")
+    flow = _shipped_flow()
     leg = FakeLeg()
     prompts = FakePrompts()
     background: set[asyncio.Task[None]] = set()
@@ -281,6 +294,35 @@ async def test_hangup_while_recording_still_opens_the_order(tmp_path) -> None:
     assert order.recording is not None
     # No model: the order gets an empty transcript marked unavailable.
     assert orders.transcripts == [("12320-20261123-00042", "", "unavailable")]
+
+
+async def test_pressing_2_and_saying_nothing_twice_is_counted_as_invalid_not_an_order(
+    tmp_path,
+) -> None:
+    """Issue 13, item 8: the empty 诉求 order. Silence below the gate, asked again, silence."""
+    orders = FakeOrders()
+    session, leg, prompts, background = _session(tmp_path, orders, None)
+    run = asyncio.create_task(session.run())
+    await _until(lambda: "main_menu" in _played(leg, prompts), "menu played")
+    leg.events.put_nowait(LegDigit("2"))
+    for attempt in (1, 2):  # asked again after the first silence (the menu's on_no_speech)
+        await _until(
+            lambda n=attempt: leg.listening and _played(leg, prompts).count("beep") == n,
+            "recording",
+        )
+        for _ in range(int(4 / 0.02) + 1):
+            leg.events.put_nowait(LegAudio(SILENT_FRAME))
+    async with asyncio.timeout(5):
+        await run
+    await asyncio.wait(background, timeout=5)
+    assert orders.orders == []
+    (invalid,) = orders.invalid
+    assert (invalid["reason"], invalid["category"], invalid["menu_path"]) == (
+        "silent_intake", "complaint", ["2"],
+    )  # fmt: skip
+    assert invalid["recording"]
+    assert _played(leg, prompts).count("record_instructions") == 2
+    assert _played(leg, prompts)[-1] == "goodbye" and leg.hung_up
 
 
 async def test_order_service_down_apologises_and_hangs_up(tmp_path) -> None:
