@@ -156,6 +156,10 @@ class OrdersClient:
         )
         return str(payload["number"])
 
+    def order_body(self, order: CreateOrder, received_at: datetime) -> dict[str, Any]:
+        """The create request's body (also what an intake journal keeps)."""
+        return self._order_body(order, received_at)
+
     def _order_body(self, order: CreateOrder, received_at: datetime) -> dict[str, Any]:
         optional = {"domain": order.domain, "priority": order.priority}
         return {

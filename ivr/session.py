@@ -85,6 +85,13 @@ class SpeechStream(Protocol):
     async def aclose(self, now: float) -> list[AsrResult]: ...
 
 
+class Journal(Protocol):
+    """``ivr.journal.OrderJournal``: an intake in progress, kept for a crash's successor."""
+
+    def begin(self, order: actions.CreateOrder, received_at: datetime) -> None: ...
+    def end(self, key: str) -> None: ...
+
+
 class SpeechPool(Protocol):
     def open(self, call_id: str) -> SpeechStream | None: ...
 
@@ -136,9 +143,11 @@ class CallSession:
         publish_partial: Callable[[str, str], Coroutine[Any, Any, None]] | None = None,
         after_call: AfterCall | None = None,
         classify: Classifier | None = None,
+        journal: Journal | None = None,
     ) -> None:
         """``speech`` (live recognition) and ``after_call`` (recordings that found it full)
-        both come with a speech model; without one, orders get no transcript."""
+        both come with a speech model; without one, orders get no transcript. ``journal``
+        keeps each intake being recorded until its order is made (issue 13, item 9)."""
         self.leg = leg
         self.engine = engine
         self.prompts = prompts
@@ -171,6 +180,8 @@ class CallSession:
             speech=speech is not None or after_call is not None,
         )
         self._ended = False
+        self.journal = journal
+        self._orders_in_flight = 0
 
     def raise_emergency(self, line: str, source: str) -> None:
         """An emergency for ``line`` from outside the keys (agent command, spoken keyword)."""
@@ -182,6 +193,8 @@ class CallSession:
             await self._run()
         finally:
             self.transcripts.call_over()
+            if self.journal is not None and not self._orders_in_flight:
+                self.journal.end(self.leg.call_id)  # else when the order is made or spooled
 
     async def _run(self) -> None:
         leg = self.leg
@@ -441,6 +454,7 @@ class CallSession:
         if self._recording is not None and self._recording.writer is None:
             self._recording.writer = self.open_writer(self._recording.path)
             self.leg.listen(True)
+            self._journal_intake(self._recording.ref)
             if self.speech is not None and self._stream is None:
                 # None when every recogniser is busy: the recording is transcribed after the call.
                 try:
@@ -506,16 +520,36 @@ class CallSession:
             log.warning("call %s: screen-pop on answer not sent: %s", self.leg.call_id, exc)
 
     async def _create_order(self, order: actions.CreateOrder) -> None:
+        self._orders_in_flight += 1
         try:
             number = await self.orders.create_order(order, self.answered_at)
-        except OrdersUnavailable as exc:
+        except OrdersUnavailable as exc:  # spooled, or refused and set aside: not lost
             self.leg.events.put_nowait(_Outcome(events.OrderFailed(str(exc))))
             return
+        finally:
+            self._orders_in_flight -= 1
+            if self.journal is not None and (self._ended or self.engine.finished):
+                self.journal.end(self.leg.call_id)
         log.info("call %s: order %s created", self.leg.call_id, number)
         self.leg.events.put_nowait(_Outcome(events.OrderCreated(number)))
         if order.recording:
             # Runs on after the caller hung up (ivr/transcripts.py): live text or after-call.
             self._spawn(self.transcripts.deliver(number, order))
+
+    def _journal_intake(self, recording: str) -> None:
+        """The order this intake would become if the worker died now (``ivr/journal.py``)."""
+        if self.journal is None:
+            return
+        engine = self.engine
+        cut = actions.CreateOrder(
+            idempotency_key=self.leg.call_id,
+            caller=self.leg.caller,
+            category=engine.variables.get("category") or "consult",
+            menu_path=tuple(engine.call.menu_path),
+            recording=recording,
+            flow_version=engine.flow.version,
+        )
+        self.journal.begin(cut, self.answered_at)
 
     def _invalid_call(self, invalid: actions.InvalidCall) -> None:
         """A 无效来电: no order; the service counts it by reason (and by number, for the

@@ -28,6 +28,7 @@ import logging
 import os
 import signal
 import socket
+import wave
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +47,7 @@ from ivr.bus import CallBus
 from ivr.engine.engine import FlowEngine
 from ivr.engine.flow import Flow, load_flow
 from ivr.errors import IvrError
+from ivr.journal import IntakeJournal, OrderJournal, finish_cut_intakes
 from ivr.orders_client import OrdersClient
 from ivr.prompts.library import PromptLibrary
 from ivr.runstate import ReloadOutcome, WorkerState, remove_state, state_path, write_state
@@ -53,6 +55,7 @@ from ivr.session import BEEP_PROMPT, CallSession
 from ivr.sip.pyvoip_adapter import CallLeg, SipFrontEnd
 from ivr.transcripts import Classifier, intake_classifier
 from recordings.audio import is_silence
+from recordings.errors import RecordingError
 from recordings.store import RecordingStore, WavWriter
 from routing.calendar import WorkCalendar
 from routing.calendar_config import load_calendar
@@ -277,6 +280,8 @@ async def _serve(
         if rules is not None:
             classify_intake = await asyncio.to_thread(intake_classifier, rules)
     recordings = RecordingStore(settings.paths.recordings)
+    journal = IntakeJournal(settings.paths.spool)
+    order_journal = OrderJournal(journal, orders.order_body)
     background: set[asyncio.Task[None]] = set()
     sessions: dict[str, CallSession] = {}  # calls in progress, for commands from the bus
 
@@ -328,6 +333,7 @@ async def _serve(
             publish_partial=lambda call_id, text: bus.publish_partial(call_id, ivr.pop_group, text),
             after_call=after_call,
             classify=classify_intake,
+            journal=order_journal,
         )
         log.info(
             "call %s answered (%s), flow %s, SIP Call-ID %s",
@@ -366,6 +372,12 @@ async def _serve(
     deadline = float("inf")
     try:
         while not stop.is_set():
+            await finish_cut_intakes(
+                journal,
+                speech_seconds=lambda ref: asyncio.to_thread(_speech_seconds, recordings, ref),
+                spool=orders.spool.put,
+                report_lost=orders.report_invalid_call,
+            )
             await orders.replay_spool()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(SPOOL_REPLAY_SECONDS):
@@ -404,6 +416,18 @@ async def _drain(front: SipFrontEnd, deadline: float, hurry: asyncio.Event) -> N
         log.warning("drain ended with %d call(s) in progress: hanging them up", left)
     else:
         log.info("drained: no call in progress")
+
+
+def _speech_seconds(recordings: RecordingStore, ref: str) -> float:
+    """Seconds above the silence gate in a (partial) recording; 0 if it is gone or broken."""
+    try:
+        with wave.open(str(recordings.resolve(ref)), "rb") as wav:
+            pcm = wav.readframes(wav.getnframes())
+    except (OSError, EOFError, wave.Error, RecordingError):
+        return 0.0
+    frame = 320  # 20 ms of 8 kHz 16-bit
+    voiced = sum(not is_silence(pcm[i : i + frame]) for i in range(0, len(pcm) - frame + 1, frame))
+    return voiced * 0.020
 
 
 def _intake_rules(intake: Path) -> IntakeRules | None:

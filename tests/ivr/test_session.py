@@ -8,6 +8,7 @@ so no test waits for audio in real time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import math
 import shutil
@@ -535,3 +536,49 @@ async def test_an_emergency_keyword_in_the_intake_sends_the_caller_to_120(tmp_pa
     assert leg.transfers[0][0] == "sip:120@127.0.0.1:5060"
     assert session.engine.variables["emergency_source"] == "keyword"
     assert partials and all(call_id == leg.call_id for call_id, _ in partials)
+
+
+class FakeJournal:
+    def __init__(self) -> None:
+        self.open: dict[str, CreateOrder] = {}
+
+    def begin(self, order: CreateOrder, received_at: datetime) -> None:
+        self.open[order.idempotency_key] = order
+
+    def end(self, key: str) -> None:
+        self.open.pop(key, None)
+
+
+async def test_an_intake_is_journaled_while_recorded_and_forgotten_once_ordered(tmp_path) -> None:
+    """Issue 13, item 9: what a crash's successor needs, kept only while it is needed."""
+    orders, journal = FakeOrders(), FakeJournal()
+    session, leg, prompts, background = _session(tmp_path, orders, None)
+    session.journal = journal
+    run = asyncio.create_task(session.run())
+    await _until(lambda: "main_menu" in _played(leg, prompts), "menu played")
+    leg.events.put_nowait(LegDigit("2"))
+    await _until(lambda: leg.listening, "recording")
+    cut = journal.open[leg.call_id]
+    assert (cut.category, cut.menu_path) == ("complaint", ("2",))
+    assert cut.recording and (tmp_path / cut.recording).exists()
+    for _ in range(50):
+        leg.events.put_nowait(LegAudio(TONE_FRAME))
+    leg.events.put_nowait(LegDigit("#"))
+    async with asyncio.timeout(5):
+        await run
+    await asyncio.wait(background, timeout=5)
+    assert len(orders.orders) == 1 and journal.open == {}
+
+
+async def test_a_crash_while_recording_leaves_the_journal(tmp_path) -> None:
+    orders, journal = FakeOrders(), FakeJournal()
+    session, leg, prompts, _ = _session(tmp_path, orders, None)
+    session.journal = journal
+    run = asyncio.create_task(session._run())  # the worker dies: no cleanup runs
+    await _until(lambda: "main_menu" in _played(leg, prompts), "menu played")
+    leg.events.put_nowait(LegDigit("2"))
+    await _until(lambda: leg.listening, "recording")
+    run.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
+    assert list(journal.open) == [leg.call_id]
