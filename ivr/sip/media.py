@@ -25,7 +25,9 @@ states the media address it uses, and a latch would give the port to whoever
 sends first. Within the negotiated source, the stream's SSRC is locked on its
 first packet; a packet with another SSRC is ignored unless the locked one has
 been silent for ``SSRC_SWITCH_SECONDS`` (a sender that restarted its stream), so
-two streams interleaved on one source never mix.
+two streams interleaved on one source never mix. Key events (RFC 4733) alone are also
+taken from another port of the SDP's address, for senders that send them from a second
+socket (SIPp's pcap player does); audio from there is not.
 """
 
 from __future__ import annotations
@@ -153,8 +155,14 @@ class RtpStream:
         self._peer_ssrc = None
 
     def _from_peer(self, data: bytes, addr: tuple[str, int], now: float) -> bool:
-        """Whether a datagram belongs to this call: the SDP's address and port, one SSRC."""
+        """Whether a datagram belongs to this call: the SDP's address and port, one SSRC.
+
+        From the SDP's address but another port only RFC 4733 key events are taken: some
+        senders (SIPp's pcap player, a few gateways) send them from a second socket, and
+        a key is worth keeping; a voice from another port is never heard."""
         if (addr[0], addr[1]) != self.remote:
+            if addr[0] == self.remote[0] and len(data) > 1 and data[1] & 0x7F in self.event_types:
+                return True
             self.stats.foreign += 1
             return False
         ssrc = data[_SSRC]

@@ -108,3 +108,29 @@ async def test_a_re_invite_moves_the_source_and_the_old_one_is_no_longer_heard()
         await engine.stop()
         old.close()
         new.close()
+
+
+async def test_key_events_from_another_port_of_the_callers_address_still_count() -> None:
+    """SIPp's pcap player (and some gateways) send RFC 4733 events from a second socket."""
+    from ivr.sip.leg import LegDigit
+
+    engine = MediaEngine(asyncio.get_running_loop())
+    caller, keys = _sender(), _sender()
+    try:
+        leg = CallLeg(asyncio.get_running_loop(), "call-b", "13800000000", "12320")
+        stream = RtpStream(leg, playback_for(leg, PCMU), ("127.0.0.1", _free_port()),
+                           caller.getsockname(), PCMU, frozenset({101}))  # fmt: skip
+        engine.open(stream)
+        for sequence, end in enumerate((0x0A, 0x0A, 0x8A)):  # key 1: two updates, the end
+            event = bytes([1, end, 0, 160])
+            keys.sendto(RTP_HEADER.pack(0x80, 101, sequence, 1000, 0xDDDD) + event, stream.local)
+        keys.sendto(_packet(9, 0xDDDD, A_VOICE), stream.local)  # audio from there: not heard
+        async with asyncio.timeout(2):
+            event = await leg.events.get()
+        assert event == LegDigit("1")
+        await asyncio.sleep(0.05)
+        assert stream.stats.foreign == 1
+    finally:
+        await engine.stop()
+        caller.close()
+        keys.close()
