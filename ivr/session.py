@@ -526,9 +526,9 @@ class CallSession:
         except OrdersUnavailable as exc:  # spooled, or refused and set aside: not lost
             self.leg.events.put_nowait(_Outcome(events.OrderFailed(str(exc))))
             return
-        finally:
+        finally:  # made, spooled or set aside: the intake no longer needs its journal
             self._orders_in_flight -= 1
-            if self.journal is not None and (self._ended or self.engine.finished):
+            if self.journal is not None:
                 self.journal.end(self.leg.call_id)
         log.info("call %s: order %s created", self.leg.call_id, number)
         self.leg.events.put_nowait(_Outcome(events.OrderCreated(number)))
