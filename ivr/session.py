@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from asr.streaming import AsrResult, Final, KeywordHit, Partial
 from ivr.engine import actions, events
 from ivr.engine.engine import FlowEngine
+from ivr.intake_outcome import Journal, cut_order, invalid_report
 from ivr.orders_client import OrdersUnavailable
 from ivr.queueing import NO_QUEUE, AgentOffer, OfferEnded, QueueApi, QueueDriver, QueueRequest
 from ivr.sip.leg import LegAudio, LegDigit, LegEnded, LegPlayed, LegTransfer
@@ -83,13 +84,6 @@ class SpeechStream(Protocol):
         self, frame: bytes, now: float, *, prompt_playing: bool = False
     ) -> list[AsrResult]: ...
     async def aclose(self, now: float) -> list[AsrResult]: ...
-
-
-class Journal(Protocol):
-    """``ivr.journal.OrderJournal``: an intake in progress, kept for a crash's successor."""
-
-    def begin(self, order: actions.CreateOrder, received_at: datetime) -> None: ...
-    def end(self, key: str) -> None: ...
 
 
 class SpeechPool(Protocol):
@@ -538,39 +532,18 @@ class CallSession:
 
     def _journal_intake(self, recording: str) -> None:
         """The order this intake would become if the worker died now (``ivr/journal.py``)."""
-        if self.journal is None:
-            return
-        engine = self.engine
-        cut = actions.CreateOrder(
-            idempotency_key=self.leg.call_id,
-            caller=self.leg.caller,
-            category=engine.variables.get("category") or "consult",
-            menu_path=tuple(engine.call.menu_path),
-            recording=recording,
-            flow_version=engine.flow.version,
-        )
-        self.journal.begin(cut, self.answered_at)
+        if self.journal is not None:
+            leg, engine = self.leg, self.engine
+            path = tuple(engine.call.menu_path)
+            cut = cut_order(leg.call_id, leg.caller, engine.variables, path, recording,
+                            engine.flow.version)  # fmt: skip
+            self.journal.begin(cut, self.answered_at)
 
     def _invalid_call(self, invalid: actions.InvalidCall) -> None:
-        """A 无效来电: no order; the service counts it by reason (and by number, for the
-        malicious-caller rules). Its silent recording, if any, stays on disk, named in the
-        report, so a wrongly gated intake can still be found."""
-        log.warning(
-            "call %s: 无效来电 (%s) after %.1f s: no work order",
-            self.leg.call_id,
-            invalid.reason,
-            invalid.seconds,
-        )
-        body: dict[str, Any] = {
-            "reason": invalid.reason,
-            "category": invalid.category,
-            "menu_path": list(invalid.menu_path),
-            "seconds": round(invalid.seconds, 1),
-            "received_at": self.answered_at.isoformat(),
-        }
-        if invalid.recording is not None:
-            body["recording"] = invalid.recording
-        self._spawn(self._report_invalid(body))
+        """A 无效来电: no order; the service counts it by reason and by number."""
+        log.warning("call %s: 无效来电 (%s) after %.1f s: no work order",
+                    self.leg.call_id, invalid.reason, invalid.seconds)  # fmt: skip
+        self._spawn(self._report_invalid(invalid_report(invalid, self.answered_at)))
 
     async def _report_invalid(self, body: dict[str, Any]) -> None:
         try:
