@@ -41,6 +41,8 @@ class Ivr(_Section):
     rtp_ports: tuple[int, int] = (20000, 20999)  # shared out among the workers, disjoint
     workers: Annotated[int, Field(ge=1, le=64)] | None = None  # None: one per core
     drain_seconds: Annotated[float, Field(ge=0)] = 60.0  # SIGTERM: how long calls may go on
+    # Calls one worker takes at once; more get 503 + Retry-After (None: as RTP ports allow).
+    max_calls: Annotated[int, Field(ge=1)] | None = None
     extension: str = "12320"
     menu: Path = Path("menus/12320.yaml")  # relative to the config directory
     prompt_texts: Path = Path("prompts/zh.yaml")

@@ -1,7 +1,9 @@
 """The IVR's client of the internal work-order API: the only ``ivr`` module importing aiohttp.
 
-A create carries the SIP Call-ID as its idempotency key, so retrying after a
-timeout can never open a second order. When the service stays unreachable the
+A create carries the call's id as its idempotency key, so retrying after a
+timeout can never open a second order. That id is the worker's own
+(``ivr.sip.leg.new_call_id``), never the caller's SIP Call-ID: two callers
+choosing the same Call-ID must not share an order. When the service stays unreachable the
 request is written to a spool directory and replayed later: what a caller said
 is never lost.
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,12 +24,19 @@ import aiohttp
 
 from ivr.engine.actions import CreateOrder
 from ivr.errors import IvrError
+from ivr.spool import REJECTED, Spool, SpoolEntry, Unreadable
 
 log = logging.getLogger("ivr.orders")
 
 
 class OrdersUnavailable(IvrError):
-    """The work-order service did not take the request (after retries)."""
+    """The work-order service did not take the request (after retries).
+
+    ``status``: the last HTTP status (5xx), or ``None`` when the service was not reached."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class OrderRefused(OrdersUnavailable):
@@ -33,8 +44,7 @@ class OrderRefused(OrdersUnavailable):
     sending it again cannot help."""
 
     def __init__(self, message: str, status: int, error: object) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status)
         self.error = error
 
 
@@ -54,11 +64,21 @@ class OrdersClient:
         attempts: int = 4,
         first_backoff: float = 0.25,
         timeout: float = 5.0,
+        spool_attempts: int | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``spool_attempts``: failed replays of a spooled intake before its quarantine;
+        ``clock``: seconds since the epoch, for the spool's retry times."""
         self.base_url = base_url.rstrip("/")
         self.group = group
         self.worker = worker
         self.spool_dir = spool_dir
+        self.spool = (
+            Spool(spool_dir)
+            if spool_attempts is None
+            else Spool(spool_dir, max_attempts=spool_attempts)
+        )
+        self.clock = clock
         self.attempts = attempts
         self.first_backoff = first_backoff
         self._headers = {"Authorization": f"Bearer {token}"}
@@ -88,6 +108,7 @@ class OrdersClient:
         """``seconds``: this request's own time limit (a long-poll's is longer)."""
         delay = self.first_backoff
         last = "no attempt"
+        status: int | None = None
         limit = self._timeout if seconds is None else aiohttp.ClientTimeout(total=seconds)
         for attempt in range(self.attempts):
             if attempt:
@@ -107,11 +128,13 @@ class OrdersClient:
                         return payload
                     error = payload.get("error", payload)
                     last = f"HTTP {response.status}: {error}"
+                    status = response.status
                     if response.status < 500 and response.status not in (408, 429):
                         raise OrderRefused(last, response.status, error)
             except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
-        raise OrdersUnavailable(last)
+                status = None
+        raise OrdersUnavailable(last, status)
 
     async def create_order(self, order: CreateOrder, received_at: datetime) -> str:
         body = self._order_body(order, received_at)
@@ -132,6 +155,10 @@ class OrdersClient:
             "POST", "/api/v1/workorders", body, headers={"Idempotency-Key": key}
         )
         return str(payload["number"])
+
+    def order_body(self, order: CreateOrder, received_at: datetime) -> dict[str, Any]:
+        """The create request's body (also what an intake journal keeps)."""
+        return self._order_body(order, received_at)
 
     def _order_body(self, order: CreateOrder, received_at: datetime) -> dict[str, Any]:
         optional = {"domain": order.domain, "priority": order.priority}
@@ -181,6 +208,17 @@ class OrdersClient:
             },
         )
 
+    async def report_invalid_call(self, call_id: str, caller: str, body: dict[str, Any]) -> None:
+        """Count a 无效来电 (no order) at the service, by reason and by number.
+
+        Best effort, not spooled: a lost count costs a statistic, never an intake."""
+        await self._request(
+            "POST",
+            "/api/v1/invalid-calls",
+            {"call_id": call_id, "caller_number": caller, "worker": self.worker, **body},
+            headers={"Idempotency-Key": f"invalid:{call_id}"},
+        )
+
     # -- the ACD queue (ivr/queueing.py) --
     async def enqueue(self, group: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._request("POST", f"/api/v1/queues/{quote(group, safe='')}/calls", body)
@@ -198,68 +236,51 @@ class OrdersClient:
     async def leave_queue(self, call_id: str, reason: str) -> None:
         await self._request("DELETE", _queued_call(call_id), None, params={"reason": reason})
 
-    # -- spool --
+    # -- spool (ivr/spool.py) --
     def _spool(self, key: str, body: dict[str, Any]) -> Path:
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
-        name = "".join(c if c.isalnum() else "_" for c in key)[:80] or "order"
-        path = self.spool_dir / f"{name}.json"
-        partial = path.with_name(f".{path.name}.partial")  # replayers only read whole files
-        partial.write_text(
-            json.dumps({"key": key, "body": body}, ensure_ascii=False), encoding="utf-8"
-        )
-        partial.replace(path)
-        return path
+        return self.spool.put(key, body)
 
     async def replay_spool(self) -> int:
-        """Send spooled creates again, oldest name first; returns how many went through.
+        """Send due spooled creates again, oldest name first; returns how many went through.
 
-        While the service is unreachable (or answers 5xx) replaying stops and the entries
-        wait. An entry the service refuses for good (4xx: invalid, conflicting key) moves to
-        ``rejected/`` with the service's error beside it (``<name>.error.json``) and is
-        logged as an error, so it can be fixed by hand and never blocks the ones after it.
-        The workers of a node share the spool: two may send the same file, which the
-        idempotency key makes harmless, and one may find it gone after the other.
+        While the service cannot be reached, replaying stops and the entries wait, their
+        tries not counted. An entry the service answers 5xx is tried again later, with a
+        growing delay, then quarantined (``ivr/spool.py``); one it refuses for good (4xx:
+        invalid, conflicting key) moves to ``rejected/`` at once. Either way it never
+        holds back the entries after it. The workers of a node share the spool: two may
+        send the same file, which the idempotency key makes harmless.
         """
         sent = 0
-        for path in sorted(self.spool_dir.glob("*.json")):
-            try:
-                entry = json.loads(path.read_text(encoding="utf-8"))
-                key, body = entry["key"], entry["body"]
-            except FileNotFoundError:
-                continue  # another worker has sent it
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                self._reject(path, {"error": f"unreadable spool entry: {exc}"})
+        now = self.clock()
+        for entry in self.spool.due(now):
+            if isinstance(entry, Unreadable):
+                self._reject(entry.path, {"error": entry.error})
                 continue
-            try:
-                number = await self._post_order(key, body)
-            except OrderRefused as exc:
-                self._reject(path, {"status": exc.status, "error": exc.error})
-                continue
-            except OrdersUnavailable as exc:
-                log.warning("spooled intake %s still not accepted: %s", path.name, exc)
+            outcome = await self._replay(entry, now)
+            if outcome == "unreachable":
                 break
-            path.unlink(missing_ok=True)
-            sent += 1
-            log.info("spooled intake %s became order %s", path.name, number)
+            sent += outcome == "sent"
         return sent
+
+    async def _replay(self, entry: SpoolEntry, now: float) -> str:
+        """Try one entry: ``sent``, ``set_aside``, ``failed`` or ``unreachable`` (stop now)."""
+        try:
+            number = await self._post_order(entry.key, entry.body)
+        except OrderRefused as exc:
+            self._reject(entry.path, {"status": exc.status, "error": exc.error})
+            return "set_aside"
+        except OrdersUnavailable as exc:
+            if exc.status is None:
+                log.warning("spooled intake %s still not accepted: %s", entry.path.name, exc)
+                return "unreachable"
+            return "set_aside" if self.spool.failed(entry, now, str(exc)) else "failed"
+        self.spool.sent(entry)
+        log.info("spooled intake %s became order %s", entry.path.name, number)
+        return "sent"
 
     def _reject(self, path: Path, why: dict[str, Any]) -> None:
         """Move a spooled intake the service will never take to ``rejected/``, with why."""
-        rejected = self.spool_dir / "rejected"
-        rejected.mkdir(parents=True, exist_ok=True)
-        target = rejected / path.name
-        try:
-            path.replace(target)
-        except FileNotFoundError:
-            return  # another worker of the node has set it aside (or sent it) already
-        error = rejected / f"{path.stem}.error.json"
-        error.write_text(json.dumps(why, ensure_ascii=False, indent=1), encoding="utf-8")
-        log.error(
-            "SPOOLED INTAKE SET ASIDE, never to be sent again: moved to %s (see %s): %s",
-            target,
-            error.name,
-            why,
-        )
+        self.spool.set_aside(path, REJECTED, why)
 
 
 def _queued_call(call_id: str) -> str:

@@ -44,6 +44,9 @@ class WorkerState:
     reloads: int = 0
     last_reload: ReloadOutcome | None = None
     languages: list[str] = field(default_factory=list)
+    #: Why the worker runs the last good configuration instead of the one on disk ("": it
+    #: does not); cleared by a successful reload.
+    fallback: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1) + "\n"

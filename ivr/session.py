@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from asr.streaming import AsrResult, Final, KeywordHit, Partial
 from ivr.engine import actions, events
 from ivr.engine.engine import FlowEngine
+from ivr.intake_outcome import Journal, cut_order, invalid_report
 from ivr.orders_client import OrdersUnavailable
 from ivr.queueing import NO_QUEUE, AgentOffer, OfferEnded, QueueApi, QueueDriver, QueueRequest
 from ivr.sip.leg import LegAudio, LegDigit, LegEnded, LegPlayed, LegTransfer
@@ -60,6 +61,9 @@ class Orders(QueueApi, Protocol):
         self, number: str, text: str, status: str, classification: dict[str, Any] | None = None
     ) -> None: ...
     async def call_answered(self, call_id: str, caller: str, callee: str) -> None: ...
+    async def report_invalid_call(
+        self, call_id: str, caller: str, body: dict[str, Any]
+    ) -> None: ...
     async def record_transfer(self, number: str, line: str, attempt: dict[str, object]) -> None: ...
 
 
@@ -112,6 +116,7 @@ class _Recording:
     ref: str
     writer: Writer | None = None  # None until the beep has been played
     silent_frames: int = 0
+    speech_frames: int = 0  # above the silence gate: did the caller say anything at all?
 
 
 class CallSession:
@@ -132,9 +137,11 @@ class CallSession:
         publish_partial: Callable[[str, str], Coroutine[Any, Any, None]] | None = None,
         after_call: AfterCall | None = None,
         classify: Classifier | None = None,
+        journal: Journal | None = None,
     ) -> None:
         """``speech`` (live recognition) and ``after_call`` (recordings that found it full)
-        both come with a speech model; without one, orders get no transcript."""
+        both come with a speech model; without one, orders get no transcript. ``journal``
+        keeps each intake being recorded until its order is made (issue 13, item 9)."""
         self.leg = leg
         self.engine = engine
         self.prompts = prompts
@@ -167,6 +174,8 @@ class CallSession:
             speech=speech is not None or after_call is not None,
         )
         self._ended = False
+        self.journal = journal
+        self._orders_in_flight = 0
 
     def raise_emergency(self, line: str, source: str) -> None:
         """An emergency for ``line`` from outside the keys (agent command, spoken keyword)."""
@@ -178,6 +187,8 @@ class CallSession:
             await self._run()
         finally:
             self.transcripts.call_over()
+            if self.journal is not None and not self._orders_in_flight:
+                self.journal.end(self.leg.call_id)  # else when the order is made or spooled
 
     async def _run(self) -> None:
         leg = self.leg
@@ -263,6 +274,8 @@ class CallSession:
                     action = dataclasses.replace(action, recording=self._stopped_ref)
                 self._order_category = action.category
                 self._spawn(self._create_order(action))
+            elif isinstance(action, actions.InvalidCall):
+                self._invalid_call(action)
             elif isinstance(action, actions.Hangup):
                 if not self._ended:
                     self.leg.hangup()
@@ -435,6 +448,7 @@ class CallSession:
         if self._recording is not None and self._recording.writer is None:
             self._recording.writer = self.open_writer(self._recording.path)
             self.leg.listen(True)
+            self._journal_intake(self._recording.ref)
             if self.speech is not None and self._stream is None:
                 # None when every recogniser is busy: the recording is transcribed after the call.
                 try:
@@ -453,7 +467,9 @@ class CallSession:
         if self._stream is not None:
             now = asyncio.get_running_loop().time()
             self._speech_results(self._stream.feed(pcm16, now), self._stream_ref)
-        recording.silent_frames = recording.silent_frames + 1 if self.is_silence(pcm16) else 0
+        silent = self.is_silence(pcm16)
+        recording.silent_frames = recording.silent_frames + 1 if silent else 0
+        recording.speech_frames += not silent
         if recording.silent_frames * FRAME_SECONDS >= recording.spec.silence_seconds:
             done = self._finish_recording("silence")
             if done is not None:
@@ -470,7 +486,8 @@ class CallSession:
         if recording.writer is None:  # stopped during the beep: an empty recording
             recording.writer = self.open_writer(recording.path)
         seconds = recording.writer.close()
-        return events.RecordingDone(recording.ref, seconds, reason)
+        speech = recording.speech_frames * FRAME_SECONDS
+        return events.RecordingDone(recording.ref, seconds, reason, speech)
 
     # -- streaming speech: live partials, emergency keywords --
     def _speech_results(self, results: list[AsrResult], ref: str) -> None:
@@ -497,16 +514,42 @@ class CallSession:
             log.warning("call %s: screen-pop on answer not sent: %s", self.leg.call_id, exc)
 
     async def _create_order(self, order: actions.CreateOrder) -> None:
+        self._orders_in_flight += 1
         try:
             number = await self.orders.create_order(order, self.answered_at)
-        except OrdersUnavailable as exc:
+        except OrdersUnavailable as exc:  # spooled, or refused and set aside: not lost
             self.leg.events.put_nowait(_Outcome(events.OrderFailed(str(exc))))
             return
+        finally:  # made, spooled or set aside: the intake no longer needs its journal
+            self._orders_in_flight -= 1
+            if self.journal is not None:
+                self.journal.end(self.leg.call_id)
         log.info("call %s: order %s created", self.leg.call_id, number)
         self.leg.events.put_nowait(_Outcome(events.OrderCreated(number)))
         if order.recording:
             # Runs on after the caller hung up (ivr/transcripts.py): live text or after-call.
             self._spawn(self.transcripts.deliver(number, order))
+
+    def _journal_intake(self, recording: str) -> None:
+        """The order this intake would become if the worker died now (``ivr/journal.py``)."""
+        if self.journal is not None:
+            leg, engine = self.leg, self.engine
+            path = tuple(engine.call.menu_path)
+            cut = cut_order(leg.call_id, leg.caller, engine.variables, path, recording,
+                            engine.flow.version)  # fmt: skip
+            self.journal.begin(cut, self.answered_at)
+
+    def _invalid_call(self, invalid: actions.InvalidCall) -> None:
+        """A 无效来电: no order; the service counts it by reason and by number."""
+        log.warning("call %s: 无效来电 (%s) after %.1f s: no work order",
+                    self.leg.call_id, invalid.reason, invalid.seconds)  # fmt: skip
+        self._spawn(self._report_invalid(invalid_report(invalid, self.answered_at)))
+
+    async def _report_invalid(self, body: dict[str, Any]) -> None:
+        try:
+            await self.orders.report_invalid_call(self.leg.call_id, self.leg.caller, body)
+        except OrdersUnavailable as exc:
+            log.warning("call %s: invalid call not counted: %s", self.leg.call_id, exc)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -28,6 +28,7 @@ import logging
 import os
 import signal
 import socket
+import wave
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,11 +42,12 @@ from asr.keywords import plan_keywords, rules_from_mapping
 from asr.streaming import AfterCallWorker, RecognizerBackend, StreamingPool
 from asr.vosk_adapter import VoskBackend, open_transcriber
 from hotline.settings import Settings, load_settings
-from ivr import eventloop
+from ivr import eventloop, lastgood
 from ivr.bus import CallBus
 from ivr.engine.engine import FlowEngine
 from ivr.engine.flow import Flow, load_flow
 from ivr.errors import IvrError
+from ivr.journal import IntakeJournal, OrderJournal, finish_cut_intakes
 from ivr.orders_client import OrdersClient
 from ivr.prompts.library import PromptLibrary
 from ivr.runstate import ReloadOutcome, WorkerState, remove_state, state_path, write_state
@@ -53,6 +55,7 @@ from ivr.session import BEEP_PROMPT, CallSession
 from ivr.sip.pyvoip_adapter import CallLeg, SipFrontEnd
 from ivr.transcripts import Classifier, intake_classifier
 from recordings.audio import is_silence
+from recordings.errors import RecordingError
 from recordings.store import RecordingStore, WavWriter
 from routing.calendar import WorkCalendar
 from routing.calendar_config import load_calendar
@@ -107,10 +110,60 @@ def load_version(settings: Settings) -> Version:
     return Version(flow, prompts, load_calendar(settings.calendar))
 
 
+def sources_of(settings: Settings) -> lastgood.Sources:
+    return lastgood.Sources(settings.ivr.menu, settings.ivr.prompt_texts, settings.calendar)
+
+
+def save_last_good(settings: Settings, version: Version) -> None:
+    """Keep the files ``version`` was loaded from, for a restart on a broken disk."""
+    try:
+        lastgood.save(settings.paths.var, sources_of(settings), version.flow.version, _now_text())
+    except OSError as exc:
+        log.error("last good configuration not saved: %s", exc)
+
+
+def load_first_version(settings: Settings) -> tuple[Version, str]:
+    """The configuration on disk, or — when it does not load — the last good one.
+
+    Returns the version and, for a fallback, why the one on disk was not used. A crashed
+    worker must come back even if someone broke the menu meanwhile (issue 13, item 9).
+    """
+    try:
+        version = load_version(settings)
+    except (IvrError, RoutingError) as error:
+        last = lastgood.load(settings.paths.var)
+        if last is None:
+            raise
+        fallback = settings.model_copy(
+            update={
+                "ivr": settings.ivr.model_copy(
+                    update={"menu": last.sources.menu, "prompt_texts": last.sources.prompt_texts}
+                ),
+                "calendar": last.sources.calendar or settings.calendar,
+            }
+        )
+        version = load_version(fallback)
+        why = f"configuration on disk rejected: {error}"
+        log.error(
+            "CONFIGURATION ON DISK DOES NOT LOAD — running the last good one (flow %s, saved %s) "
+            "until it is fixed and `hotline reload` succeeds:\n%s",
+            version.flow.version,
+            last.saved_at,
+            error,
+        )
+        return version, why
+    save_last_good(settings, version)
+    return version, ""
+
+
+def _now_text() -> str:
+    return now().isoformat(timespec="seconds")
+
+
 class Versions:
     """The version new calls get; ``reload`` swaps it only for a fully valid new one."""
 
-    def __init__(self, settings: Settings, current: Version) -> None:
+    def __init__(self, settings: Settings, current: Version, fallback: str = "") -> None:
         self.settings = settings
         self.current = current
         self.state_file = state_path(settings.paths.var, settings.ivr.sip_port)
@@ -121,6 +174,7 @@ class Versions:
             menu_text=current.flow.text,
             started_at=now().isoformat(timespec="seconds"),
             languages=list(current.flow.languages),
+            fallback=fallback,
         )
         write_state(self.state_file, self.state)
 
@@ -134,6 +188,7 @@ class Versions:
             return outcome
         old, self.current = self.version, new
         log.info("reloaded: new calls run flow %s (was %s)", new.flow.version, old)
+        await asyncio.to_thread(save_last_good, self.settings, new)
         outcome = ReloadOutcome(self._at(), True, new.flow.version)
         self._record(outcome, new.flow)
         return outcome
@@ -146,7 +201,10 @@ class Versions:
         changes: dict[str, object] = {"reloads": self.state.reloads + 1, "last_reload": outcome}
         if flow is not None:
             changes.update(
-                flow_version=flow.version, menu_text=flow.text, languages=list(flow.languages)
+                flow_version=flow.version,
+                menu_text=flow.text,
+                languages=list(flow.languages),
+                fallback="",
             )
         self.state = dataclasses.replace(self.state, **changes)  # type: ignore[arg-type]
         write_state(self.state_file, self.state)
@@ -177,7 +235,7 @@ async def run_worker(
     The drain lasts until no call is left, ``ivr.drain_seconds`` or ``hurry``.
     ``recognizers`` replaces the Vosk model of ``settings.asr.model`` (the benchmark injects
     scripted recognizers at this seam)."""
-    versions = Versions(settings, load_version(settings))
+    versions = Versions(settings, *await asyncio.to_thread(load_first_version, settings))
     reloader = asyncio.create_task(_reload_on_request(versions, reload or asyncio.Event()))
     try:
         await _serve(settings, stop, versions, token_wait, recognizers, hurry or asyncio.Event())
@@ -222,6 +280,8 @@ async def _serve(
         if rules is not None:
             classify_intake = await asyncio.to_thread(intake_classifier, rules)
     recordings = RecordingStore(settings.paths.recordings)
+    journal = IntakeJournal(settings.paths.spool)
+    order_journal = OrderJournal(journal, orders.order_body)
     background: set[asyncio.Task[None]] = set()
     sessions: dict[str, CallSession] = {}  # calls in progress, for commands from the bus
 
@@ -273,8 +333,15 @@ async def _serve(
             publish_partial=lambda call_id, text: bus.publish_partial(call_id, ivr.pop_group, text),
             after_call=after_call,
             classify=classify_intake,
+            journal=order_journal,
         )
-        log.info("call %s answered (%s), flow %s", leg.call_id, leg.codec, flow.version)
+        log.info(
+            "call %s answered (%s), flow %s, SIP Call-ID %s",
+            leg.call_id,
+            leg.codec,
+            flow.version,
+            leg.sip_call_id,
+        )
         sessions[leg.call_id] = session
         try:
             await session.run()
@@ -289,6 +356,7 @@ async def _serve(
         listen=(ivr.host, ivr.sip_port),
         username=ivr.extension,
         rtp_ports=ivr.rtp_ports,
+        max_calls=ivr.max_calls,
     )
     await asyncio.to_thread(front.start)
     log.info(
@@ -304,6 +372,12 @@ async def _serve(
     deadline = float("inf")
     try:
         while not stop.is_set():
+            await finish_cut_intakes(
+                journal,
+                speech_seconds=lambda ref: asyncio.to_thread(_speech_seconds, recordings, ref),
+                spool=orders.spool.put,
+                report_lost=orders.report_invalid_call,
+            )
             await orders.replay_spool()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(SPOOL_REPLAY_SECONDS):
@@ -342,6 +416,18 @@ async def _drain(front: SipFrontEnd, deadline: float, hurry: asyncio.Event) -> N
         log.warning("drain ended with %d call(s) in progress: hanging them up", left)
     else:
         log.info("drained: no call in progress")
+
+
+def _speech_seconds(recordings: RecordingStore, ref: str) -> float:
+    """Seconds above the silence gate in a (partial) recording; 0 if it is gone or broken."""
+    try:
+        with wave.open(str(recordings.resolve(ref)), "rb") as wav:
+            pcm = wav.readframes(wav.getnframes())
+    except (OSError, EOFError, wave.Error, RecordingError):
+        return 0.0
+    frame = 320  # 20 ms of 8 kHz 16-bit
+    voiced = sum(not is_silence(pcm[i : i + frame]) for i in range(0, len(pcm) - frame + 1, frame))
+    return voiced * 0.020
 
 
 def _intake_rules(intake: Path) -> IntakeRules | None:

@@ -189,6 +189,12 @@ def _diff(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    for fallen_back in (s for s in states if s.fallback):
+        print(
+            f"hotline: worker pid {fallen_back.pid} runs the LAST GOOD configuration "
+            f"(flow {fallen_back.flow_version}): {fallen_back.fallback}",
+            file=sys.stderr,
+        )
     versions = sorted({s.flow_version for s in states})
     if len(versions) > 1:
         print(f"hotline: the workers run different versions: {', '.join(versions)}; "

@@ -70,6 +70,24 @@ class CreateOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class InvalidCall:
+    """The call is a 无效来电: no work order is opened; the session counts it with ``reason``.
+
+    ``reason``: ``"no_input"`` (no key, no speech), ``"silent_intake"`` (the intake the
+    order would carry has no speech above the gate), ``"too_short"`` (shorter than the
+    menu's ``invalid_calls.min_call_seconds``). Replays and floods made ~1,000 orders each,
+    and a caller who pressed 2 and said nothing got an order with an empty 诉求 (issue 13,
+    item 8).
+    """
+
+    reason: str
+    category: str
+    menu_path: tuple[str, ...]
+    recording: str | None = None
+    seconds: float = 0.0  # how long the call had lasted
+
+
+@dataclass(frozen=True, slots=True)
 class ListenForSpeech:
     """Recognise what the caller says, restricted to ``phrases`` (Vosk grammar mode).
 
@@ -123,6 +141,7 @@ Action = (
     | Record
     | StopRecording
     | CreateOrder
+    | InvalidCall
     | ListenForSpeech
     | StopListening
     | Transfer

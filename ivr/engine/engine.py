@@ -49,6 +49,9 @@ class FlowEngine:
             language=flow.language,
             calendar=calendar if calendar is not None else WeekdayCalendar(),
             repeat_caller=repeat_caller,
+            min_call_seconds=flow.invalid_calls.min_call_seconds,
+            min_speech_seconds=flow.invalid_calls.min_speech_seconds,
+            on_invalid=flow.invalid_calls.on_invalid,
         )
         self._flow_name = flow.start
         self._index = -1
@@ -93,6 +96,7 @@ class FlowEngine:
                 return []
             self._started = True
             self.call.quiet_since = now
+            self.call.started_at = now
             return self._advance(Step(outcome=Jump(self.flow.start)), now)
         if not self._started or self._runner is None:
             return []
@@ -102,6 +106,9 @@ class FlowEngine:
             self.call.play_done(now)
         elif isinstance(event, events.RecordingDone) and event.recording:
             self.call.recording = event.recording
+            self.call.heard(event.speech_seconds)
+        elif isinstance(event, events.Digit):
+            self.call.keys_pressed += 1
         elif isinstance(event, events.TimerFired) and (
             self._deadline is None or now < self._deadline
         ):

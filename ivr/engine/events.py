@@ -36,6 +36,9 @@ class RecordingDone:
     recording: str
     seconds: float
     reason: str
+    #: Seconds of the recording above the silence gate (``None``: not measured, counts as
+    #: speech). None above ``invalid_calls.min_speech_seconds``: the caller said nothing.
+    speech_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

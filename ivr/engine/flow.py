@@ -19,7 +19,14 @@ from types import MappingProxyType
 from pydantic import ValidationError
 
 from ivr.engine.errors import FlowError, Problem
-from ivr.engine.schema import Located, MenuDocument, ParsedVerb, parse_verb, read_located
+from ivr.engine.schema import (
+    InvalidCalls,
+    Located,
+    MenuDocument,
+    ParsedVerb,
+    parse_verb,
+    read_located,
+)
 from ivr.engine.state import BUILTIN_VARIABLES
 from ivr.engine.targets import NO_TARGETS, Targets, load_targets
 from ivr.engine.verbs import ORDER_CATEGORIES, VerbModel
@@ -45,6 +52,8 @@ class Flow:
     text: str = ""
     #: Dedicated line → flow run when an emergency for it is raised outside the keys.
     emergency: Mapping[str, str] = field(default_factory=dict)
+    #: When a call is a 无效来电 rather than a work order.
+    invalid_calls: InvalidCalls = field(default_factory=InvalidCalls)
 
     def prompt_keys(self) -> frozenset[str]:
         """Every prompt the menu can play, including ``digits/*``, hold and beep prompts."""
@@ -118,6 +127,10 @@ def load_flow(path: Path, *, prompt_texts: Path | None = None, routing: Path | N
             )
         if flow_name not in top.flows:
             problems.append(located.problem(("emergency", line), f"unknown flow {flow_name!r}"))
+    on_invalid = top.invalid_calls.on_invalid
+    if on_invalid is not None and on_invalid not in top.flows:
+        where = ("invalid_calls", "on_invalid")
+        problems.append(located.problem(where, f"unknown flow {on_invalid!r}"))
     # A verb that failed validation defines nothing we know of: do not follow
     # its problem with "unknown variable" for every use of what it would define.
     variables_known = not problems
@@ -143,6 +156,7 @@ def load_flow(path: Path, *, prompt_texts: Path | None = None, routing: Path | N
         targets=targets or NO_TARGETS,
         text=text,
         emergency=MappingProxyType(dict(top.emergency)),
+        invalid_calls=top.invalid_calls,
     )
 
 

@@ -21,6 +21,24 @@ LANGUAGE_VERSION = 1
 _SCALARS = (str, int, float, bool, type(None))
 
 
+class InvalidCalls(BaseModel):
+    """``invalid_calls: {min_call_seconds: 3, min_speech_seconds: 0.5, on_invalid: goodbye}``.
+
+    A call that reaches ``create_order`` with no caller input (no key pressed, no speech),
+    with an intake of less than ``min_speech_seconds`` of speech, or sooner than
+    ``min_call_seconds`` after it was answered is a 无效来电: no order is opened, the
+    worker counts it with its reason, and the call goes on at ``on_invalid`` (default:
+    it ends). Emergencies are never invalid. To ask a silent caller again first, give the
+    ``record`` verb an ``on_no_speech`` flow.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_call_seconds: Annotated[float, Field(ge=0, le=60)] = 0.0
+    min_speech_seconds: Annotated[float, Field(ge=0, le=10)] = 0.5
+    on_invalid: FlowName | None = None
+
+
 class MenuDocument(BaseModel):
     """The top level of a menu file."""
 
@@ -34,6 +52,8 @@ class MenuDocument(BaseModel):
     #: outside the menu's keys (a spoken keyword, an agent through the API) jump there
     #: from wherever the call is.
     emergency: dict[FlowName, FlowName] = Field(default_factory=dict)
+    #: When a call is a 无效来电 instead of a work order (``InvalidCalls``).
+    invalid_calls: InvalidCalls = Field(default_factory=InvalidCalls)
 
 
 @dataclass(frozen=True, slots=True)

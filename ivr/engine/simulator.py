@@ -93,6 +93,11 @@ class Simulation:
         return tuple(a for _, a in self.timeline if isinstance(a, actions.CreateOrder))
 
     @property
+    def invalid(self) -> tuple[actions.InvalidCall, ...]:
+        """无效来电 the engine counted instead of opening an order."""
+        return tuple(a for _, a in self.timeline if isinstance(a, actions.InvalidCall))
+
+    @property
     def prompts(self) -> tuple[str, ...]:
         """Every prompt key queued, in order (including ones stopped by barge-in)."""
         plays = (a for _, a in self.timeline if isinstance(a, actions.Play))
@@ -190,6 +195,7 @@ class _Run:
         self.recording_silence: _Due | None = None
         self.talking_until: datetime | None = None
         self.talk_on = False
+        self.talk_seconds = 0.0  # what the caller says into the current recording
         self.listen_served = False
         self.lines: list[Line] = []
         self.actions: list[tuple[float, actions.Action]] = []
@@ -295,6 +301,8 @@ class _Run:
             self._finish_recording(action.reason)
         elif isinstance(action, actions.CreateOrder):
             self._create_order(action)
+        elif isinstance(action, actions.InvalidCall):
+            self._say("engine", f"无效来电 ({action.reason}): no work order")
         elif isinstance(action, actions.Hangup):
             self._say("engine", "hang up")
             self._close_audio()
@@ -372,14 +380,14 @@ class _Run:
             self.talk_on = step.then == "talk_on"
         talk_end = begin + timedelta(seconds=talk)
         self.talking_until = talk_end
+        self.talk_seconds = talk
         if isinstance(step, Speak) and step.then == "key":
             self._push(talk_end, events.Digit("#"))
         elif not self.talk_on:
             silence = talk_end + timedelta(seconds=record.silence_seconds)
             seconds = (silence - begin).total_seconds()
-            self.recording_silence = self._push(
-                silence, events.RecordingDone(self._recording_name(), seconds, "silence")
-            )
+            done = events.RecordingDone(self._recording_name(), seconds, "silence", talk)
+            self.recording_silence = self._push(silence, done)
 
     def _finish_recording(self, reason: str) -> None:
         if self.recording_since is None:
@@ -387,7 +395,8 @@ class _Run:
         if self.recording_silence is not None:
             self.cancelled.add(self.recording_silence.seq)
         seconds = max(0.0, (self.now - self.recording_since).total_seconds())
-        self._push(self.now, events.RecordingDone(self._recording_name(), seconds, reason))
+        speech = seconds if self.talk_on else min(self.talk_seconds, seconds)
+        self._push(self.now, events.RecordingDone(self._recording_name(), seconds, reason, speech))
 
     def _stop_recording_clock(self) -> None:
         if self.recording_since is not None and self.talking_until is not None:

@@ -70,6 +70,40 @@ class CallState:
     typeahead: list[str] = field(default_factory=list)
     #: Since when the caller has heard nothing and not been recorded (None: audio is on).
     quiet_since: datetime | None = None
+    #: What the caller gave: for telling a 无效来电 from an intake (``invalid_reason``).
+    started_at: datetime | None = None
+    keys_pressed: int = 0
+    speech_seconds: float = 0.0  # over all recordings; unmeasured ones count as speech
+    #: Speech in the last recording (``None``: none yet, or not measured).
+    recording_speech: float | None = None
+    min_call_seconds: float = 0.0
+    min_speech_seconds: float = 0.5
+    on_invalid: str | None = None  # the flow a 无效来电 goes on at (None: it ends)
+
+    def heard(self, speech_seconds: float | None) -> None:
+        """A recording ended with this much speech above the gate."""
+        self.recording_speech = speech_seconds
+        self.speech_seconds += float("inf") if speech_seconds is None else speech_seconds
+
+    def invalid_reason(self, now: datetime, category: str) -> str | None:
+        """Why an order now would be a 无效来电, or ``None`` (an intake: open the order).
+
+        Emergencies never are: a caller in danger may press 9 and be unable to speak.
+        """
+        if category == "emergency" or "emergency_source" in self.variables:
+            return None
+        started = self.started_at or now
+        if (now - started).total_seconds() < self.min_call_seconds:
+            return "too_short"
+        if self.keys_pressed == 0 and self.speech_seconds < self.min_speech_seconds:
+            return "no_input"
+        if (
+            self.recording is not None
+            and self.recording_speech is not None
+            and self.recording_speech < self.min_speech_seconds
+        ):
+            return "silent_intake"
+        return None
 
     @property
     def playing(self) -> bool:

@@ -11,10 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
 _MAX_AUDIO_BACKLOG = 250  # frames (5 s) waiting on the loop before audio is dropped
+SIP_CALL_ID_CHARS = 64  # of a caller's Call-ID kept for logs: enough to find it in a trace
+
+
+def new_call_id() -> str:
+    """A call's own id, made by the worker when the INVITE arrives (issue 13, item 7).
+
+    The SIP Call-ID is the caller's choice — any length, control characters, not
+    unique: one with a control character lost its intake, a long or non-ASCII one
+    was refused by the API, and two callers with the same one shared an idempotency
+    key, so the second lost its order. This id (32 hex digits, random) is what topics,
+    recording and spool names, API bodies and idempotency keys carry.
+    """
+    return uuid.uuid4().hex
+
+
+def printable_call_id(raw: str) -> str:
+    """The caller's Call-ID as an attribute for logs: visible ASCII only, truncated."""
+    text = "".join(c if "!" <= c <= "~" else "?" for c in raw)
+    return text if len(text) <= SIP_CALL_ID_CHARS else text[: SIP_CALL_ID_CHARS - 1] + "~"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +87,22 @@ class _Media(Protocol):
 
 
 class CallLeg:
-    """One answered call as the session sees it. Public methods are called on the loop."""
+    """One answered call as the session sees it. Public methods are called on the loop.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, call_id: str, caller: str, callee: str):
+    ``call_id`` is the worker's own id for the call (``new_call_id``); ``sip_call_id`` the
+    caller's Call-ID, made printable and short, only ever shown (logs), never used as a key.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        call_id: str,
+        caller: str,
+        callee: str,
+        sip_call_id: str = "",
+    ):
         self.call_id = call_id
+        self.sip_call_id = printable_call_id(sip_call_id)
         self.caller = caller
         self.callee = callee
         self.codec = ""

@@ -13,8 +13,21 @@ queued, so the pacer only slices 160 bytes, adds a 12-byte header and calls
 handed to the call without waking the loop through its self-pipe.
 
 Received audio and digits go to the call's ``CallLeg`` directly (we are on its
-loop). Hostile packets are dropped, never fatal; packets from any address but
-the one in the SDP are ignored.
+loop). Hostile packets are dropped, never fatal.
+
+Whose packets a call hears: only those from the exact address *and port* of the
+caller's SDP (issue 13, item 6). Comparing the address alone let a stale stream
+— call A's caller, still sending to a port a restarted worker gave to call B —
+into B's recording, because on one host (a trunk, the edge, a gateway) every
+caller has the same address. We do not latch on the first packet (symmetric RTP
+for callers behind NAT): our callers reach us through the edge or a trunk that
+states the media address it uses, and a latch would give the port to whoever
+sends first. Within the negotiated source, the stream's SSRC is locked on its
+first packet; a packet with another SSRC is ignored unless the locked one has
+been silent for ``SSRC_SWITCH_SECONDS`` (a sender that restarted its stream), so
+two streams interleaved on one source never mix. Key events (RFC 4733) alone are also
+taken from another port of the SDP's address, for senders that send them from a second
+socket (SIPp's pcap player does); audio from there is not.
 """
 
 from __future__ import annotations
@@ -38,6 +51,8 @@ PCMU, PCMA = 0, 8
 MAX_LATE_SECONDS = 0.2  # later than this, the pacer resynchronises instead of catching up
 MAX_DATAGRAM = 4096
 _ENCODED_CACHE_BYTES = 32 * 2**20
+SSRC_SWITCH_SECONDS = 1.0  # the locked SSRC silent this long: a new one may take over
+_SSRC = slice(8, 12)
 
 
 @dataclass
@@ -45,7 +60,8 @@ class StreamStats:
     sent: int = 0
     received: int = 0
     bad: int = 0
-    foreign: int = 0
+    foreign: int = 0  # from another address or port than the SDP's
+    foreign_ssrc: int = 0  # from the SDP's source, but not the stream the call locked on
     late_ticks: int = 0  # ticks skipped because the pacer was more than MAX_LATE_SECONDS late
     send_errors: int = 0  # packets the kernel refused (e.g. a full socket buffer)
 
@@ -130,6 +146,33 @@ class RtpStream:
         self._sequence = random.getrandbits(16)
         self._timestamp = random.getrandbits(32)
         self._second_octet = self.payload_type & 0x7F
+        self._peer_ssrc: bytes | None = None  # locked on the first packet from ``remote``
+        self._peer_seen = 0.0  # loop time of the locked stream's last packet
+
+    def follow(self, remote: tuple[str, int]) -> None:
+        """A re-INVITE moved the caller's media: hear the new source, lock its SSRC anew."""
+        self.remote = remote
+        self._peer_ssrc = None
+
+    def _from_peer(self, data: bytes, addr: tuple[str, int], now: float) -> bool:
+        """Whether a datagram belongs to this call: the SDP's address and port, one SSRC.
+
+        From the SDP's address but another port only RFC 4733 key events are taken: some
+        senders (SIPp's pcap player, a few gateways) send them from a second socket, and
+        a key is worth keeping; a voice from another port is never heard."""
+        if (addr[0], addr[1]) != self.remote:
+            if addr[0] == self.remote[0] and len(data) > 1 and data[1] & 0x7F in self.event_types:
+                return True
+            self.stats.foreign += 1
+            return False
+        ssrc = data[_SSRC]
+        if ssrc != self._peer_ssrc and len(ssrc) == 4:
+            if self._peer_ssrc is not None and now - self._peer_seen < SSRC_SWITCH_SECONDS:
+                self.stats.foreign_ssrc += 1
+                return False
+            self._peer_ssrc = ssrc
+        self._peer_seen = now
+        return True
 
     def attach(self, sock: socket.socket, engine: MediaEngine) -> None:
         self._sock = sock
@@ -149,8 +192,7 @@ class RtpStream:
         except OSError as exc:
             log.debug("RTP socket error on %s: %s", self.local, exc)
             return
-        if addr[0] != self.remote[0]:
-            self.stats.foreign += 1
+        if not self._from_peer(data, addr, self._engine.loop.time()):
             return
         self.stats.received += 1
         if len(data) > RTP_HEADER.size and (data[1] & 0x7F) in (PCMU, PCMA):

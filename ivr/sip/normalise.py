@@ -25,6 +25,33 @@ class SipRejected(IvrError):
     """The datagram is not a SIP message we can handle."""
 
 
+class SipRefused(SipRejected):
+    """A well-formed INVITE whose session we cannot set up: answer it, never drop it.
+
+    A dropped INVITE is retransmitted until the edge gives up and takes the worker out
+    of rotation (issue 13, item 5), so the adapter answers ``code`` with a ``Warning``
+    (RFC 3261 §20.43: ``warn_code`` 305 incompatible media format, 399 miscellaneous)
+    instead. ``message`` is the request normalised without its body, for the reply's
+    dialog headers.
+    """
+
+    def __init__(self, reason: str, *, warn_code: int, message: bytes) -> None:
+        super().__init__(reason)
+        self.code = 488
+        self.status = "Not Acceptable Here"
+        self.warn_code = warn_code
+        self.message = message
+
+    def warning(self, agent: str) -> str:
+        """The ``Warning`` header value; the text is ASCII, quotes and controls removed."""
+        text = "".join(c for c in str(self) if " " <= c <= "~" and c not in '"\\')
+        return f'{self.warn_code} {agent} "{text}"'
+
+
+#: Why an INVITE without SDP is refused rather than answered with an offer of our own.
+LATE_OFFER = "late offer (INVITE without SDP) not supported: send the SDP offer in the INVITE"
+
+
 COMPACT = {
     "i": "Call-ID",
     "f": "From",
@@ -298,11 +325,21 @@ def normalise(datagram: bytes) -> bytes:
             raise SipRejected("NOTIFY with a malformed message/sipfrag body")
         headers.append((SIPFRAG_HEADER, status.group(1)))
     body = body if content_type == "application/sdp" else ""
+    invite = bool(request and request.group(1) == "INVITE")
+    refusal: tuple[str, int] | None = None
     if body.strip():
-        body = _sdp(body)
-    elif request and request.group(1) == "INVITE":
-        # pyVoIP's call set-up reads the offer; a delayed offer would crash it.
-        raise SipRejected("INVITE without an SDP offer")
+        try:
+            body = _sdp(body)
+        except SipRejected as exc:
+            if not invite:
+                raise
+            body, refusal = "", (str(exc), 305 if "G.711" in str(exc) else 399)
+    elif invite:
+        # pyVoIP's call set-up reads the offer; a delayed offer would crash it. We refuse it
+        # (488) rather than offer in the 200 and read the answer from the ACK: every trunk
+        # and phone the hotline serves sends the offer, and pyVoIP has no path for an answer
+        # in an ACK — a second, untested media set-up path, for nobody.
+        body, refusal = "", (LATE_OFFER, 399)
     else:
         body = ""
     out = [start]
@@ -318,4 +355,7 @@ def normalise(datagram: bytes) -> bytes:
     if body:
         out.append("Content-Type: application/sdp")
     out.append(f"Content-Length: {len(body.encode())}")
-    return ("\r\n".join(out) + "\r\n\r\n" + body).encode()
+    normalised = ("\r\n".join(out) + "\r\n\r\n" + body).encode()
+    if refusal is not None:
+        raise SipRefused(refusal[0], warn_code=refusal[1], message=normalised)
+    return normalised

@@ -16,7 +16,8 @@ Fixes (notes' defect numbers in brackets):
   handed on frame by frame instead of a buffer that grows without bound [3];
   PCMA is sent A-law encoded [1]; sequence numbers and timestamps wrap [5];
   one pacer sends every stream on an absolute 20 ms schedule, no threads [4];
-  audio from any address but the one in the SDP is ignored [14].
+  audio from any address *and port* but the one in the SDP is ignored [14], and one
+  SSRC is heard at a time, so a stale stream on a reused port never reaches a new call.
 * A re-INVITE keeps the call's stream (and follows a new address) [10].
 * In-dialog requests (REFER for blind transfer, BYE) carry the route set and our
   own CSeq; NOTIFYs report the transfer's progress [13].
@@ -59,9 +60,11 @@ from ivr.sip.leg import (
     LegEvent,
     LegPlayed,
     LegTransfer,
+    new_call_id,
+    printable_call_id,
 )
 from ivr.sip.media import MediaEngine, Playback, RtpStream, playback_for
-from ivr.sip.normalise import SIPFRAG_HEADER, SipRejected, normalise
+from ivr.sip.normalise import SIPFRAG_HEADER, SipRefused, SipRejected, normalise
 
 __all__ = [
     "CallLeg",
@@ -127,7 +130,7 @@ class _RTPClient(RTP.RTPClient):
         pyVoIP calls it again for every re-INVITE.
         """
         if self.stream is not None:  # a re-INVITE: keep the stream, follow the new address
-            self.stream.remote = (self.outIP, self.outPort)
+            self.stream.follow((self.outIP, self.outPort))
             return
         events = frozenset(pt for pt, kind in self.assoc.items() if kind == RTP.PayloadType.EVENT)
         stream = RtpStream(
@@ -152,12 +155,25 @@ class _RTPClient(RTP.RTPClient):
 # SIP
 
 
-def parse_datagram(raw: bytes) -> Any | None:
-    """A pyVoIP ``SIPMessage`` for ``raw``, or ``None`` (logged) — never raises."""
+def parse_datagram(
+    raw: bytes, refuse: Callable[[Any, SipRefused], None] | None = None
+) -> Any | None:
+    """A pyVoIP ``SIPMessage`` for ``raw``, or ``None`` (logged) — never raises.
+
+    An INVITE we cannot set up (``SipRefused``: a late offer, no G.711) is handed to
+    ``refuse`` with its body-less request, to be answered rather than dropped.
+    """
     if not raw.strip(b"\r\n\x00"):
         return None  # keep-alive
     try:
         return SIP.SIPMessage(normalise(raw))
+    except SipRefused as exc:
+        log.warning("INVITE refused (488): %s", exc)
+        if refuse is not None:
+            try:
+                refuse(SIP.SIPMessage(exc.message), exc)
+            except Exception as error:
+                log.warning("refusal could not be sent: %r", error)
     except SipRejected as exc:
         log.warning("SIP message rejected: %s", exc)
     except Exception as exc:
@@ -201,7 +217,8 @@ class _SIPClient(SIP.SIPClient):
         A receive thread would compete with the loop for the GIL whenever a SIP
         message arrives, and the loop waiting for it delays every call's audio.
         """
-        self.phone.front_end.loop.call_soon_threadsafe(self.watch)
+        with contextlib.suppress(RuntimeError):  # the loop closed before the timer fired
+            self.phone.front_end.loop.call_soon_threadsafe(self.watch)
 
     def watch(self) -> None:
         if self.NSD:
@@ -238,7 +255,7 @@ class _SIPClient(SIP.SIPClient):
             self.foreign_datagrams += 1
             log.warning("SIP datagram from %s:%s (not the proxy) dropped", *source)
             return
-        message = parse_datagram(raw)
+        message = parse_datagram(raw, self.refuse)
         if message is None:
             return
         try:
@@ -249,9 +266,17 @@ class _SIPClient(SIP.SIPClient):
     def parse_message(self, message: Any) -> None:
         if message.type == SIP.SIPMessageType.MESSAGE:
             method = message.method
-            reply = self.availability.reply_to(method, in_dialog=bool(message.headers["To"]["tag"]))
-            if reply is not None:  # OPTIONS probes; new INVITEs while draining
-                self._send(self._reply(message, reply.code, reply.reason))
+            reply = self.availability.reply_to(
+                method,
+                in_dialog=bool(message.headers["To"]["tag"]),
+                calls=len(self.phone.calls),
+                free_ports=self.phone.free_port_count() - self.phone.ringing(),
+            )
+            if reply is not None:  # OPTIONS probes; new INVITEs while draining or full
+                extra = (
+                    () if reply.retry_after is None else (("Retry-After", str(reply.retry_after)),)
+                )
+                self._send(self._reply(message, reply.code, reply.reason, extra=extra))
                 return
             if method == "CANCEL":
                 self._send(self.gen_ok(message))
@@ -275,10 +300,25 @@ class _SIPClient(SIP.SIPClient):
                 return  # the 200 to our BYE: nothing left to do
         super().parse_message(message)
 
+    def refuse(self, request: Any, refusal: SipRefused) -> None:
+        """488 with a ``Warning`` for an INVITE we cannot set up; the worker stays in rotation.
+
+        An existing dialog (a re-INVITE) keeps its session (RFC 3261 §14.2)."""
+        warning = ("Warning", refusal.warning(self.myIP))
+        self._send(self._reply(request, refusal.code, refusal.status, extra=(warning,)))
+
     def _in_dialog_ok(self, request: Any) -> str:
         return self._reply(request, 200, "OK", tag_if_missing=False)
 
-    def _reply(self, request: Any, code: int, reason: str, *, tag_if_missing: bool = True) -> str:
+    def _reply(
+        self,
+        request: Any,
+        code: int,
+        reason: str,
+        *,
+        tag_if_missing: bool = True,
+        extra: tuple[tuple[str, str], ...] = (),
+    ) -> str:
         to = request.headers["To"]
         tag = to["tag"] or (self.gen_tag() if tag_if_missing else "")
         return (
@@ -290,6 +330,7 @@ class _SIPClient(SIP.SIPClient):
             + "\r\n"
             + f"Call-ID: {request.headers['Call-ID']}\r\n"
             + f"CSeq: {request.headers['CSeq']['check']} {request.headers['CSeq']['method']}\r\n"
+            + "".join(f"{name}: {value}\r\n" for name, value in extra)
             + "Content-Length: 0\r\n\r\n"
         )
 
@@ -325,6 +366,13 @@ class _SIPClient(SIP.SIPClient):
             + f"CSeq: {invite.headers['CSeq']['check']} INVITE\r\n"
             + "Content-Length: 0\r\n\r\n"
         )
+
+
+def _same_dialog(first: Any, request: Any) -> bool:
+    """Whether ``request`` belongs to the dialog ``first`` opened: same Call-ID and From tag.
+
+    A caller's Call-ID alone is no identity (RFC 3261 §12: Call-ID and both tags)."""
+    return bool(first.headers["From"]["tag"] == request.headers["From"]["tag"])
 
 
 class _Call(pyVoIP.VoIP.VoIPCall):
@@ -478,6 +526,10 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
         with self._ports_lock:
             return len(self._free)
 
+    def ringing(self) -> int:
+        """Calls accepted but not answered yet: each will take an RTP port when answered."""
+        return sum(1 for call in list(self.calls.values()) if call.state == CallState.RINGING)
+
     def release_ports(self, call: Any = None) -> None:
         """pyVoIP's scan of all calls; ours frees ports when each call ends."""
 
@@ -486,9 +538,10 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
         call_id = request.headers["Call-ID"]
         leg = CallLeg(
             self.front_end.loop,
-            call_id,
+            new_call_id(),
             caller=request.headers["From"].get("number") or "",
             callee=request.headers["To"].get("number") or "",
+            sip_call_id=call_id,
         )
         self.calls[call_id] = _Call(self, request, sess_id, leg)
 
@@ -511,15 +564,23 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
         searched on each INVITE, goes too.)"""
         call_id = request.headers["Call-ID"]
         call = self.calls.get(call_id)
-        if call is not None:  # a re-INVITE
+        if call is not None and _same_dialog(call.request, request):  # re-INVITE, retransmission
             if call.state != CallState.RINGING:
                 call.renegotiate(request)
+            return
+        if call is not None:
+            # Another caller chose the same Call-ID: never let its SDP move this call's media.
+            # 503 makes the edge try another worker, where the Call-ID is free.
+            log.warning("INVITE refused: Call-ID %s is in use", printable_call_id(call_id))
+            warning = ("Warning", f'399 {self.sip.myIP} "Call-ID in use by another call"')
+            unavailable = self.sip._reply(request, 503, "Service Unavailable", extra=(warning,))
+            self.sip._send(unavailable)
             return
         self.sip._send(self.sip.gen_ringing(request))
         try:
             self._create_Call(request, random.randint(1, 2**31 - 1))
         except Exception:
-            log.exception("call %s could not be set up", call_id)
+            log.exception("call %s could not be set up", printable_call_id(call_id))
             self.sip._send(self.sip.gen_busy(request))
             return
         call = self.calls[call_id]
@@ -549,12 +610,12 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
             try:
                 call.answer()  # opens the call's RTP stream, then sends the 200
             except (InvalidStateError, OSError) as exc:
-                log.error("call %s could not be answered: %s", call.call_id, exc)
+                log.error("call %s could not be answered: %s", call.leg.call_id, exc)
                 with contextlib.suppress(OSError):
                     self.sip._send(self.sip.gen_busy(call.request))
                 call._end("local")
                 return
-        task = self.front_end.loop.create_task(self._session(call), name=f"call {call.call_id}")
+        task = self.front_end.loop.create_task(self._session(call), name=f"call {call.leg.call_id}")
         self.sessions.add(task)
         task.add_done_callback(self.sessions.discard)
 
@@ -562,7 +623,7 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
         try:
             await self.front_end.on_call(call.leg)
         except Exception:
-            log.exception("call session %s failed", call.call_id)
+            log.exception("call session %s failed", call.leg.call_id)
         finally:
             call.hang_up_locally()
 
@@ -580,11 +641,13 @@ class SipFrontEnd:
         username: str,
         password: str = "",
         rtp_ports: tuple[int, int] = (20000, 20999),
+        max_calls: int | None = None,
     ) -> None:
+        """``max_calls``: more at once are refused 503 + Retry-After (``None``: RTP ports)."""
         self.loop = loop
         self.on_call = on_call
         self.media = MediaEngine(loop)
-        self.availability = Availability()
+        self.availability = Availability(max_calls)
         self.phone = _Phone(
             self,
             proxy=proxy,

@@ -72,6 +72,13 @@ class Node:
         with urllib.request.urlopen(request, timeout=5) as response:
             return list(json.load(response)["items"])
 
+    def get(self, path: str) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.api}{path}", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return dict(json.load(response))
+
     def prompt_seconds(self, key: str) -> float:
         import wave
 

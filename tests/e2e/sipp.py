@@ -37,6 +37,7 @@ class Sipp(Process):
         self.pid = self.proc.pid  # in every Call-ID SIPp makes: "<n>-<pid>@<ip>"
 
     def call_ids_in(self, text: str) -> set[str]:
+        """This run's SIP Call-IDs found in ``text`` (worker logs name them on answer)."""
         return set(re.findall(rf"\b\d+-{self.pid}@[\d.]+", text))
 
     def counts(self) -> tuple[int, int]:
@@ -62,3 +63,12 @@ class Sipp(Process):
 
 def short_call(hold_ms: int) -> str:
     return (SCENARIOS / "short_call.xml").read_text().replace("HOLD_MS", str(hold_ms))
+
+
+#: A worker's log line for an answered call: its own id, then the caller's SIP Call-ID.
+ANSWERED = re.compile(r"call (\S+) answered \(.*?\), flow \S+, SIP Call-ID (\S+)")
+
+
+def answered_calls(log: str) -> dict[str, str]:
+    """Server-issued call id (orders' ``call_id``) → SIP Call-ID, for the calls in ``log``."""
+    return {match.group(1): match.group(2) for match in ANSWERED.finditer(log)}

@@ -179,7 +179,10 @@ def outbox_pops(node: Node) -> dict[str, bool]:
 def test_no_pop_is_lost_while_the_broker_is_killed_for_a_minute(
     tmp_path: Path, prompt_audio: Path, test_model: Path
 ) -> None:
-    silence = make_wav(tmp_path / "silence.wav", ["-n"], ["trim", "0", "150"])
+    # The callers speak (a tone above the silence gate): a silent intake is a 无效来电.
+    silence = make_wav(
+        tmp_path / "voice.wav", ["-n"], ["synth", "150", "sine", "300", "vol", "0.3"]
+    )
     broker = Mosquitto(tmp_path / "mosquitto", persistence=True, autosave_interval=1)
     with running_node(tmp_path / "node", prompt_audio, test_model, broker=broker) as node:
         subscriber = PersistentSubscriber(broker.port)

@@ -171,7 +171,8 @@ def test_agent_console_pops_an_intake_call_then_its_order_recording_and_dispatch
 
     node = console_node
     earlier = _history(node, CALLER)
-    silence = make_wav(tmp_path / "silence.wav", ["-n"], ["trim", "0", "60"])
+    # The caller speaks (a tone above the silence gate): a silent intake is a 无效来电.
+    silence = make_wav(tmp_path / "voice.wav", ["-n"], ["synth", "60", "sine", "300", "vol", "0.3"])
     with sync_playwright() as playwright:
         browser = _launch(playwright)
         try:

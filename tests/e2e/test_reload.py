@@ -94,7 +94,10 @@ def test_live_call_keeps_its_version_while_reload_switches_new_calls(
     original = menu.read_text(encoding="utf-8")
     assert COMPLAINT in original
     config = str(node.config_path)
-    silence = make_wav(tmp_path / "silence.wav", ["-n"], ["trim", "0", "120"])
+    # The caller speaks (a tone above the silence gate): a silent intake is a 无效来电 now.
+    silence = make_wav(
+        tmp_path / "voice.wav", ["-n"], ["synth", "120", "sine", "300", "vol", "0.3"]
+    )
     old_version = running_version(node)
     assert run_cli(capsys, "--config", config, "diff")[0] == 0
 

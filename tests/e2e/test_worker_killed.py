@@ -24,7 +24,7 @@ import pytest
 from bench.capacity.media import make as make_media
 from tests.e2e.hotline_up import UpNode, hotline_up, node_config
 from tests.e2e.peers import REPO, Mosquitto, require, wait_for
-from tests.e2e.sipp import Sipp
+from tests.e2e.sipp import Sipp, answered_calls
 
 CALLS = 100
 RATE = 5.0
@@ -73,8 +73,10 @@ def test_sigkill_drops_only_that_workers_calls_and_loses_no_order(
     try:
 
         def answered() -> set[str]:
-            logs = node.worker_log(0) + node.worker_log(1)
-            return sipp.call_ids_in(" ".join(logged(r"call (\S+) answered", logs)))
+            """Our ids of this run's answered calls (orders carry them, not SIP Call-IDs)."""
+            calls = answered_calls(node.worker_log(0) + node.worker_log(1))
+            ours = sipp.call_ids_in(" ".join(calls.values()))
+            return {server for server, sip in calls.items() if sip in ours}
 
         wait_for(lambda: len(answered()) >= KILL_AFTER_ANSWERED, 60, "calls answered")
         victim = node.worker_pid(0)

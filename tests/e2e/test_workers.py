@@ -17,7 +17,7 @@ import pytest
 from hotline.edge import worker_up_line
 from tests.e2e.hotline_up import UpNode, hotline_up, node_config
 from tests.e2e.peers import Mosquitto, require, wait_for
-from tests.e2e.sipp import Sipp, short_call
+from tests.e2e.sipp import Sipp, answered_calls, short_call
 
 #: Issue #7: a dead or hung worker gets no new call this long after it stopped answering.
 DETECTION_SECONDS = 5.0
@@ -39,7 +39,8 @@ def node(tmp_path_factory: pytest.TempPathFactory, prompt_audio: Path) -> Iterat
 
 
 def answered_by(node: UpNode, index: int) -> set[str]:
-    return set(re.findall(r"call (\S+) answered", node.worker_log(index)))
+    """SIP Call-IDs of the calls the worker answered."""
+    return set(answered_calls(node.worker_log(index)).values())
 
 
 def failovers(node: UpNode) -> list[str]:

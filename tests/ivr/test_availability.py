@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.sip.availability import AVAILABLE, DRAINING, Availability, Reply
+from ivr.sip.availability import (
+    AVAILABLE,
+    DRAINING,
+    FULL,
+    RETRY_AFTER_SECONDS,
+    Availability,
+    Reply,
+)
 
 
 @pytest.mark.parametrize(
@@ -33,3 +40,33 @@ def test_replies(
 
 def test_replies_are_200_and_503() -> None:
     assert (AVAILABLE.code, DRAINING.code) == (200, 503)
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "INVITE"])
+def test_a_full_worker_answers_503_with_retry_after_to_new_calls_and_probes(method: str) -> None:
+    availability = Availability(max_calls=2)
+    assert availability.reply_to(method, in_dialog=False, calls=1, free_ports=10) in (
+        None,
+        AVAILABLE,
+    )
+    full = availability.reply_to(method, in_dialog=False, calls=2, free_ports=10)
+    assert full == FULL
+    assert (FULL.code, FULL.retry_after) == (503, RETRY_AFTER_SECONDS)
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "INVITE"])
+def test_no_free_rtp_port_is_full_whatever_max_calls_says(method: str) -> None:
+    assert Availability().reply_to(method, in_dialog=False, calls=0, free_ports=0) == FULL
+
+
+def test_requests_inside_calls_are_served_when_full() -> None:
+    availability = Availability(max_calls=1)
+    assert availability.reply_to("INVITE", in_dialog=True, calls=5, free_ports=0) is None
+    assert availability.reply_to("BYE", in_dialog=True, calls=5, free_ports=0) is None
+    assert availability.reply_to("OPTIONS", in_dialog=True, calls=5, free_ports=0) == AVAILABLE
+
+
+def test_draining_wins_over_full_and_has_no_retry_after() -> None:
+    availability = Availability(max_calls=1)
+    availability.drain()
+    assert availability.reply_to("INVITE", in_dialog=False, calls=1, free_ports=0) == DRAINING

@@ -136,13 +136,28 @@ def test_invalid_key_twice_then_a_valid_choice(flow: Flow) -> None:
 
 @pytest.mark.parametrize(
     "script",
+    [[], [Silence(), Silence(), Silence()]],
+    ids=["no-input", "silence-steps"],
+)
+def test_a_call_without_any_key_is_an_invalid_call_not_an_order(
+    flow: Flow, script: list[CallerStep]
+) -> None:
+    """Issue 13, item 8: a replay or flood call that never pressed a key made an order."""
+    sim = simulate(flow, script)
+    assert sim.prompts.count("main_menu") == 3
+    assert sim.orders == ()
+    assert [call.reason for call in sim.invalid] == ["no_input"]
+    assert "callback_registered" not in sim.prompts
+    assert sim.timeline[-1][1] == Hangup()
+
+
+@pytest.mark.parametrize(
+    "script",
     [
-        [],
-        [Silence(), Silence(), Silence()],
         [Press("7"), Silence(), Press("8")],
         [Press("6"), Press("7"), Press("8")],
     ],
-    ids=["no-input", "silence-steps", "mixed", "invalid"],
+    ids=["mixed", "invalid"],
 )
 def test_no_valid_choice_after_two_retries_opens_a_callback_order(
     flow: Flow, script: list[CallerStep]

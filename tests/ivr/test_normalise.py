@@ -657,10 +657,10 @@ REJECTIONS = [
     pytest.param(message(sdp=replace_sdp("v=", "v=========0")), "v=", id="bad-version"),
     pytest.param(message(sdp=replace_sdp("v=", "v=1")), "v=", id="version-1"),
     pytest.param(message(sdp=replace_sdp("o=", "o=- 1 1 IN")), "o=", id="short-origin"),
-    pytest.param(message(sdp=None), "without an SDP offer", id="invite-without-sdp"),
+    pytest.param(message(sdp=None), "late offer", id="invite-without-sdp"),
     pytest.param(
         message(replace_header("Content-Type", "Content-Type: application/unknownformat")),
-        "without an SDP offer",
+        "late offer",
         id="invite-unknown-body",
     ),
 ]
@@ -693,3 +693,25 @@ def test_notify_sipfrag_status_becomes_a_header() -> None:
     assert out.endswith("Content-Length: 0\r\n\r\n")
     with pytest.raises(SipRejected, match="sipfrag"):
         normalise(notify.replace(b"SIP/2.0 486 Busy Here", b"garbage here now!!!!!"))
+
+
+def test_a_late_offer_invite_is_refused_with_its_dialog_headers_for_the_488() -> None:
+    from ivr.sip.normalise import SipRefused
+
+    with pytest.raises(SipRefused) as caught:
+        normalise(message(sdp=None))
+    refusal = caught.value
+    assert (refusal.code, refusal.warn_code) == (488, 399)
+    assert refusal.warning("10.0.0.1").startswith('399 10.0.0.1 "late offer')
+    headers = refusal.message.decode()
+    assert headers.startswith("INVITE ")
+    assert "Call-ID: " in headers and headers.endswith("Content-Length: 0\r\n\r\n")
+
+
+def test_a_response_with_a_bad_sdp_is_still_only_rejected() -> None:
+    from ivr.sip.normalise import SipRefused
+
+    raw = message(sdp=replace_sdp("m=", "m=audio 40000 RTP/AVP 96"), start="SIP/2.0 200 OK")
+    with pytest.raises(SipRejected) as caught:
+        normalise(raw)
+    assert not isinstance(caught.value, SipRefused)  # nothing to answer: dropped, logged

@@ -95,9 +95,9 @@ async def _answered_call(
     )
     assert "Record-Route: <sip:127.0.0.1" in ok.text  # defect 13: route set copied
     async with asyncio.timeout(wait):
-        while all(leg.call_id != call_id for leg in h.legs):  # noqa: ASYNC110 - filled by a thread
+        while all(leg.sip_call_id != call_id for leg in h.legs):  # noqa: ASYNC110 - filled by a thread
             await asyncio.sleep(0.02)
-    return rtp, call_id, next(leg for leg in h.legs if leg.call_id == call_id)
+    return rtp, call_id, next(leg for leg in h.legs if leg.sip_call_id == call_id)
 
 
 def _receive_payloads(sock: socket.socket, count: int) -> list[bytes]:
@@ -274,7 +274,7 @@ async def test_cancel_before_answer_gets_487_and_never_answers(harness) -> None:
         call_id in m.text and "INVITE" in m.header("CSeq") and "200" in m.start
         for m in harness.proxy.inbox
     )
-    assert all(leg.call_id != call_id for leg in harness.legs)
+    assert all(leg.sip_call_id != call_id for leg in harness.legs)
 
 
 async def test_invite_from_another_address_never_reaches_call_handling(harness) -> None:
@@ -343,3 +343,169 @@ async def test_worker_survives_every_corpus_message_and_still_answers(harness) -
         rtp.close()
     finally:
         logging.getLogger("ivr.sip").setLevel(logging.NOTSET)
+
+
+# A late-offer INVITE (no body) as Kamailio relays one from a softphone (issue 13, item 5).
+LATE_OFFER_INVITE = (
+    "INVITE sip:12320@127.0.0.1 SIP/2.0\r\n"
+    "Record-Route: <sip:127.0.0.1:{proxy};lr>\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:{proxy};branch=z9hG4bK3e1f.0a1b2c3d4e5f\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:5999;rport=5999;branch=z9hG4bKlateoffer1\r\n"
+    "From: <sip:13800138000@127.0.0.1>;tag=late1\r\n"
+    "To: <sip:12320@127.0.0.1>\r\n"
+    "Call-ID: {call_id}\r\n"
+    "CSeq: 20 INVITE\r\n"
+    "Contact: <sip:13800138000@127.0.0.1:5999>\r\n"
+    "Max-Forwards: 69\r\n"
+    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\n"
+    "Content-Length: 0\r\n\r\n"
+)
+
+OPTIONS_PROBE = (
+    "OPTIONS sip:12320@127.0.0.1 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:{proxy};branch=z9hG4bK{branch}\r\n"
+    "From: <sip:dispatcher@127.0.0.1>;tag=probe\r\n"
+    "To: <sip:12320@127.0.0.1>\r\n"
+    "Call-ID: {call_id}\r\n"
+    "CSeq: 1 OPTIONS\r\n"
+    "Content-Length: 0\r\n\r\n"
+)
+
+
+async def test_a_late_offer_invite_gets_488_with_a_warning_and_the_worker_keeps_working(
+    harness,
+) -> None:
+    """It was dropped: retransmitted until the edge took the worker out of rotation."""
+    call_id = "late-offer-1"
+    harness.proxy.send(LATE_OFFER_INVITE.format(proxy=harness.proxy.port, call_id=call_id))
+    refusal = await asyncio.to_thread(
+        harness.proxy.wait,
+        lambda m: call_id in m.text and m.start.startswith("SIP/2.0 4"),
+        3,
+        "4xx",
+    )
+    assert refusal.start == "SIP/2.0 488 Not Acceptable Here"
+    assert re.fullmatch(r'399 127\.0\.0\.1 "late offer [^"]*"', refusal.header("Warning"))
+    assert refusal.header("CSeq") == "20 INVITE"
+    assert "tag=" in refusal.header("To")
+    harness.proxy.send(
+        OPTIONS_PROBE.format(proxy=harness.proxy.port, branch="probe1", call_id="probe-1")
+    )
+    probe = await asyncio.to_thread(
+        harness.proxy.wait, lambda m: "probe-1" in m.text, 3, "OPTIONS reply"
+    )
+    assert probe.start == "SIP/2.0 200 OK"
+    rtp, _, _ = await _answered_call(harness)  # and calls are still answered
+    rtp.close()
+    assert all(leg.sip_call_id != call_id for leg in harness.legs)
+    assert not any(call_id in m.text and "180" in m.start for m in harness.proxy.inbox)
+
+
+async def test_an_offer_without_g711_gets_488_with_warning_305(harness) -> None:
+    text, call_id = invite(harness.proxy.port, rtp_port=_free_udp(), codecs=((9, "G722"),))
+    harness.proxy.send(text)
+    refusal = await asyncio.to_thread(
+        harness.proxy.wait,
+        lambda m: call_id in m.text and m.start.startswith("SIP/2.0 4"),
+        3,
+        "4xx",
+    )
+    assert refusal.start == "SIP/2.0 488 Not Acceptable Here"
+    assert refusal.header("Warning").startswith("305 127.0.0.1 ")
+
+
+async def test_a_full_worker_answers_503_with_retry_after_before_ringing(harness) -> None:
+    """Issue 13, item 2: a flood exhausted the RTP ports (486 after ringing); a full worker
+    refuses at once, takes no port, and its probes say so until a call ends."""
+    harness.front.availability.max_calls = 1
+    rtp, first_id, _ = await _answered_call(harness)
+    free = harness.front.free_rtp_ports()
+    text, call_id = invite(harness.proxy.port, rtp_port=_free_udp())
+    harness.proxy.send(text)
+    refusal = await asyncio.to_thread(
+        harness.proxy.wait, lambda m: call_id in m.text and not m.start.startswith("SIP/2.0 1"),
+        3, "final reply",
+    )  # fmt: skip
+    assert refusal.start == "SIP/2.0 503 Service Unavailable"
+    assert refusal.header("Retry-After") == "5"
+    assert not any(call_id in m.text and "180" in m.start for m in harness.proxy.inbox)
+    assert harness.front.free_rtp_ports() == free
+    harness.proxy.send(OPTIONS_PROBE.format(proxy=harness.proxy.port, branch="p2", call_id="p-2"))
+    probe = await asyncio.to_thread(harness.proxy.wait, lambda m: "p-2" in m.text, 3, "probe")
+    assert probe.start == "SIP/2.0 503 Service Unavailable"
+    ok = next(m for m in harness.proxy.inbox if first_id in m.text and "200 OK" in m.start)
+    to_tag = ok.header("To").split("tag=")[1]
+    harness.proxy.send(in_dialog("BYE", _invite_text(harness, first_id), 0, 2, to_tag))
+    await asyncio.sleep(0.3)
+    harness.proxy.send(OPTIONS_PROBE.format(proxy=harness.proxy.port, branch="p3", call_id="p-3"))
+    probe = await asyncio.to_thread(harness.proxy.wait, lambda m: "p-3" in m.text, 3, "probe")
+    assert probe.start == "SIP/2.0 200 OK"
+    rtp.close()
+
+
+_SERVER_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@pytest.mark.parametrize(
+    "sip_call_id",
+    ["ctl\x01char@198.51.100.7", "来电-" * 80 + "@例子.中国", "x" * 900],
+    ids=["control-character", "long-non-ascii", "very-long"],
+)
+async def test_every_call_gets_a_server_issued_id_whatever_its_sip_call_id(
+    harness, sip_call_id: str
+) -> None:
+    """Issue 13, item 7: the raw Call-ID became the idempotency key, topic, spool and file name."""
+    harness.hold = False
+    text, _ = invite(harness.proxy.port, rtp_port=_free_udp(), call_id=sip_call_id)
+    harness.proxy.send(text)
+    await asyncio.to_thread(
+        harness.proxy.wait, lambda m: m.start.startswith("SIP/2.0 200"), 5, "200"
+    )
+    async with asyncio.timeout(3):
+        while not harness.legs:  # noqa: ASYNC110 - filled by the front end
+            await asyncio.sleep(0.02)
+    leg = harness.legs[0]
+    assert _SERVER_ID.fullmatch(leg.call_id)
+    assert leg.sip_call_id.isascii() and leg.sip_call_id.isprintable()
+    assert len(leg.sip_call_id) <= 64
+
+
+async def test_two_callers_with_one_call_id_get_two_calls_and_never_share_media(harness) -> None:
+    """The second caller lost its order (same idempotency key); a clash while the first call
+    lives is refused, and the first call's media never follows the stranger's SDP."""
+    rtp, call_id, first = await _answered_call(harness)
+    stranger_rtp = _free_udp()
+    text, _ = invite(harness.proxy.port, rtp_port=stranger_rtp, call_id=call_id)
+    harness.proxy.send(text.replace("tag=caller1", "tag=stranger"))
+    refusal = await asyncio.to_thread(
+        harness.proxy.wait,
+        lambda m: call_id in m.text and m.start.startswith("SIP/2.0 503"),
+        3, "503",
+    )  # fmt: skip
+    assert "Call-ID in use" in refusal.header("Warning")
+    streams = [s for s in harness.front.media.streams if s.leg is first]
+    assert [s.remote[1] for s in streams] == [rtp.getsockname()[1]]
+    # The first call ends; the same Call-ID from another caller is a new call with a new id.
+    ok = next(m for m in harness.proxy.inbox if call_id in m.text and "200 OK" in m.start)
+    harness.proxy.send(
+        in_dialog("BYE", _invite_text(harness, call_id), 0, 2, ok.header("To").split("tag=")[1])
+    )
+    async with asyncio.timeout(5):
+        while not isinstance(await first.events.get(), LegEnded):
+            pass
+    harness.proxy.inbox.clear()
+    rtp2, _, _ = await _answered_call(harness)
+    text, _ = invite(harness.proxy.port, rtp_port=stranger_rtp, call_id=call_id)
+    harness.proxy.send(text.replace("tag=caller1", "tag=again"))
+    await asyncio.to_thread(
+        harness.proxy.wait,
+        lambda m: call_id in m.text and m.start.startswith("SIP/2.0 200"),
+        5, "200",
+    )  # fmt: skip
+    async with asyncio.timeout(3):
+        while len([leg for leg in harness.legs if leg.sip_call_id == call_id]) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    same = [leg.call_id for leg in harness.legs if leg.sip_call_id == call_id]
+    assert len(set(same)) == 2 and all(_SERVER_ID.fullmatch(i) for i in same)
+    rtp.close()
+    rtp2.close()

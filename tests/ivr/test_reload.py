@@ -5,6 +5,7 @@ The end-to-end proof with live calls is ``tests/e2e/test_reload.py``.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import wave
@@ -13,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from hotline.settings import Settings
+from ivr.errors import IvrError
 from ivr.prompts.build import audio_path
 from ivr.prompts.texts import load_prompt_texts
 from ivr.runstate import read_state, state_path
-from ivr.worker import Versions, load_version
+from ivr.worker import Versions, load_first_version, load_version
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -122,3 +124,51 @@ async def test_a_broken_calendar_is_rejected(settings: Settings) -> None:
     settings.calendar.write_text("timezone: Mars/Olympus\n", encoding="utf-8")
     outcome = await versions.reload()
     assert not outcome.ok and "Mars/Olympus" in outcome.error
+
+
+# -- issue 13, item 9: a restart on a broken disk runs the last good configuration --
+
+
+def test_a_worker_restarting_on_a_broken_menu_runs_the_last_good_one_and_says_so(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    good, why = load_first_version(settings)  # the first start saves what it loaded
+    assert why == ""
+    assert (settings.paths.var / "run" / "menu-last-good.json").exists()
+    edit_menu(settings, "9: emergency", "9: ambulance")  # broken while the worker was down
+    with pytest.raises(IvrError):
+        load_version(settings)  # what made the worker crash-loop (36 s with no worker)
+    with caplog.at_level(logging.ERROR, logger="ivr.worker"):
+        version, why = load_first_version(settings)
+    assert version.flow.version == good.flow.version
+    assert "unknown flow 'ambulance'" in why
+    assert any("DOES NOT LOAD" in r.getMessage() for r in caplog.records)
+    versions = Versions(settings, version, why)
+    state = read_state(state_path(settings.paths.var, settings.ivr.sip_port))
+    assert state is not None and "ambulance" in state.fallback
+    assert versions.settings.ivr.menu == settings.ivr.menu  # a reload reads the real file
+
+
+async def test_a_successful_reload_ends_the_fallback_and_becomes_the_last_good(
+    settings: Settings,
+) -> None:
+    load_first_version(settings)
+    edit_menu(settings, "9: emergency", "9: ambulance")
+    versions = Versions(settings, *load_first_version(settings))
+    edit_menu(settings, "9: ambulance", "9: emergency")
+    edit_menu(settings, "{category: complaint}", "{category: report}")
+    outcome = await versions.reload()
+    assert outcome.ok
+    state = read_state(state_path(settings.paths.var, settings.ivr.sip_port))
+    assert state is not None and state.fallback == ""
+    edit_menu(settings, "9: emergency", "9: ambulance")
+    version, _ = load_first_version(settings)
+    assert version.flow.version == outcome.version  # the reloaded one was saved
+
+
+def test_without_a_last_good_configuration_a_broken_menu_still_fails_loudly(
+    settings: Settings,
+) -> None:
+    edit_menu(settings, "9: emergency", "9: ambulance")
+    with pytest.raises(IvrError, match="ambulance"):
+        load_first_version(settings)

@@ -8,6 +8,8 @@ so no test waits for audio in real time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import math
 import shutil
 import struct
@@ -24,7 +26,7 @@ from asr.after_call import Priority
 from asr.intake import load_intake_rules
 from ivr.engine.actions import CreateOrder
 from ivr.engine.engine import FlowEngine
-from ivr.engine.flow import load_flow
+from ivr.engine.flow import Flow, load_flow
 from ivr.orders_client import OrdersUnavailable
 from ivr.session import CallSession
 from ivr.sip.leg import LegAudio, LegDigit, LegEnded, LegPlayed, LegTransfer
@@ -132,6 +134,7 @@ class FakeOrders:
         self.classifications: list[dict[str, Any] | None] = []
         self.answered: list[str] = []
         self.attempts: list[tuple[str, str, dict[str, object]]] = []
+        self.invalid: list[dict[str, Any]] = []
 
     def _acd(self) -> FakeAcd:
         if self.acd is None:
@@ -169,6 +172,9 @@ class FakeOrders:
     async def call_answered(self, call_id: str, caller: str, callee: str) -> None:
         self.answered.append(call_id)
 
+    async def report_invalid_call(self, call_id: str, caller: str, body: dict[str, Any]) -> None:
+        self.invalid.append(body)
+
 
 class FakeAfterCall:
     """The worker's after-call consumer (``asr.streaming.AfterCallWorker``) at its seam."""
@@ -182,6 +188,14 @@ class FakeAfterCall:
         return self.text
 
 
+def _shipped_flow() -> Flow:
+    """The shipped menu, less its minimum call length: these calls last milliseconds of
+    wall time (the engine's own tests cover ``too_short`` on a fake clock)."""
+    flow = load_flow(REPO / "config/menus/12320.yaml")
+    rules = flow.invalid_calls.model_copy(update={"min_call_seconds": 0.0})
+    return dataclasses.replace(flow, invalid_calls=rules)
+
+
 def _session(
     tmp_path: Path,
     orders: FakeOrders,
@@ -189,7 +203,7 @@ def _session(
     clock: Callable[[], datetime] = lambda: datetime.now(CHINA),
     classify: Classifier | None = None,
 ):
-    flow = load_flow(REPO / "config/menus/12320.yaml")
+    flow = _shipped_flow()
     leg = FakeLeg()
     prompts = FakePrompts()
     background: set[asyncio.Task[None]] = set()
@@ -281,6 +295,35 @@ async def test_hangup_while_recording_still_opens_the_order(tmp_path) -> None:
     assert order.recording is not None
     # No model: the order gets an empty transcript marked unavailable.
     assert orders.transcripts == [("12320-20261123-00042", "", "unavailable")]
+
+
+async def test_pressing_2_and_saying_nothing_twice_is_counted_as_invalid_not_an_order(
+    tmp_path,
+) -> None:
+    """Issue 13, item 8: the empty 诉求 order. Silence below the gate, asked again, silence."""
+    orders = FakeOrders()
+    session, leg, prompts, background = _session(tmp_path, orders, None)
+    run = asyncio.create_task(session.run())
+    await _until(lambda: "main_menu" in _played(leg, prompts), "menu played")
+    leg.events.put_nowait(LegDigit("2"))
+    for attempt in (1, 2):  # asked again after the first silence (the menu's on_no_speech)
+        await _until(
+            lambda n=attempt: leg.listening and _played(leg, prompts).count("beep") == n,
+            "recording",
+        )
+        for _ in range(int(4 / 0.02) + 1):
+            leg.events.put_nowait(LegAudio(SILENT_FRAME))
+    async with asyncio.timeout(5):
+        await run
+    await asyncio.wait(background, timeout=5)
+    assert orders.orders == []
+    (invalid,) = orders.invalid
+    assert (invalid["reason"], invalid["category"], invalid["menu_path"]) == (
+        "silent_intake", "complaint", ["2"],
+    )  # fmt: skip
+    assert invalid["recording"]
+    assert _played(leg, prompts).count("record_instructions") == 2
+    assert _played(leg, prompts)[-1] == "goodbye" and leg.hung_up
 
 
 async def test_order_service_down_apologises_and_hangs_up(tmp_path) -> None:
@@ -493,3 +536,49 @@ async def test_an_emergency_keyword_in_the_intake_sends_the_caller_to_120(tmp_pa
     assert leg.transfers[0][0] == "sip:120@127.0.0.1:5060"
     assert session.engine.variables["emergency_source"] == "keyword"
     assert partials and all(call_id == leg.call_id for call_id, _ in partials)
+
+
+class FakeJournal:
+    def __init__(self) -> None:
+        self.open: dict[str, CreateOrder] = {}
+
+    def begin(self, order: CreateOrder, received_at: datetime) -> None:
+        self.open[order.idempotency_key] = order
+
+    def end(self, key: str) -> None:
+        self.open.pop(key, None)
+
+
+async def test_an_intake_is_journaled_while_recorded_and_forgotten_once_ordered(tmp_path) -> None:
+    """Issue 13, item 9: what a crash's successor needs, kept only while it is needed."""
+    orders, journal = FakeOrders(), FakeJournal()
+    session, leg, prompts, background = _session(tmp_path, orders, None)
+    session.journal = journal
+    run = asyncio.create_task(session.run())
+    await _until(lambda: "main_menu" in _played(leg, prompts), "menu played")
+    leg.events.put_nowait(LegDigit("2"))
+    await _until(lambda: leg.listening, "recording")
+    cut = journal.open[leg.call_id]
+    assert (cut.category, cut.menu_path) == ("complaint", ("2",))
+    assert cut.recording and (tmp_path / cut.recording).exists()
+    for _ in range(50):
+        leg.events.put_nowait(LegAudio(TONE_FRAME))
+    leg.events.put_nowait(LegDigit("#"))
+    async with asyncio.timeout(5):
+        await run
+    await asyncio.wait(background, timeout=5)
+    assert len(orders.orders) == 1 and journal.open == {}
+
+
+async def test_a_crash_while_recording_leaves_the_journal(tmp_path) -> None:
+    orders, journal = FakeOrders(), FakeJournal()
+    session, leg, prompts, _ = _session(tmp_path, orders, None)
+    session.journal = journal
+    run = asyncio.create_task(session._run())  # the worker dies: no cleanup runs
+    await _until(lambda: "main_menu" in _played(leg, prompts), "menu played")
+    leg.events.put_nowait(LegDigit("2"))
+    await _until(lambda: leg.listening, "recording")
+    run.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
+    assert list(journal.open) == [leg.call_id]

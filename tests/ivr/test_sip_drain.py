@@ -61,7 +61,7 @@ async def test_draining_refuses_new_calls_and_keeps_the_one_in_progress(harness:
     await asyncio.sleep(1.5)  # pyVoIP would answer 1 s after a 180: nothing may follow
     harness.proxy.poll(0.2)
     assert [m.start for m in harness.proxy.inbox if new_call in m.text] == [refused.start]
-    assert all(leg.call_id != new_call for leg in harness.legs)
+    assert all(leg.sip_call_id != new_call for leg in harness.legs)
     # The call in progress still runs: its audio keeps coming.
     rtp.settimeout(3)
     assert rtp.recvfrom(2048)[0]

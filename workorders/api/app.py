@@ -23,6 +23,7 @@ from aiohttp.typedefs import Handler, Middleware
 from aiohttp.web_request import BaseRequest
 
 from workorders.api.agents import AgentHandlers
+from workorders.api.invalid_calls import InvalidCallHandlers
 from workorders.api.openapi import build_openapi
 from workorders.api.operations import OperationHandlers
 from workorders.api.reports import ReportHandlers
@@ -133,6 +134,13 @@ ROUTES = (
     _Route("POST", f"{_ORDER}/actions", "post_action", _PEOPLE | {ROLE_IVR}),
     _Route("GET", f"{_ORDER}/ledger", "get_ledger", _PEOPLE),
     _Route("POST", f"{API_PREFIX}/calls", "record_call", _BOTH),
+    _Route("POST", f"{API_PREFIX}/invalid-calls", "post_invalid_call", _BOTH),
+    _Route(
+        "GET",
+        f"{API_PREFIX}/reports/invalid-calls",
+        "report_invalid_calls",
+        frozenset({ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_LEADER}),
+    ),
     _Route(
         "POST",
         f"{API_PREFIX}/calls/{{call_id}}/emergency",
@@ -200,6 +208,8 @@ _AGENT_ROUTES = frozenset(
 #: Routes whose handlers live in ``reports.py``.
 _REPORT_ROUTES = frozenset({"get_recording", "report_hotspots", "report_due"})
 _OPERATION_ROUTES = frozenset({"list_quarantine", "release_quarantined", "unlock_login"})
+#: Routes whose handlers live in ``invalid_calls.py``.
+_INVALID_CALL_ROUTES = frozenset({"post_invalid_call", "report_invalid_calls"})
 _ROLES_OF_ROUTE = {route.name: route.roles for route in ROUTES}
 
 
@@ -226,9 +236,12 @@ def create_app(
     agents = AgentHandlers(store, PRINCIPAL, notify_outbox or _nothing)
     reports = ReportHandlers(store, PRINCIPAL, recordings)
     operations = OperationHandlers(store)
+    invalid_calls = InvalidCallHandlers(store, pop_group_default)
     for route in ROUTES:
         owner: object = handlers
-        if route.name in _WORKFLOW_ROUTES:
+        if route.name in _INVALID_CALL_ROUTES:
+            owner = invalid_calls
+        elif route.name in _WORKFLOW_ROUTES:
             owner = workflow
         elif route.name in _AGENT_ROUTES:
             owner = agents

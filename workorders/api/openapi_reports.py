@@ -105,8 +105,102 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+_REASONS = ["no_input", "silent_intake", "too_short", "cut_silent"]
+_INVALID_CALL = {
+    "type": "object",
+    "required": ["call_id", "reason"],
+    "additionalProperties": False,
+    "properties": {
+        "call_id": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+        "caller_number": {"type": "string", "maxLength": 64},
+        "reason": {"type": "string", "enum": _REASONS},
+        "group": _STR,
+        "worker": {"type": ["string", "null"], "maxLength": 100},
+        "category": _STR,
+        "menu_path": {"type": "array", "items": _STR},
+        "seconds": {"type": "number", "minimum": 0},
+        "received_at": _TIMESTAMP,
+        "recording": _STR,
+    },
+}
+_INVALID_VERDICT = {
+    "type": "object",
+    "required": ["call_id", "reason", "in_window", "abusive"],
+    "properties": {
+        "call_id": _STR,
+        "reason": _STR,
+        "in_window": {
+            "type": "integer",
+            "description": "the number's invalid calls in the repeat window, this one included",
+        },
+        "abusive": {"type": "boolean", "description": "恶意反复拨打: at the abusive count"},
+    },
+}
+_INVALID_REPORT = {
+    "type": "object",
+    "required": ["total", "by_reason", "repeated_numbers"],
+    "properties": {
+        "from": _STR,
+        "to": _STR,
+        "total": _INT,
+        "by_reason": {"type": "object", "properties": dict.fromkeys(_REASONS, _INT)},
+        "repeated_numbers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "caller": {"type": "string", "description": "masked"},
+                    "count": _INT,
+                },
+            },
+        },
+    },
+}
+
+
+def _invalid_call_paths() -> dict[str, Any]:
+    day = {"type": "string", "format": "date"}
+    return {
+        "/api/v1/invalid-calls": {
+            "post": {
+                "operationId": "postInvalidCall",
+                "summary": "Count a 无效来电: a call the IVR ended without an order (no input, "
+                "silent intake, too short, cut before any speech); flags a number reaching the "
+                "malicious-caller count",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _INVALID_CALL}},
+                },
+                "responses": {
+                    "201": _ok(_INVALID_VERDICT, "counted"),
+                    "200": _ok(_INVALID_VERDICT, "already counted (same call_id)"),
+                    "403": _err("the IVR and admins only"),
+                    "422": _err("a field is invalid"),
+                },
+            }
+        },
+        "/api/v1/reports/invalid-calls": {
+            "get": {
+                "operationId": "reportInvalidCalls",
+                "summary": "无效来电 per reason over days (Asia/Shanghai), and the numbers with "
+                "at least the abusive count (masked)",
+                "parameters": [
+                    {"name": "from", "in": "query", "required": True, "schema": day},
+                    {"name": "to", "in": "query", "required": True, "schema": day},
+                ],
+                "responses": {
+                    "200": _ok(_INVALID_REPORT, "counts"),
+                    "403": _err("supervisors, leaders and admins only"),
+                    "422": _err("a query parameter is invalid"),
+                },
+            }
+        },
+    }
+
+
 def paths() -> dict[str, Any]:
     return {
+        **_invalid_call_paths(),
         "/api/v1/workorders/{number}/recording": {
             "get": {
                 "operationId": "getRecording",

@@ -52,6 +52,7 @@ from workorders.model import (
 from workorders.store.acd import AcdStore
 from workorders.store.base import Clock, fingerprint, shielded, utc_now
 from workorders.store.console import ConsoleStore
+from workorders.store.invalid_calls import InvalidCallStore
 from workorders.store.rows import (
     call_result,
     message_from_row,
@@ -72,7 +73,7 @@ from workorders.tokens import Principal, check_role, check_token_text, new_token
 log = logging.getLogger("workorders.store")
 
 
-class Store(WorkflowStore, AcdStore, ConsoleStore):
+class Store(WorkflowStore, AcdStore, ConsoleStore, InvalidCallStore):
     """Async access to orders, calls, tokens, the outbox, the ACD (``acd.py``) and console users
     (``console.py``). Create with ``Store.open(url)``."""
 

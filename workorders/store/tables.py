@@ -210,6 +210,11 @@ class CallRow(Base):
     group: Mapped[str] = mapped_column("group", String(64))
     worker: Mapped[str | None] = mapped_column(String(100))
     answered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: Set when the IVR judged the call a 无效来电 (no order): why (``no_input`` …) and when.
+    invalid_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    invalid_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+    __table_args__ = (Index("ix_calls_caller_answered", "caller_number", "answered_at"),)
 
 
 class AgentPresenceRow(Base):

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from ivr.engine import actions, events
-from ivr.engine.state import CallState, Jump, Runner, Step, Wait
+from ivr.engine.state import CallState, End, Jump, Runner, Step, Wait
 from ivr.engine.verbs.base import (
     FlowName,
     PromptKey,
@@ -81,11 +81,15 @@ class CreateOrderRunner:
         self.deadline: datetime | None = None
 
     def start(self, call: CallState, now: datetime) -> Step:
+        category = call.resolve(self.verb.category)
+        invalid = call.invalid_reason(now, category)
+        if invalid is not None:
+            return self._invalid(call, now, invalid, category)
         self.give_up_at = now + timedelta(seconds=self.verb.timeout)
         order = actions.CreateOrder(
             idempotency_key=call.call_id,
             caller=call.caller,
-            category=call.resolve(self.verb.category),
+            category=category,
             menu_path=tuple(call.menu_path),
             flags=self.verb.flags,
             recording=call.recording,
@@ -94,6 +98,20 @@ class CreateOrderRunner:
             priority=self.verb.priority,
         )
         return self._keep_company(call, now, (order,))
+
+    def _invalid(self, call: CallState, now: datetime, reason: str, category: str) -> Step:
+        """No order: a 无效来电, counted by the session; on to ``on_invalid``, or hang up."""
+        started = call.started_at or now
+        invalid = actions.InvalidCall(
+            reason,
+            category,
+            tuple(call.menu_path),
+            call.recording,
+            (now - started).total_seconds(),
+        )
+        if call.on_invalid is not None:
+            return Step((invalid,), Jump(call.on_invalid))
+        return Step((invalid, actions.Hangup()), End())
 
     def on_event(self, call: CallState, event: events.Event, now: datetime) -> Step:
         if isinstance(event, events.OrderCreated):

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from pydantic import Field
 
 from ivr.engine import actions, events
-from ivr.engine.state import CallState, Runner, Step, Wait
-from ivr.engine.verbs.base import DtmfKey, Flag, Reference, Seconds, VerbModel
+from ivr.engine.state import CallState, Jump, Runner, Step, Wait
+from ivr.engine.verbs.base import DtmfKey, Flag, FlowName, Reference, Seconds, VerbModel
 
 #: How long to wait for ``RecordingDone`` after ``StopRecording`` before going on without it.
 STOP_GRACE_SECONDS = 5.0
@@ -30,10 +30,16 @@ class RecordVerb(VerbModel):
     silence_seconds: Seconds = Field(4.0, gt=0, le=5)
     finish_on_key: DtmfKey | None = "#"
     beep: Flag = True
+    #: Where a caller who said nothing (less than ``invalid_calls.min_speech_seconds`` of
+    #: speech) goes instead of on: e.g. a flow that asks once more, or offers an agent.
+    #: Without it the next verb runs (a ``create_order`` then counts a 无效来电).
+    on_no_speech: FlowName | None = None
 
     def references(self) -> Iterator[Reference]:
         if self.beep:
             yield Reference("prompt", actions.BEEP_PROMPT, ("beep",))
+        if self.on_no_speech is not None:
+            yield Reference("flow", self.on_no_speech, ("on_no_speech",))
 
     def runner(self) -> Runner:
         return RecordRunner(self)
@@ -62,6 +68,14 @@ class RecordRunner:
         if isinstance(event, events.RecordingDone):
             quiet = self.record.silence_seconds if event.reason == "silence" else 0.0
             call.quiet_since = now - timedelta(seconds=quiet)
+            speech = event.speech_seconds
+            if (
+                self.record.on_no_speech is not None
+                and speech is not None
+                and speech < call.min_speech_seconds
+                and event.reason in ("silence", "key", "max_length")  # the caller is still there
+            ):
+                return Step(outcome=Jump(self.record.on_no_speech))
             return Step()
         if isinstance(event, events.TimerFired):
             if self.stopping:  # the session never answered: go on without the recording
