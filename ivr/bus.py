@@ -26,11 +26,13 @@ import logging
 import random
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 from urllib.parse import unquote
 
 import aiomqtt
+
+from routing.clock import Clock, system_clock
 
 log = logging.getLogger("ivr.bus")
 
@@ -46,12 +48,15 @@ def command_topic(call_id: str) -> str:
     return f"hotline/calls/{level}/commands"
 
 
-def partial_event(call_id: str, group: str, text: str) -> tuple[str, dict[str, Any]]:
+def partial_event(
+    call_id: str, group: str, text: str, clock: Clock = system_clock
+) -> tuple[str, dict[str, Any]]:
     """(topic, event) of a live partial transcript, in the documented event shape."""
+    at = clock().astimezone(UTC).isoformat(timespec="milliseconds")
     return f"hotline/pops/{group}", {
         "id": str(uuid.uuid4()),
         "type": "call.partial_transcript",
-        "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "at": at.replace("+00:00", "Z"),
         "payload": {"call_id": call_id, "group": group, "text": text},
     }
 
