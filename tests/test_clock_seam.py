@@ -17,6 +17,7 @@ Monotonic time (``time.monotonic``, ``loop.time()``) measures durations and is f
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,3 +115,22 @@ def test_end_to_end_tests_read_the_clock_only_as_an_aware_instant() -> None:
 def test_the_check_finds_what_it_should(source: str, expected: list[tuple[int, str, bool]]
                                         ) -> None:  # fmt: skip
     assert list(wall_clock_reads(ast.parse(source))) == expected
+
+
+#: Date methods that answer in the browser's zone (the agent's PC may be set to anything).
+_BROWSER_LOCAL = re.compile(
+    r"\.(toLocale(?:Date|Time)?String|get(?:FullYear|Month|Date|Day|Hours|Minutes)|"
+    r"toDateString|toTimeString)\("
+)
+
+
+def test_console_pages_show_times_in_shanghai_not_the_browsers_zone() -> None:
+    """Times on screen go through ``Intl.DateTimeFormat`` with ``timeZone: "Asia/Shanghai"``
+    (``api.js``: ``shanghaiDate``, ``shanghaiTime``, ``shanghaiClock``)."""
+    found = [
+        f"{path.relative_to(REPO)}:{number} {line.strip()}"
+        for path in sorted((REPO / "workorders/console/static").glob("*.js"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if _BROWSER_LOCAL.search(line)
+    ]
+    assert found == []
