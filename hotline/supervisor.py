@@ -213,7 +213,7 @@ def banner(settings: Settings, slots: list[WorkerSlot], *, ivr_only: bool = Fals
     return (
         "12320 hotline is up.\n"
         f"  dial:        sip:{s.ivr.extension}@{s.edge.host}:{s.edge.port}"
-        f"  (e.g. baresip: /dial sip:{s.ivr.extension}@{s.edge.host}:{s.edge.port})\n"
+        "  (headless: hotline dial --digits 2 --speech FILE.wav)\n"
         + workers
         + f"  orders API:  {s.api.base_url}/api/v1/workorders"
         f"  (token in {s.paths.admin_token})\n"

@@ -14,7 +14,7 @@ where it is used.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 #: Returns the current instant as an aware datetime (any zone; callers convert).
@@ -29,6 +29,6 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def now_in(zone: ZoneInfo, clock: Clock = system_clock) -> datetime:
+def now_in(zone: tzinfo, clock: Clock = system_clock) -> datetime:
     """``clock()`` seen in ``zone`` (e.g. the calendar's): the local date and hour there."""
     return clock().astimezone(zone)

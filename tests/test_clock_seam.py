@@ -117,20 +117,41 @@ def test_the_check_finds_what_it_should(source: str, expected: list[tuple[int, s
     assert list(wall_clock_reads(ast.parse(source))) == expected
 
 
-#: Date methods that answer in the browser's zone (the agent's PC may be set to anything).
+#: Date methods that answer in the browser's zone (the agent's PC may be set to anything);
+#: ``toLocale…String`` is fine with an explicit ``timeZone`` option.
 _BROWSER_LOCAL = re.compile(
     r"\.(toLocale(?:Date|Time)?String|get(?:FullYear|Month|Date|Day|Hours|Minutes)|"
     r"toDateString|toTimeString)\("
 )
 
 
+def browser_local_times(script: str) -> list[int]:
+    """Lines of ``script`` that format or read a date in the browser's zone."""
+    found = []
+    for match in _BROWSER_LOCAL.finditer(script):
+        statement = script[match.end() : script.find(";", match.end())]
+        if match.group(1).startswith("toLocale") and "timeZone" in statement:
+            continue
+        found.append(script.count("\n", 0, match.start()) + 1)
+    return found
+
+
 def test_console_pages_show_times_in_shanghai_not_the_browsers_zone() -> None:
-    """Times on screen go through ``Intl.DateTimeFormat`` with ``timeZone: "Asia/Shanghai"``
-    (``api.js``: ``shanghaiDate``, ``shanghaiTime``, ``shanghaiClock``)."""
+    """Times on screen go through ``Intl.DateTimeFormat`` (or ``toLocale…String``) with
+    ``timeZone: "Asia/Shanghai"`` (``api.js``: ``shanghaiDate``, ``shanghaiTime``,
+    ``shanghaiClock``)."""
     found = [
-        f"{path.relative_to(REPO)}:{number} {line.strip()}"
+        f"{path.relative_to(REPO)}:{line}"
         for path in sorted((REPO / "workorders/console/static").glob("*.js"))
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if _BROWSER_LOCAL.search(line)
+        for line in browser_local_times(path.read_text(encoding="utf-8"))
     ]
     assert found == []
+
+
+def test_the_browser_check_finds_what_it_should() -> None:
+    script = (
+        'a.toLocaleTimeString("zh-CN");\n'
+        'b.toLocaleString("zh-CN",\n  { timeZone: "Asia/Shanghai" });\n'
+        "c.getHours();\n"
+    )
+    assert browser_local_times(script) == [1, 4]
