@@ -9,7 +9,8 @@ zone passes or fails by the hour it runs (issue 12: CI was red from 16:00 to 24:
   ``strftime``/``mktime``, ``fromtimestamp`` without a zone, ``astimezone()`` without one;
 * unit and integration tests read no wall clock at all (they inject a clock or pin it with
   ``time-machine``); only end-to-end tests, which drive real processes on the system clock,
-  may read it, and only as an aware instant.
+  may read it, and only as an aware instant;
+* the console and wallboard show times in Asia/Shanghai, not in the browser's zone.
 
 Monotonic time (``time.monotonic``, ``loop.time()``) measures durations and is fine anywhere.
 """
