@@ -28,11 +28,13 @@ import random
 import string
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 from urllib.parse import unquote
 
 import aiomqtt
+
+from routing.clock import Clock, system_clock
 
 log = logging.getLogger("ivr.bus")
 
@@ -77,12 +79,15 @@ def call_id_of(level: str, command: dict[str, Any]) -> str:
     return unquote(level, errors="surrogatepass")
 
 
-def partial_event(call_id: str, group: str, text: str) -> tuple[str, dict[str, Any]]:
+def partial_event(
+    call_id: str, group: str, text: str, clock: Clock = system_clock
+) -> tuple[str, dict[str, Any]]:
     """(topic, event) of a live partial transcript, in the documented event shape."""
+    at = clock().astimezone(UTC).isoformat(timespec="milliseconds")
     return f"hotline/pops/{topic_level(group)}", {
         "id": str(uuid.uuid4()),
         "type": "call.partial_transcript",
-        "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "at": at.replace("+00:00", "Z"),
         "payload": {"call_id": call_id, "group": group, "text": text},
     }
 

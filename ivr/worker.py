@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from asr.after_call import AfterCallQueue
 from asr.errors import AsrError
@@ -59,17 +58,19 @@ from recordings.errors import RecordingError
 from recordings.store import RecordingStore, WavWriter
 from routing.calendar import WorkCalendar
 from routing.calendar_config import load_calendar
+from routing.clock import HOTLINE_ZONE, now_in
 from routing.errors import RoutingError
 
 log = logging.getLogger("ivr.worker")
-CHINA = ZoneInfo("Asia/Shanghai")
+CHINA = HOTLINE_ZONE
 SPOOL_REPLAY_SECONDS = 30.0
 #: Calls recognised live at once; about 3 streams fit on 2 cores (shared/docs/vosk-notes.md).
 STREAMING_CALLS = 3
 
 
 def now() -> datetime:
-    return datetime.now(CHINA)
+    """The call clock: the system clock (``routing.clock``) seen in China."""
+    return now_in(CHINA)
 
 
 def _token_in(path: Path) -> str:

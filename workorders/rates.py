@@ -4,6 +4,9 @@
   own complaints, wrong dispatch) — valid rate = valid / all orders;
 * reached: valid orders whose callback (回访) reached the caller (unreachable counted apart);
 * 响应率 = responded / reached, 解决率 = resolved / reached, 满意率 = (满意 + 基本满意) / reached.
+
+The period is whole days in Asia/Shanghai (an order received at 23:30 on the 31st in Beijing
+counts in that month, whatever the server's zone); without one, the current month there.
 """
 
 from __future__ import annotations
@@ -12,9 +15,45 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from routing.clock import HOTLINE_ZONE
 from workorders.lifecycle.model import CallbackResult
+
+#: Reports count days here (the hotline's zone, not the server's).
+REPORT_ZONE = HOTLINE_ZONE
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPeriod:
+    """Days ``first`` to ``last``, both inclusive, in ``REPORT_ZONE``; ``default``: nobody
+    chose it (the current month)."""
+
+    first: date
+    last: date
+    default: bool = False
+
+    @classmethod
+    def current_month(cls, now: datetime) -> ReportPeriod:
+        """The calendar month ``now`` falls in, in Asia/Shanghai (16:30 UTC on 31 Dec is
+        already January there)."""
+        if now.tzinfo is None:
+            raise ValueError("current_month needs an aware datetime")
+        today = now.astimezone(REPORT_ZONE).date()
+        first = today.replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        return cls(first, following - timedelta(days=1), default=True)
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """``[start, end)``: midnight of ``first`` to midnight after ``last``, in the zone."""
+        start = datetime.combine(self.first, time(0), REPORT_ZONE)
+        return start, datetime.combine(self.last + timedelta(days=1), time(0), REPORT_ZONE)
+
+    def describe(self) -> str:
+        """``2026-12-01 – 2026-12-31 (current month, Asia/Shanghai)``."""
+        note = "current month, " if self.default else ""
+        return f"{self.first} – {self.last} ({note}{REPORT_ZONE.key})"
 
 
 @dataclass(frozen=True, slots=True)

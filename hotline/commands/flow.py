@@ -19,8 +19,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hotline.settings import Settings, load_settings
+from routing.clock import HOTLINE_ZONE, now_in
 
-CHINA = ZoneInfo("Asia/Shanghai")
+CHINA = HOTLINE_ZONE
 RELOAD_WAIT_SECONDS = 30.0
 
 
@@ -39,7 +40,9 @@ def register(commands: Any) -> None:
         "(keys, !KEYS during a prompt, speech:TEXT, talk:SECONDS, silence, hangup)",
     )
     simulate.add_argument(
-        "--at", help="when the call comes in, e.g. 2026-10-01T09:00 (China time if no zone)"
+        "--at",
+        help="when the call comes in, e.g. 2026-10-01T09:00 (in the calendar's zone if none "
+        "is given); default: now",
     )
     simulate.add_argument("--caller", default="13800138000")
     simulate.add_argument("--callee", default="12320")
@@ -66,16 +69,18 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_at(text: str | None) -> datetime | None:
+def parse_at(text: str | None, zone: ZoneInfo = CHINA) -> datetime:
+    """``--at``: an ISO time (naive: in ``zone``, the calendar's); none: now in ``zone``."""
     if text is None:
-        return None
+        return now_in(zone)
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=CHINA)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from ivr.engine.simulator import OrderService, parse_script, simulate
+    from ivr.engine.simulator import OrderService, format_step, parse_script, simulate
     from ivr.errors import IvrError
+    from ivr.prompts.durations import PromptDurations
     from routing.calendar_config import load_calendar
     from routing.errors import RoutingError
 
@@ -83,17 +88,22 @@ def _simulate(args: argparse.Namespace) -> int:
     try:
         flow = _load_menu(settings, args.menu)
         script = parse_script(args.input)
-        start = parse_at(args.at)
         calendar = load_calendar(settings.calendar)
+        start = parse_at(args.at, calendar.timezone)
     except (IvrError, RoutingError, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    orders = OrderService(number=None) if args.orders_fail else OrderService()
+    # The number the service would give today's 42nd order (days count in China).
+    number = f"12320-{start.astimezone(CHINA):%Y%m%d}-00042"
+    orders = OrderService(number=None) if args.orders_fail else OrderService(number=number)
+    audio = settings.ivr.prompt_audio
+    durations = PromptDurations(audio, flow.language, flow.prompt_language, flow.prompt_text)
     try:
         result = simulate(
             flow,
             script,
             orders=orders,
+            prompt_seconds=durations,
             start=start,
             caller=args.caller,
             callee=args.callee,
@@ -104,12 +114,17 @@ def _simulate(args: argparse.Namespace) -> int:
     except IvrError as exc:
         print(f"simulation stopped: {exc}", file=sys.stderr)
         return 1
-    when = (start or datetime(2026, 5, 1, 9, 0, tzinfo=CHINA)).isoformat(timespec="minutes")
+    when = start.isoformat(timespec="minutes") + (" (now)" if args.at is None else "")
     print(f"menu {flow.source} (version {flow.version}), call at {when}")
     print(result.transcript())
     print(f"ended by the {result.ended_by} after {result.seconds:.2f}s")
+    if durations.estimated:
+        print(
+            f"prompt lengths estimated from the text for {len(durations.estimated)} prompt(s) "
+            f"without audio in {audio} (`hotline prompts build` renders them)"
+        )
     if result.unused:
-        print(f"unused input: {', '.join(repr(step) for step in result.unused)}")
+        print(f"unused input: {', '.join(format_step(step) for step in result.unused)}")
     return 0
 
 

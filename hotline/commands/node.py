@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -190,9 +190,11 @@ def check_settings(
 
 
 def today_in(zone: tzinfo) -> date:
-    """Today's date in ``zone``: the one wall-clock read of the checks (a clock seam for
-    callers and tests is the ``today`` parameter of ``check_settings``)."""
-    return datetime.now(zone).date()
+    """Today's date in ``zone``, from the product's clock seam (``routing.clock``; callers
+    and tests can also pass ``today`` to ``check_settings``)."""
+    from routing.clock import now_in
+
+    return now_in(zone).date()
 
 
 def _check_intake(settings: Settings, routing: Path) -> list[str]:

@@ -23,9 +23,11 @@ def register(commands: Any) -> None:
     add.set_defaults(run=_user_add)
     report = commands.add_parser("report", help="reports")
     report_commands = report.add_subparsers(dest="what", required=True)
-    rates = report_commands.add_parser("rates", help="响应率 / 解决率 / 满意率")
-    rates.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
-    rates.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
+    rates = report_commands.add_parser(
+        "rates", help="响应率 / 解决率 / 满意率 (default: the current month in Asia/Shanghai)"
+    )
+    rates.add_argument("--from", dest="start", type=date.fromisoformat, help="YYYY-MM-DD")
+    rates.add_argument("--to", dest="end", type=date.fromisoformat, help="YYYY-MM-DD")
     rates.add_argument("--unit")
     rates.add_argument("--region")
     rates.add_argument("--csv", action="store_true", help="CSV instead of a table")
@@ -79,13 +81,11 @@ def _user_add(args: argparse.Namespace) -> int:
 
 
 def _report_rates(args: argparse.Namespace) -> int:
-    from datetime import datetime, time, timedelta
-
     from hotline.settings import load_settings
+    from routing.clock import system_clock
     from routing.errors import RoutingError
-    from workorders.api.workflow import REPORT_ZONE
     from workorders.errors import WorkOrderError
-    from workorders.rates import compute_rates, rates_csv, rates_table
+    from workorders.rates import ReportPeriod, compute_rates, rates_csv, rates_table
     from workorders.store import Store
 
     settings = load_settings(args.config)
@@ -97,8 +97,17 @@ def _report_rates(args: argparse.Namespace) -> int:
     if args.unit is not None and args.unit not in rules.tree:
         print(f"unknown unit {args.unit}", file=sys.stderr)
         return 2
-    start = datetime.combine(args.start, time(0), REPORT_ZONE)
-    end = datetime.combine(args.end + timedelta(days=1), time(0), REPORT_ZONE)
+    if (args.start is None) != (args.end is None):
+        print("give both --from and --to, or neither (the current month)", file=sys.stderr)
+        return 2
+    if args.start is None:
+        period = ReportPeriod.current_month(system_clock())
+    elif args.end < args.start:
+        print("--to is before --from", file=sys.stderr)
+        return 2
+    else:
+        period = ReportPeriod(args.start, args.end)
+    start, end = period.bounds()
     units = None if args.unit is None else rules.tree.subtree(args.unit)
 
     async def inputs() -> Any:
@@ -112,9 +121,10 @@ def _report_rates(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     if args.csv:
+        print(f"period: {period.describe()}", file=sys.stderr)  # stdout stays plain CSV
         sys.stdout.write(rates_csv(rates))
     else:
-        scope = f"{args.start} – {args.end}"
+        scope = period.describe()
         scope += f"  unit {args.unit}" if args.unit else ""
         scope += f"  region {args.region}" if args.region else ""
         print(scope)

@@ -87,5 +87,19 @@ def parse_script(text: str) -> list[CallerStep]:
     return steps
 
 
+def format_step(step: CallerStep) -> str:
+    """A step in the ``--input`` syntax ``parse_script`` reads (for readable output)."""
+    if isinstance(step, Press):
+        return f"!{step.keys}" if step.during_prompt else step.keys
+    if isinstance(step, Say):
+        return f"speech:{step.text}"
+    if isinstance(step, Speak):
+        then = {"key": "", "silence": " (then silence)", "talk_on": " (talking on)"}[step.then]
+        return f"talk:{step.seconds:g}{then}"
+    if isinstance(step, Silence):
+        return "silence"
+    return "hangup"
+
+
 def _keys(text: str) -> bool:
     return bool(text) and all(key in "0123456789*#ABCD" for key in text)

@@ -34,6 +34,7 @@ from ivr.engine.script import (
     ScriptError,
     Silence,
     Speak,
+    format_step,
     parse_script,
 )
 from ivr.errors import IvrError
@@ -49,6 +50,7 @@ __all__ = [
     "Simulation",
     "SimulationError",
     "Speak",
+    "format_step",
     "longest_gap",
     "parse_script",
     "simulate",
@@ -111,7 +113,9 @@ class SimulationError(IvrError):
     """The scripted call could not go on (e.g. the engine waits with nothing to wake it)."""
 
 
-def default_prompt_seconds(key: str) -> float:
+def default_prompt_seconds(key: str, language: str = "") -> float:
+    """Round lengths for tests; ``hotline simulate`` passes the rendered audio's lengths
+    (``ivr.prompts.durations``)."""
     return 0.5 if key.startswith("digits/") else 3.0
 
 
@@ -120,7 +124,7 @@ def simulate(
     script: Iterable[CallerStep] = (),
     *,
     orders: OrderService | None = None,
-    prompt_seconds: Callable[[str], float] = default_prompt_seconds,
+    prompt_seconds: Callable[[str, str], float] = default_prompt_seconds,
     start: datetime | None = None,
     call_id: str = "sim-call-1",
     caller: str = "13800138000",
@@ -130,8 +134,9 @@ def simulate(
     connects: bool = False,
     show_texts: bool = False,
 ) -> Simulation:
-    """Run one call. ``connects``: transfers and queues succeed (default: they fail,
-    as in the session until issues #5/#6); ``show_texts``: prompt texts in the lines."""
+    """Run one call. ``prompt_seconds(key, language)``: how long a prompt plays;
+    ``connects``: transfers and queues succeed (default: they fail, as in the session until
+    issues #5/#6); ``show_texts``: prompt texts in the lines."""
     run = _Run(
         flow,
         list(script),
@@ -170,7 +175,7 @@ class _Run:
         flow: Flow,
         script: list[CallerStep],
         orders: OrderService,
-        prompt_seconds: Callable[[str], float],
+        prompt_seconds: Callable[[str, str], float],
         start: datetime,
         ids: tuple[str, str, str],
         limit_seconds: float,
@@ -337,7 +342,8 @@ class _Run:
 
     def _play(self, play: actions.Play) -> None:
         start = max([self.now, *(p.end for p in self.playing)])
-        end = start + timedelta(seconds=sum(self.prompt_seconds(key) for key in play.prompts))
+        seconds = sum(self.prompt_seconds(key, play.language) for key in play.prompts)
+        end = start + timedelta(seconds=seconds)
         self.seq += 1
         due = _Due(end, self.seq, events.PlayDone(), play_id=self.seq)
         heapq.heappush(self.queue, due)

@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 import threading
 import uuid
 from collections import deque
@@ -211,8 +212,23 @@ class _SIPClient(SIP.SIPClient):
         return f"{uuid.uuid4().hex}@{self.myIP}"
 
     # -- the socket is read on the event loop, not by pyVoIP's receive thread --
+    def start(self) -> None:
+        """pyVoIP's ``start``, but the socket goes to the loop as soon as the worker has
+        registered. pyVoIP hands it over from a ``threading.Timer`` one second later: for
+        that second OPTIONS probes and INVITEs went unanswered, and with the monotonic clock
+        shifted (libfaketime, as in ``faketime '2026-12-04 20:00:00' bash .ci/run``) such a
+        timer never fires, so the worker never answered at all."""
+        if self.NSD:
+            raise RuntimeError("Attempted to start already started SIPClient")
+        self.NSD = True
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind((self.myIP, self.myPort))
+        self.out = self.s
+        self.register()
+        self.recv_loop()
+
     def recv_loop(self) -> None:
-        """Run by pyVoIP's ``start`` in a thread of its own: hand the socket to the loop.
+        """Hand the socket to the loop (``start``; pyVoIP ran it in a thread of its own).
 
         A receive thread would compete with the loop for the GIL whenever a SIP
         message arrives, and the loop waiting for it delays every call's audio.

@@ -167,6 +167,11 @@ def running_node(
             "asr": {"model": str(test_model)},
             "calendar": str(calendar),
             "intake": str(REPO / "config/intake.yaml"),
+            # Settings paths resolve against this file's directory now: name every file the
+            # CLI run against this node (`hotline console passwd`) loads.
+            "units": str(REPO / "config/units.yaml"),
+            "sla": str(REPO / "config/sla.yaml"),
+            "agents": str(agents),
         }  # fmt: skip
         var.mkdir()
         config_path = work / "hotline.yaml"

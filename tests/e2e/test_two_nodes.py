@@ -28,6 +28,8 @@ from tests.e2e.hotline_up import UpNode, hotline_up, node_config
 from tests.e2e.peers import REPO, Mosquitto, require, wait_for
 from tests.e2e.sipp import Sipp, answered_calls
 
+pytestmark = pytest.mark.e2e
+
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 ALERTS = "hotline/alerts/supervisors"
 ORDERS_DUE = 8

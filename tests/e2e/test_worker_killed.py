@@ -26,6 +26,8 @@ from tests.e2e.hotline_up import UpNode, hotline_up, node_config
 from tests.e2e.peers import REPO, Mosquitto, require, wait_for
 from tests.e2e.sipp import Sipp, answered_calls
 
+pytestmark = pytest.mark.e2e
+
 CALLS = 100
 RATE = 5.0
 KILL_AFTER_ANSWERED = 40

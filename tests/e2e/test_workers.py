@@ -19,6 +19,8 @@ from tests.e2e.hotline_up import UpNode, hotline_up, node_config
 from tests.e2e.peers import Mosquitto, require, wait_for
 from tests.e2e.sipp import Sipp, answered_calls, short_call
 
+pytestmark = pytest.mark.e2e
+
 #: Issue #7: a dead or hung worker gets no new call this long after it stopped answering.
 DETECTION_SECONDS = 5.0
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import shutil
+import wave
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 import yaml
 
 from hotline.cli import main as hotline
 from ivr.engine.jsonschema import menu_schema_text
+from ivr.prompts.build import audio_path
+from ivr.prompts.durations import estimate_seconds
+from ivr.prompts.texts import load_prompt_texts
 from ivr.runstate import WorkerState, state_path, write_state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,18 +136,119 @@ def test_schema_prints_the_shipped_schema(capsys: pytest.CaptureFixture[str]) ->
     assert out == (ROOT / "config" / "menus" / "menu.schema.json").read_text(encoding="utf-8")
 
 
+def _silent_wav(path: Path, seconds: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(8000)
+        writer.writeframes(bytes(2 * round(8000 * seconds)))
+
+
+@pytest.fixture
+def sim_config(tmp_path: Path) -> Path:
+    """Settings naming the shipped menu, texts and calendar by absolute path, and an empty
+    prompt audio directory of the test's own (a built ``var/prompts`` must not change what
+    the test sees)."""
+    config = tmp_path / "hotline.yaml"
+    settings = {
+        "ivr": {
+            "menu": str(ROOT / "config/menus/12320.yaml"),
+            "prompt_texts": str(ROOT / "config/prompts/zh.yaml"),
+            "prompt_audio": str(tmp_path / "prompts" / "zh"),
+        },
+        "calendar": str(ROOT / "config/calendar.yaml"),
+    }
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return config
+
+
+def _render_silence(config: Path, seconds: dict[str, float]) -> Path:
+    """A silent WAV of the given length for every zh prompt (3 s, digits 0.5 s, or ``seconds``)."""
+    audio = Path(yaml.safe_load(config.read_text(encoding="utf-8"))["ivr"]["prompt_audio"])
+    for key in load_prompt_texts(ROOT / "config/prompts/zh.yaml").entries:
+        default = 0.5 if key.startswith("digits/") else 3.0
+        _silent_wav(audio_path(audio, key), seconds.get(key, default))
+    return audio
+
+
 def test_simulate_prints_prompts_with_texts_waits_and_actions(
-    in_repo: None, capsys: pytest.CaptureFixture[str]
+    sim_config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, out, _ = run(capsys, "simulate", "--input", "2, talk:5", "--at", "2026-10-01T09:00")
+    _render_silence(sim_config, {})
+    status, out, _ = run(capsys, "--config", str(sim_config), "simulate", "--input", "2, talk:5",
+                         "--at", "2026-10-01T09:00")  # fmt: skip
     assert status == 0
-    assert "call at 2026-10-01T09:00+08:00" in out
+    assert "call at 2026-10-01T09:00+08:00\n" in out
     assert "play main_menu (barge-in)" in out
     assert "「咨询请按1，投诉请按2" in out  # the prompt's text
     assert "waits until 12.00s" in out  # the menu timeout after the prompt
     assert "caller   presses 2" in out
     assert "create order: complaint, menu path 2" in out
+    assert "order created: 12320-20261001-00042" in out  # numbered on the call's day
+    assert "estimated" not in out  # every length came from the audio
     assert out.rstrip().endswith("ended by the engine after 27.95s")
+
+
+def test_simulate_takes_prompt_lengths_from_the_rendered_audio(
+    sim_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _render_silence(sim_config, {"welcome": 1.7, "main_menu": 4.25})
+    status, out, _ = run(capsys, "--config", str(sim_config), "simulate", "--input", "hangup",
+                         "--at", "2026-10-01T09:00")  # fmt: skip
+    assert status == 0
+    assert "   1.70s  engine   play main_menu (barge-in)" in out
+    assert "   5.95s  engine   waits until 11.95s" in out  # 1.70 + 4.25, then 6 s to answer
+
+
+def test_simulate_estimates_unrendered_prompts_from_their_text_and_says_so(
+    sim_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run(capsys, "--config", str(sim_config), "simulate", "--input", "hangup",
+                         "--at", "2026-10-01T09:00")  # fmt: skip
+    assert status == 0
+    texts = load_prompt_texts(ROOT / "config/prompts/zh.yaml").entries
+    welcome = estimate_seconds(str(texts["welcome"]))
+    assert 8 < welcome < 12  # espeak-ng renders the 39 characters in 9.6 s
+    assert f"{welcome:7.2f}s  engine   play main_menu (barge-in)" in out
+    assert "prompt lengths estimated from the text for 2 prompt(s) without audio in" in out
+
+
+@pytest.mark.parametrize(
+    ("zone", "called_at"),
+    [
+        ("Asia/Shanghai", "2027-01-01T00:30+08:00 (now)"),
+        ("Asia/Urumqi", "2026-12-31T22:30+06:00 (now)"),  # a calendar in another zone
+    ],
+)
+def test_simulate_calls_now_in_the_calendars_zone_by_default(
+    sim_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], zone: str,
+    called_at: str,
+) -> None:  # fmt: skip
+    calendar = tmp_path / "calendar.yaml"
+    text = (ROOT / "config/calendar.yaml").read_text(encoding="utf-8")
+    calendar.write_text(text.replace("timezone: Asia/Shanghai", f"timezone: {zone}"), "utf-8")
+    settings = yaml.safe_load(sim_config.read_text(encoding="utf-8"))
+    sim_config.write_text(yaml.safe_dump({**settings, "calendar": str(calendar)}), "utf-8")
+    _render_silence(sim_config, {})
+    with time_machine.travel(datetime(2026, 12, 31, 16, 30, tzinfo=UTC), tick=False):
+        status, out, _ = run(
+            capsys, "--config", str(sim_config), "simulate", "--input", "2, talk:5"
+        )
+    assert status == 0
+    assert f"call at {called_at}\n" in out
+    assert "order created: 12320-20270101-00042" in out  # numbers count days in China
+
+
+def test_simulate_prints_unused_input_as_typed(
+    sim_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _render_silence(sim_config, {})
+    script = "hangup, 3, speech:你好, !4, talk:2, -"
+    status, out, _ = run(capsys, "--config", str(sim_config), "simulate", "--at",
+                         "2026-10-01T09:00", "--input", script)  # fmt: skip
+    assert status == 0
+    assert out.splitlines()[-1] == "unused input: 3, speech:你好, !4, talk:2, silence"
 
 
 def test_simulate_with_another_menu_and_speech(

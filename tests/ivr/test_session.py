@@ -196,11 +196,27 @@ def _shipped_flow() -> Flow:
     return dataclasses.replace(flow, invalid_calls=rules)
 
 
+class RunningClock:
+    """A call clock that starts at a fixed instant and runs with the event loop's monotonic
+    time, so the session's timers fire as in production while the date never depends on
+    the machine (a Monday morning in Shanghai, inside business hours)."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 23, 10, 0, tzinfo=CHINA)) -> None:
+        self.start = start
+        self.started: float | None = None
+
+    def __call__(self) -> datetime:
+        loop_time = asyncio.get_running_loop().time()
+        if self.started is None:
+            self.started = loop_time
+        return self.start + timedelta(seconds=loop_time - self.started)
+
+
 def _session(
     tmp_path: Path,
     orders: FakeOrders,
     after_call: FakeAfterCall | None,
-    clock: Callable[[], datetime] = lambda: datetime.now(CHINA),
+    clock: Callable[[], datetime] | None = None,
     classify: Classifier | None = None,
 ):
     flow = _shipped_flow()
@@ -215,7 +231,7 @@ def _session(
         recordings=RecordingStore(tmp_path),
         open_writer=WavWriter,
         is_silence=is_silence,
-        clock=clock,
+        clock=clock or RunningClock(),
         background=background,
         after_call=after_call,
         classify=classify,
@@ -398,7 +414,7 @@ async def test_speech_seam_and_an_unreachable_acd_answer_not_available_and_keys_
         recordings=RecordingStore(tmp_path / "recordings"),
         open_writer=WavWriter,
         is_silence=is_silence,
-        clock=lambda: datetime.now(CHINA),
+        clock=RunningClock(),
         background=set(),
     )
     run = asyncio.create_task(session.run())

@@ -17,6 +17,7 @@ from ivr.engine.simulator import (
     ScriptError,
     Silence,
     Speak,
+    format_step,
     parse_script,
     simulate,
 )
@@ -118,3 +119,10 @@ def test_a_holiday_call_goes_to_the_closed_branch(flow) -> None:  # type: ignore
         calendar=load_calendar(ROOT / "config/calendar.yaml"),
     )
     assert sim.prompts == ("goodbye",)
+
+
+def test_format_step_writes_what_parse_script_reads() -> None:
+    text = "2, !13#, speech:我要投诉收费, talk:5, silence, hangup"
+    steps = parse_script(text)
+    assert ", ".join(format_step(step) for step in steps) == text
+    assert format_step(Speak(2.5, then="silence")) == "talk:2.5 (then silence)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 
 from tests.ivr import test_pyvoip_adapter as adapter_tests
@@ -67,3 +68,15 @@ async def test_draining_refuses_new_calls_and_keeps_the_one_in_progress(harness:
     assert rtp.recvfrom(2048)[0]
     assert harness.front.calls_in_progress() == 1
     rtp.close()
+
+
+async def test_the_socket_is_read_on_the_loop_as_soon_as_the_worker_has_registered(
+    harness: Harness,
+) -> None:
+    """pyVoIP handed the socket to the loop from a ``threading.Timer`` a second after
+    registering: probes went unanswered for that second, and for ever when the monotonic
+    clock is shifted (libfaketime: ``faketime '2026-12-04 20:00:00' bash .ci/run``)."""
+    assert not [t.name for t in threading.enumerate() if t.name == "SIP Recieve"]
+    text, call_id = _options(harness.proxy.port)
+    harness.proxy.send(text)
+    assert (await _reply(harness, call_id, "OPTIONS")).start == "SIP/2.0 200 OK"

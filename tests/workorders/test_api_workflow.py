@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -307,6 +308,33 @@ async def test_rates_of_the_seed_study_through_the_api(api: Api) -> None:
     other = await api.get("sup", "/api/v1/reports/rates?from=2025-03-14&to=2025-03-14"
                                  "&region=内蒙古/包头")  # fmt: skip
     assert other["total"] == 0
+
+
+async def test_rates_default_to_the_current_month_in_shanghai_and_say_so(
+    api: Api, clock: FakeClock
+) -> None:
+    """No from/to: the month of the service's clock in Asia/Shanghai, not the server's zone."""
+    clock.now = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)  # 00:30 on 1 Jan 2027 in Shanghai
+    await api.create()
+    rates = await api.get("sup", "/api/v1/reports/rates")
+    assert {k: rates[k] for k in ("from", "to", "period", "zone", "total")} == {
+        "from": "2027-01-01", "to": "2027-01-31", "period": "current_month",
+        "zone": "Asia/Shanghai", "total": 1,
+    }  # fmt: skip
+    clock.now = datetime(2027, 2, 28, 15, 59, tzinfo=UTC)  # the last minute of February there
+    rates = await api.get("sup", "/api/v1/reports/rates")
+    assert (rates["from"], rates["to"], rates["total"]) == ("2027-02-01", "2027-02-28", 0)
+    given = await api.get("sup", "/api/v1/reports/rates?from=2026-12-31&to=2027-01-01")
+    assert (given["from"], given["to"], given["period"], given["total"]) == (
+        "2026-12-31", "2027-01-01", "given", 1,
+    )  # fmt: skip
+    response = await api.client.get("/api/v1/reports/rates?format=csv", headers=api.auth("sup"))
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="rates-2027-02-01-2027-02-28.csv"'
+    )
+    for half in ("from=2027-01-01", "to=2027-01-01"):
+        problem = await api.get("sup", f"/api/v1/reports/rates?{half}", status=422)
+        assert "give neither for the current month" in problem["error"]["message"]
 
 
 async def test_the_ivr_records_emergency_transfer_attempts_and_nothing_else(api: Api) -> None:

@@ -24,6 +24,8 @@ from workorders.store import Store
 pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
 
 POPS = "hotline/pops/#"
+CREATED_AT = datetime(2025, 3, 14, 2, 0, tzinfo=UTC)
+SENT_AT = datetime(2025, 3, 14, 2, 0, 1, tzinfo=UTC)
 ORDER = NewOrder(  # not an emergency: those add a supervisor alert, tested elsewhere
     caller_number="13800138000",
     category="complaint",
@@ -197,7 +199,7 @@ class ListOutbox:
         return rows[:limit]
 
     async def mark_sent(self, message_id: str) -> None:
-        self.messages[message_id] = replace(self.messages[message_id], sent_at=datetime.now(UTC))
+        self.messages[message_id] = replace(self.messages[message_id], sent_at=SENT_AT)
 
     async def record_failed_attempt(self, message_id: str, reason: str = "") -> int:
         self.failed.append(message_id)
@@ -210,7 +212,7 @@ class ListOutbox:
 def _message(event_id: str, topic: str) -> OutboxMessage:
     event = {"id": event_id, "type": "call.emergency", "at": "2025-03-14T02:00:00.000Z",
              "payload": {"call_id": "c", "line": "medical_120", "by": "taker"}}  # fmt: skip
-    return OutboxMessage(event_id, topic, event, datetime.now(UTC), None, 0)
+    return OutboxMessage(event_id, topic, event, CREATED_AT, None, 0)
 
 
 async def test_a_row_the_client_refuses_does_not_hold_back_the_others(tmp_path: Path) -> None:

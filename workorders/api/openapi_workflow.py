@@ -223,8 +223,18 @@ SCHEMAS: dict[str, Any] = {
                 k: {"type": ["number", "null"]}
                 for k in ("valid_rate", "response_rate", "resolution_rate", "satisfaction_rate")
             },
-            "from": _STR,
-            "to": _STR,
+            "from": {
+                "type": "string",
+                "format": "date",
+                "description": "first day counted (Asia/Shanghai), the one given or the default",
+            },
+            "to": {"type": "string", "format": "date", "description": "last day counted"},
+            "period": {
+                "type": "string",
+                "enum": ["given", "current_month"],
+                "description": "current_month: no from/to was given",
+            },
+            "zone": {"type": "string", "description": "the zone the days are counted in"},
             "unit": _NSTR,
             "region": _NSTR,
             "centre_view": {"type": "boolean"},
@@ -309,17 +319,20 @@ def paths() -> dict[str, Any]:
             "get": {
                 "operationId": "reportRates",
                 "summary": "The three rates for orders received from..to (days in Asia/Shanghai)",
+                "description": "Without from and to: the current month in Asia/Shanghai (the "
+                "response's from/to/period say which days were counted; the CSV's file name "
+                "too). Give both or neither.",
                 "parameters": [
                     {
                         "name": "from",
                         "in": "query",
-                        "required": True,
+                        "description": "first day (inclusive); default: the month's first",
                         "schema": {"type": "string", "format": "date"},
                     },
                     {
                         "name": "to",
                         "in": "query",
-                        "required": True,
+                        "description": "last day (inclusive); default: the month's last",
                         "schema": {"type": "string", "format": "date"},
                     },
                     {"name": "unit", "in": "query", "schema": _STR},
@@ -339,7 +352,7 @@ def paths() -> dict[str, Any]:
                         },
                     },
                     "403": _err("a unit outside the caller's view"),
-                    "422": _err("a query parameter is invalid"),
+                    "422": _err("a query parameter is invalid, or only one of from/to"),
                 },
             }
         },

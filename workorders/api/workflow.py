@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -32,7 +31,7 @@ from workorders.api.actions import parse_action, parse_caller_details
 from workorders.errors import Forbidden, InvalidInput, NotFound
 from workorders.lifecycle.model import Actor
 from workorders.model import WorkOrder, format_utc, is_order_number
-from workorders.rates import compute_rates, rates_csv
+from workorders.rates import REPORT_ZONE, ReportPeriod, compute_rates, rates_csv
 from workorders.store import Store
 from workorders.tokens import Principal
 from workorders.validation import (
@@ -43,7 +42,6 @@ from workorders.validation import (
     parse_page,
 )
 
-REPORT_ZONE = ZoneInfo("Asia/Shanghai")
 ACCESS_REASON_HEADER = "X-Access-Reason"
 
 
@@ -194,7 +192,8 @@ class WorkflowHandlers:
     async def report_rates(self, request: web.Request) -> web.Response:
         principal = self._who(request)
         query = request.query
-        start, end = report_period(query)
+        period = report_period(query, self._store.clock())
+        start, end = period.bounds()
         tree = self._reader.tree
         units = visible_units(principal, tree)
         unit = query.get("unit")
@@ -208,13 +207,21 @@ class WorkflowHandlers:
         inputs = await self._store.rate_inputs(start=start, end=end, units=units, region=region)
         rates = compute_rates(inputs)
         if query.get("format") == "csv" or "text/csv" in request.headers.get("Accept", ""):
+            name = f"rates-{period.first}-{period.last}.csv"
             return web.Response(
                 text=rates_csv(rates),
                 content_type="text/csv",
                 charset="utf-8",
-                headers={"Content-Disposition": 'attachment; filename="rates.csv"'},
+                headers={"Content-Disposition": f'attachment; filename="{name}"'},
             )
-        scope = {"from": query.get("from"), "to": query.get("to"), "unit": unit, "region": region}
+        scope = {
+            "from": period.first.isoformat(),
+            "to": period.last.isoformat(),
+            "period": "current_month" if period.default else "given",
+            "zone": REPORT_ZONE.key,
+            "unit": unit,
+            "region": region,
+        }
         return _json({**scope, **rates.to_json(), "centre_view": is_centre(principal, tree)})
 
 
@@ -227,13 +234,21 @@ def access_reason(request: web.Request, default: str) -> str:
     return check_text(value, ACCESS_REASON_HEADER, max_length=200)
 
 
-def report_period(query: Mapping[str, str]) -> tuple[datetime, datetime]:
-    """``from``/``to`` as days in Asia/Shanghai, both inclusive → ``[start, end)``."""
+def report_period(query: Mapping[str, str], now: datetime) -> ReportPeriod:
+    """``from``/``to`` as days in Asia/Shanghai, both inclusive; neither: the month ``now``
+    falls in there. One without the other is refused rather than guessed."""
+    given = [name for name in ("from", "to") if query.get(name) is not None]
+    if not given:
+        return ReportPeriod.current_month(now)
     days = []
     for name in ("from", "to"):
         value = query.get(name)
         if value is None:
-            raise InvalidInput(f"{name} (YYYY-MM-DD) is required", field=name)
+            raise InvalidInput(
+                f"{name} (YYYY-MM-DD) is required with {given[0]}; "
+                "give neither for the current month",
+                field=name,
+            )
         try:
             days.append(date.fromisoformat(value))
         except ValueError:
@@ -241,8 +256,7 @@ def report_period(query: Mapping[str, str]) -> tuple[datetime, datetime]:
     first, last = days
     if last < first:
         raise InvalidInput("to is before from", field="to")
-    start = datetime.combine(first, time(0), REPORT_ZONE)
-    return start, datetime.combine(last + timedelta(days=1), time(0), REPORT_ZONE)
+    return ReportPeriod(first, last)
 
 
 async def json_object(request: web.Request) -> Mapping[str, object]:

@@ -1,5 +1,6 @@
 """Persistence of the work-order service; the only package that imports SQLAlchemy."""
 
-from workorders.store.store import Clock, Store, utc_now
+from routing.clock import Clock, system_clock
+from workorders.store.store import Store
 
-__all__ = ["Clock", "Store", "utc_now"]
+__all__ = ["Clock", "Store", "system_clock"]

@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
@@ -31,13 +30,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from routing.clock import Clock, system_clock
 from workorders.errors import StoreConfigError, StoreUnavailable
 from workorders.lifecycle.machine import Rules
 from workorders.rules import default_rules
 
 log = logging.getLogger("workorders.store")
 
-Clock = Callable[[], datetime]
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound="StoreCore")
@@ -47,10 +46,6 @@ _DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The revision equal to the schema ``create_all`` made before migrations existed.
 BASELINE_REVISION = "0001"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def shielded(
@@ -75,7 +70,7 @@ def shielded(
 
 class StoreCore:
     def __init__(
-        self, engine: AsyncEngine, *, clock: Clock = utc_now, rules: Rules | None = None
+        self, engine: AsyncEngine, *, clock: Clock = system_clock, rules: Rules | None = None
     ) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
@@ -90,7 +85,9 @@ class StoreCore:
         )
 
     @classmethod
-    def open(cls, database_url: str, *, clock: Clock = utc_now, rules: Rules | None = None) -> Self:
+    def open(
+        cls, database_url: str, *, clock: Clock = system_clock, rules: Rules | None = None
+    ) -> Self:
         """An engine for ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://…`` (lazy: no
         connection is made until the first query)."""
         url = make_url(database_url)

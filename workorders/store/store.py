@@ -50,7 +50,7 @@ from workorders.model import (
     order_day,
 )
 from workorders.store.acd import AcdStore
-from workorders.store.base import Clock, fingerprint, shielded, utc_now
+from workorders.store.base import fingerprint, shielded
 from workorders.store.console import ConsoleStore
 from workorders.store.invalid_calls import InvalidCallStore
 from workorders.store.rows import (
@@ -375,4 +375,4 @@ def _replay(row: WorkOrderRow, fingerprint: str) -> CreateResult:
     return CreateResult(order=order_from_row(row), replayed=True)
 
 
-__all__ = ["Clock", "Store", "utc_now"]
+__all__ = ["Store"]

@@ -91,6 +91,14 @@ export function shanghaiDate(date = new Date()) {
   return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(date);
 }
 
+// A wall-clock time of day as the hotline reads it (Asia/Shanghai), not the browser's zone.
+export function shanghaiClock(date = new Date()) {
+  return new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    hour12: false,
+  }).format(date);
+}
+
 export function shanghaiTime(iso) {
   if (!iso) return "";
   return new Intl.DateTimeFormat("zh-CN", {

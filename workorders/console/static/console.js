@@ -1,7 +1,7 @@
 // The agent console: login, presence, the pop of the current call, the order form, search.
 import {
   api, ApiError, CATEGORY_LABELS, el, newKey, openEvents, PRESENCE_LABELS, setCsrfToken,
-  shanghaiTime, STATUS_LABELS,
+  shanghaiClock, shanghaiTime, STATUS_LABELS,
 } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -198,7 +198,7 @@ function remember(payload, what) {
   state.recent.unshift({ ...payload, what, at: new Date() });
   state.recent = state.recent.slice(0, 8);
   $("recent-calls").replaceChildren(...state.recent.map((call) =>
-    el("li", { text: `${call.at.toLocaleTimeString("zh-CN")} ${call.caller_number} · ${call.what}` })));
+    el("li", { text: `${shanghaiClock(call.at)} ${call.caller_number} · ${call.what}` })));
 }
 
 function setCurrent(call) {

@@ -1,7 +1,7 @@
 // The supervisor wallboard: calls, agents, today's three rates, 督办, hotspots, live alerts.
 import {
-  api, ApiError, el, openEvents, PRESENCE_LABELS, setCsrfToken, shanghaiDate, shanghaiTime,
-  STATUS_LABELS,
+  api, ApiError, el, openEvents, PRESENCE_LABELS, setCsrfToken, shanghaiClock, shanghaiDate,
+  shanghaiTime, STATUS_LABELS,
 } from "./api.js";
 import { barChart, heatMap } from "./charts.js";
 
@@ -49,7 +49,7 @@ async function refresh() {
   const failed = results.filter((result) => result.status === "rejected");
   $("board-error").textContent = failed.length
     ? `部分数据加载失败：${failed.map((result) => result.reason.message).join("；")}` : "";
-  $("updated").textContent = `更新于 ${new Date().toLocaleTimeString("zh-CN")}`;
+  $("updated").textContent = `更新于 ${shanghaiClock()}`;
   document.body.dataset.loaded = "true";
 }
 
