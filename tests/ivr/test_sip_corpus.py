@@ -236,7 +236,7 @@ RFC4475 = {
     "application/novelsc.dat": OPTIONS,
     "application/unksm2.dat": "method REGISTER not handled",
     "application/bext01.dat": OPTIONS,
-    "application/invut.dat": "INVITE without an SDP offer",  # RFC: 415
+    "application/invut.dat": "late offer (INVITE without SDP)",  # RFC: 415
     "application/regaut01.dat": "method REGISTER not handled",
     "application/multi01.dat": PARSE,
     "application/mcl01.dat": OPTIONS,
@@ -338,9 +338,9 @@ def test_pjsip_seed_counts(outcomes: dict[str, Outcome]) -> None:
     for k, o in seeds.items():
         if k.startswith(("fuzz-sdp/", "fuzz-uri/")):
             assert o.rejected is not None, k
-    # Delayed-offer INVITEs (no SDP) would crash pyVoIP's call set-up.
+    # Delayed-offer INVITEs (no SDP) would crash pyVoIP's call set-up: refused (488).
     assert seeds["fuzz-sip/fuzz-sip_seed_corpus/session_timers.sip"].rejected == (
-        "INVITE without an SDP offer"
+        "late offer (INVITE without SDP) not supported: send the SDP offer in the INVITE"
     )
     assert seeds["fuzz-sip/fuzz-sip_seed_corpus/tel_uri_basic.sip"].rejected == (
         "From is not a sip: URI"
