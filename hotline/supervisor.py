@@ -33,7 +33,13 @@ from hotline.children import (
     udp_bound,
     wait_ready,
 )
-from hotline.edge import EdgeError, kamailio_command, worker_up_line, write_dispatcher_list
+from hotline.edge import (
+    EdgeError,
+    edge_policy,
+    kamailio_command,
+    worker_up_line,
+    write_dispatcher_list,
+)
 from hotline.settings import Settings
 from hotline.workers import RestartBackoff, WorkerSlot, worker_slots
 
@@ -99,6 +105,7 @@ class Node:
                 s.paths.var / "kamailio",
                 dispatcher=self.dispatcher_list,
                 ivr_user=s.ivr.extension,
+                policy=edge_policy(s),
             )
         except EdgeError as exc:
             raise SupervisorError(str(exc)) from exc

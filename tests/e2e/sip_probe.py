@@ -1,0 +1,106 @@
+"""A raw SIP client for the edge's security tests: one UDP socket on a chosen loopback
+address (Linux routes all of 127.0.0.0/8 to lo), so a test can play several hosts —
+a stranger on 127.0.0.5, a flooder on 127.0.0.6 — against one edge.
+
+It sends hand-made requests and reads what comes back; a scanner does no more.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+
+from tests.e2e.sip_phone import digest_authorization
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    text: str
+
+    def header(self, name: str) -> str:
+        match = re.search(rf"^{re.escape(name)}\s*:\s*(.*?)\r?$", self.text, re.M | re.I)
+        return match.group(1) if match else ""
+
+
+class SipProbe:
+    def __init__(self, host: str, edge_port: int, port: int = 0) -> None:
+        self.host = host
+        self.edge = ("127.0.0.1", edge_port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.port = self.sock.getsockname()[1]
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> SipProbe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def build(
+        self, method: str, uri: str, *, user: str = "13900001111", to_user: str | None = None,
+        to_tag: str = "", call_id: str = "", cseq: int = 1, extra: str = "", body: str = "",
+    ) -> str:  # fmt: skip
+        to = f"<sip:{to_user or user}@127.0.0.1>" + (f";tag={to_tag}" if to_tag else "")
+        branch = uuid.uuid4().hex[:16]
+        text = (
+            f"{method} {uri} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {self.host}:{self.port};branch=z9hG4bK{branch};rport\r\n"
+            f"Max-Forwards: 70\r\n"
+            f"From: <sip:{user}@{self.host}>;tag={branch[:8]}\r\nTo: {to}\r\n"
+            f"Call-ID: {call_id or uuid.uuid4().hex}\r\nCSeq: {cseq} {method}\r\n"
+            f"Contact: <sip:{user}@{self.host}:{self.port}>\r\n{extra}"
+        )
+        if body:
+            text += "Content-Type: application/sdp\r\n"
+        return text + f"Content-Length: {len(body)}\r\n\r\n{body}"
+
+    def send(self, text: str) -> None:
+        self.sock.sendto(text.encode(), self.edge)
+
+    def final(self, timeout: float = 2.0) -> Reply | None:
+        """The next final reply (provisional ones skipped), or None when the edge is silent."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65535)
+            except TimeoutError:
+                return None
+            text = data.decode(errors="replace")
+            match = re.match(r"SIP/2\.0 (\d{3})", text)
+            if match and int(match.group(1)) >= 200:
+                return Reply(int(match.group(1)), text)
+        return None
+
+    def request(self, method: str, uri: str, timeout: float = 2.0, **fields: object) -> Reply | None:
+        self.send(self.build(method, uri, **fields))  # type: ignore[arg-type]
+        return self.final(timeout)
+
+    def register(self, user: str, password: str | None, *, expires: int = 300) -> Reply | None:
+        """REGISTER as ``user``; answer the challenge with ``password`` if one is given."""
+        uri = f"sip:127.0.0.1:{self.edge[1]}"
+        call_id = uuid.uuid4().hex
+        extra = f"Expires: {expires}\r\n"
+        reply = self.request("REGISTER", uri, user=user, call_id=call_id, extra=extra)
+        if reply is None or reply.status != 401 or password is None:
+            return reply
+        auth = digest_authorization(
+            reply.header("WWW-Authenticate"), user, password, "REGISTER", uri
+        )
+        return self.request(
+            "REGISTER", uri, user=user, call_id=call_id, cseq=2, extra=extra + auth
+        )
+
+
+def sdp(host: str, port: int) -> str:
+    return (
+        f"v=0\r\no=- 1 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
+        f"m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    )
