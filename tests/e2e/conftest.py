@@ -63,6 +63,7 @@ class Node:
     pops: Pops
     worker: Process
     prompt_audio: Path
+    edge: Kamailio
 
     def orders(self, caller: str) -> list[dict[str, Any]]:
         request = urllib.request.Request(
@@ -187,6 +188,7 @@ def running_node(
             worker_sip_port=worker_port,
             api=f"http://127.0.0.1:{api_port}", token=(var / "admin-token").read_text().strip(),
             recordings=var / "recordings", pops=pops, worker=worker, prompt_audio=prompt_audio,
+            edge=edge,
         )  # fmt: skip
     finally:
         subscriber.loop_stop()
