@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from hotline.commands import asr, console, flow, node, orders
+from hotline.commands import agents, asr, console, flow, node, orders
 from hotline.settings import SettingsError
 
 DEFAULT_CONFIG = Path("config/hotline.yaml")
-COMMAND_MODULES = (node, flow, asr, orders, console)
+COMMAND_MODULES = (node, flow, asr, orders, console, agents)
 
 
 def main(argv: list[str] | None = None) -> None:
