@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import shutil
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +113,19 @@ def _is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: The edge's log writer (hotline/edge_log.py), run as a script: stdlib only.
+EDGE_LOG_SCRIPT = Path(__file__).with_name("edge_log.py")
+
+
+def logged_command(command: list[str], log: Path, *, max_mb: int = 10, keep: int = 5) -> list[str]:
+    """``command`` with its output cleaned (no SIP messages, numbers masked) into ``log``,
+    rotated at ``max_mb``, ``keep`` old files."""
+    return [
+        sys.executable, str(EDGE_LOG_SCRIPT), "--log", str(log.resolve()),
+        "--max-bytes", str(max_mb * 1_000_000), "--keep", str(keep), "--", *command,
+    ]  # fmt: skip
 
 
 def kamailio_command(

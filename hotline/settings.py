@@ -30,6 +30,9 @@ class Edge(_Section):
     ban_seconds: Annotated[int, Field(ge=10, le=86400)] = 600
     # Dedicated lines as static gateways: user -> sip:HOST[:PORT]. Never registrable.
     gateways: dict[str, str] = Field(default_factory=dict)
+    # var/log/kamailio.log is rotated at this size, this many old files kept.
+    log_max_mb: Annotated[int, Field(ge=1, le=10000)] = 10
+    log_keep: Annotated[int, Field(ge=0, le=100)] = 5
 
     @field_validator("allow")
     @classmethod

@@ -37,6 +37,7 @@ from hotline.edge import (
     EdgeError,
     edge_policy,
     kamailio_command,
+    logged_command,
     worker_up_line,
     write_dispatcher_list,
 )
@@ -109,6 +110,8 @@ class Node:
             )
         except EdgeError as exc:
             raise SupervisorError(str(exc)) from exc
+        command = logged_command(command, self.logs / "kamailio.log",
+                                 max_mb=s.edge.log_max_mb, keep=s.edge.log_keep)  # fmt: skip
         edge = self._spawn("kamailio", command)
         wait_ready(lambda: udp_bound(s.edge.host, s.edge.port), "the Kamailio edge", edge, 15)
         service = self._spawn(

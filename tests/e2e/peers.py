@@ -126,7 +126,7 @@ class Kamailio(Process):
         gateways: tuple[str, ...] = LINE_USERS, phones: tuple[str, ...] = AGENT_USERS,
         allow: tuple[str, ...] = ("127.0.0.1/32",), rate: int = 30, ban_seconds: int = 600,
     ) -> None:  # fmt: skip
-        from hotline.edge import PKG_MB, SHM_MB, EdgePolicy, write_dispatcher_list
+        from hotline.edge import PKG_MB, SHM_MB, EdgePolicy, logged_command, write_dispatcher_list
         from hotline.edge_db import set_password, write_tables
 
         self.port = port or free_port()
@@ -143,14 +143,14 @@ class Kamailio(Process):
             set_password(self.db_dir, user, "hotline", AGENT_PASSWORD, forbidden=frozenset())
         policy = EdgePolicy(db_dir=self.db_dir, allow=allow, rate=rate, ban_seconds=ban_seconds)
         super().__init__(
-            [
+            logged_command([
                 "kamailio", "-f", str(KAMAILIO_CFG),
                 "-A", f"LISTEN=udp:127.0.0.1:{self.port}",
                 "-A", f'DSLIST="{self.dispatcher}"',
                 *policy.defines(),
                 "-DD", "-E", "-m", str(SHM_MB), "-M", str(PKG_MB),
                 "-Y", str(workdir), "-P", str(workdir / "k.pid"),
-            ],
+            ], workdir / "kamailio.log"),
             workdir,
             "kamailio",
         )  # fmt: skip

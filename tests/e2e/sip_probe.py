@@ -31,6 +31,8 @@ class SipProbe:
         self.host = host
         self.edge = ("127.0.0.1", edge_port)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # Room for the replies to a burst (the default holds about 160 small datagrams).
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         self.sock.bind((host, port))
         self.port = self.sock.getsockname()[1]
 
@@ -64,8 +66,10 @@ class SipProbe:
     def send(self, text: str) -> None:
         self.sock.sendto(text.encode(), self.edge)
 
-    def final(self, timeout: float = 2.0) -> Reply | None:
-        """The next final reply (provisional ones skipped), or None when the edge is silent."""
+    def final(self, timeout: float = 2.0, call_id: str = "") -> Reply | None:
+        """The next final reply (of ``call_id`` if given; provisional ones skipped), or None
+        when the edge is silent. A final reply to an INVITE that is not 2xx is ACKed, so
+        the edge does not send it again."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             self.sock.settimeout(left)
@@ -73,15 +77,21 @@ class SipProbe:
                 data = self.sock.recv(65535)
             except TimeoutError:
                 return None
-            text = data.decode(errors="replace")
-            match = re.match(r"SIP/2\.0 (\d{3})", text)
-            if match and int(match.group(1)) >= 200:
-                return Reply(int(match.group(1)), text)
+            reply = Reply(0, data.decode(errors="replace"))
+            match = re.match(r"SIP/2\.0 (\d{3})", reply.text)
+            if not match or int(match.group(1)) < 200:
+                continue
+            reply = Reply(int(match.group(1)), reply.text)
+            if reply.status >= 300 and reply.header("CSeq").endswith("INVITE"):
+                self.send(_ack(reply))
+            if not call_id or reply.header("Call-ID") == call_id:
+                return reply
         return None
 
     def request(self, method: str, uri: str, timeout: float = 2.0, **fields: object) -> Reply | None:
-        self.send(self.build(method, uri, **fields))  # type: ignore[arg-type]
-        return self.final(timeout)
+        text = self.build(method, uri, **fields)  # type: ignore[arg-type]
+        self.send(text)
+        return self.final(timeout, call_id=Reply(0, text).header("Call-ID"))
 
     def register(self, user: str, password: str | None, *, expires: int = 300) -> Reply | None:
         """REGISTER as ``user``; answer the challenge with ``password`` if one is given."""
@@ -97,6 +107,17 @@ class SipProbe:
         return self.request(
             "REGISTER", uri, user=user, call_id=call_id, cseq=2, extra=extra + auth
         )
+
+
+def _ack(reply: Reply) -> str:
+    """The ACK of a negative final reply to an INVITE (same branch: RFC 3261 §17.1.1.3)."""
+    uri = re.search(r"<([^>]+)>", reply.header("To"))
+    cseq = reply.header("CSeq").split()[0]
+    return (
+        f"ACK {uri[1] if uri else 'sip:invalid'} SIP/2.0\r\nVia: {reply.header('Via')}\r\n"
+        f"Max-Forwards: 70\r\nFrom: {reply.header('From')}\r\nTo: {reply.header('To')}\r\n"
+        f"Call-ID: {reply.header('Call-ID')}\r\nCSeq: {cseq} ACK\r\nContent-Length: 0\r\n\r\n"
+    )
 
 
 def sdp(host: str, port: int) -> str:
