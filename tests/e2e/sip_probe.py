@@ -13,7 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from tests.e2e.sip_phone import digest_authorization
+from tests.e2e.sip_phone import _response, digest_authorization
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,39 @@ class SipProbe:
         text = self.build(method, uri, **fields)  # type: ignore[arg-type]
         self.send(text)
         return self.final(timeout, call_id=Reply(0, text).header("Call-ID"))
+
+    def next_request(self, method: str, timeout: float) -> str | None:
+        """The next request ``method`` that arrives (replies and other requests skipped)."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                text = self.sock.recv(65535).decode(errors="replace")
+            except TimeoutError:
+                return None
+            if text.startswith(f"{method} "):
+                return text
+        return None
+
+    def answer(self, request: str, status: str = "200 OK") -> None:
+        self.send(_response(request, status))
+
+    def call(self, uri: str, user: str, rtp_port: int, timeout: float = 15.0) -> Reply | None:
+        """INVITE ``uri``; on 2xx, ACK it along the Record-Route (the dialog is up)."""
+        reply = self.request("INVITE", uri, timeout, user=user, to_user=uri[4:].split("@")[0],
+                             body=sdp(self.host, rtp_port))  # fmt: skip
+        if reply is not None and reply.status < 300:
+            contact = re.search(r"<([^>]+)>", reply.header("Contact"))
+            route = reply.header("Record-Route")
+            cseq = reply.header("CSeq").split()[0]
+            self.send(
+                f"ACK {contact[1] if contact else uri} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP {self.host}:{self.port};branch=z9hG4bK{uuid.uuid4().hex[:16]};rport\r\n"
+                + (f"Route: {route}\r\n" if route else "")
+                + f"Max-Forwards: 70\r\nFrom: {reply.header('From')}\r\nTo: {reply.header('To')}\r\n"
+                f"Call-ID: {reply.header('Call-ID')}\r\nCSeq: {cseq} ACK\r\nContent-Length: 0\r\n\r\n"
+            )
+        return reply
 
     def register(self, user: str, password: str | None, *, expires: int = 300) -> Reply | None:
         """REGISTER as ``user``; answer the challenge with ``password`` if one is given."""
