@@ -95,8 +95,11 @@ class RotatingFile:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="edge_log", description=__doc__.split("\n")[0])
-    parser.add_argument("--log", required=True, help="the log file, or - for standard output "
-                        "(a container: its log driver rotates)")
+    parser.add_argument(
+        "--log",
+        required=True,
+        help="the log file, or - for standard output (a container: its log driver rotates)",
+    )
     parser.add_argument("--max-bytes", type=int, default=10_000_000)
     parser.add_argument("--keep", type=int, default=5, help="rotated files kept")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- kamailio …")

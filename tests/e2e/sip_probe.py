@@ -88,7 +88,9 @@ class SipProbe:
                 return reply
         return None
 
-    def request(self, method: str, uri: str, timeout: float = 2.0, **fields: object) -> Reply | None:
+    def request(
+        self, method: str, uri: str, timeout: float = 2.0, **fields: object
+    ) -> Reply | None:
         text = self.build(method, uri, **fields)  # type: ignore[arg-type]
         self.send(text)
         return self.final(timeout, call_id=Reply(0, text).header("Call-ID"))
@@ -117,12 +119,14 @@ class SipProbe:
             contact = re.search(r"<([^>]+)>", reply.header("Contact"))
             route = reply.header("Record-Route")
             cseq = reply.header("CSeq").split()[0]
+            branch = uuid.uuid4().hex[:16]
             self.send(
                 f"ACK {contact[1] if contact else uri} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP {self.host}:{self.port};branch=z9hG4bK{uuid.uuid4().hex[:16]};rport\r\n"
+                f"Via: SIP/2.0/UDP {self.host}:{self.port};branch=z9hG4bK{branch};rport\r\n"
                 + (f"Route: {route}\r\n" if route else "")
-                + f"Max-Forwards: 70\r\nFrom: {reply.header('From')}\r\nTo: {reply.header('To')}\r\n"
-                f"Call-ID: {reply.header('Call-ID')}\r\nCSeq: {cseq} ACK\r\nContent-Length: 0\r\n\r\n"
+                + f"Max-Forwards: 70\r\nFrom: {reply.header('From')}\r\n"
+                f"To: {reply.header('To')}\r\nCall-ID: {reply.header('Call-ID')}\r\n"
+                f"CSeq: {cseq} ACK\r\nContent-Length: 0\r\n\r\n"
             )
         return reply
 
@@ -137,9 +141,7 @@ class SipProbe:
         auth = digest_authorization(
             reply.header("WWW-Authenticate"), user, password, "REGISTER", uri
         )
-        return self.request(
-            "REGISTER", uri, user=user, call_id=call_id, cseq=2, extra=extra + auth
-        )
+        return self.request("REGISTER", uri, user=user, call_id=call_id, cseq=2, extra=extra + auth)
 
 
 def _ack(reply: Reply) -> str:

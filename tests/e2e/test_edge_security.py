@@ -149,7 +149,10 @@ def _received_invite(sock: socket.socket, timeout: float = 0.5) -> bool:
 def test_a_register_without_the_password_does_not_take_an_agent_line(edge: Kamailio) -> None:
     phone = ScriptedPhone.at(edge, "1001")
     try:
-        with SipProbe("127.0.0.5", edge.port) as attacker, SipProbe("127.0.0.7", edge.port) as caller:
+        with (
+            SipProbe("127.0.0.5", edge.port) as attacker,
+            SipProbe("127.0.0.7", edge.port) as caller,
+        ):
             for password in (None, "1234", "1001"):
                 reply = attacker.register("1001", password)
                 assert reply is not None and reply.status == 401, password
@@ -164,7 +167,10 @@ def test_a_register_without_the_password_does_not_take_an_agent_line(edge: Kamai
 def test_120_is_a_static_gateway_no_register_can_take(edge: Kamailio) -> None:
     line = ScriptedPhone.at(edge, "120")
     try:
-        with SipProbe("127.0.0.5", edge.port) as attacker, SipProbe("127.0.0.7", edge.port) as caller:
+        with (
+            SipProbe("127.0.0.5", edge.port) as attacker,
+            SipProbe("127.0.0.7", edge.port) as caller,
+        ):
             for password in (None, AGENT_PASSWORD):
                 reply = attacker.register("120", password)
                 assert reply is not None and reply.status == 401
@@ -236,10 +242,8 @@ def test_a_flooding_host_is_banned_while_another_host_is_served(edge: Kamailio) 
             flooder.send(flooder.build("INVITE", uri, to_user="12320", cseq=n + 1))
         time.sleep(0.5)
         assert "source 127.0.0.6 banned" in edge.log()
-        flooder.sock.settimeout(0.2)
-        with pytest.raises(TimeoutError):
-            while True:  # drain what was answered before the ban
-                flooder.sock.recv(65535)
+        while flooder.final(timeout=0.3) is not None:
+            pass  # what was answered before the ban
         assert _options(flooder, edge) is None
         reply = _options(other, edge)
         assert reply is not None and reply.status == 200
@@ -261,7 +265,7 @@ def test_an_allow_listed_host_is_never_rate_limited(edge: Kamailio) -> None:
 def test_a_busy_worker_is_skipped_for_another(
     edge: Kamailio, workers: tuple[FakeWorker, FakeWorker]
 ) -> None:
-    busy, good = workers
+    busy, _ = workers
     before = len(busy.invites())
     with SipProbe("127.0.0.1", edge.port) as caller:
         for _ in range(4):
@@ -284,10 +288,19 @@ def test_the_edge_relays_nothing_to_a_stranger_s_destination(edge: Kamailio) -> 
             replies = [
                 stranger.request("INVITE", target, to_user="someone"),
                 stranger.request("INVITE", target, to_user="someone", to_tag="x1"),
-                stranger.request("BYE", target, to_user="someone", to_tag="x2",
-                                 extra=f"Route: {ours}, <{target};lr>\r\n"),  # fmt: skip
-                stranger.request("INVITE", f"sip:12320@127.0.0.1:{edge.port}", to_tag="x3",
-                                 extra=f"Route: {ours}, <{target};lr>\r\n"),  # fmt: skip
+                stranger.request(
+                    "BYE",
+                    target,
+                    to_user="someone",
+                    to_tag="x2",
+                    extra=f"Route: {ours}, <{target};lr>\r\n",
+                ),
+                stranger.request(
+                    "INVITE",
+                    f"sip:12320@127.0.0.1:{edge.port}",
+                    to_tag="x3",
+                    extra=f"Route: {ours}, <{target};lr>\r\n",
+                ),
                 stranger.request("MESSAGE", target, to_user="someone"),
                 stranger.request("OPTIONS", target, to_user="someone"),
             ]

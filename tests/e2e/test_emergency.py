@@ -64,9 +64,7 @@ def test_emergency_key_reaches_the_line_with_an_urgent_order_recording_every_att
     outcomes: list[tuple[str, str, int]],
 ) -> None:
     number = {"120-answers": "13700000001", "120-busy": "13700000002"}.get(case, "13700000003")
-    started = {
-        user: ScriptedPhone.at(node.edge, user, how) for user, how in phones.items()
-    }
+    started = {user: ScriptedPhone.at(node.edge, user, how) for user, how in phones.items()}
     caller = Baresip(
         tmp_path / "caller", user=number, proxy_port=node.edge_port, audio_source=silence
     )

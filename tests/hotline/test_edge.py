@@ -87,7 +87,7 @@ def test_own_hosts_are_always_on_the_allow_list() -> None:
 def test_settings_validate_the_allow_list(tmp_path: Path) -> None:
     path = tmp_path / "hotline.yaml"
     path.write_text(yaml.safe_dump({"edge": {"allow": ["10.1.0.0/16", "not-an-address"]}}))
-    with pytest.raises(SettingsError, match="edge.allow"):
+    with pytest.raises(SettingsError, match=r"edge\.allow"):
         load_settings(path)
 
 
@@ -124,7 +124,9 @@ def test_agents_passwd_stores_ha1_only(
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("agent-password-1\n"))
     assert _run(config, "agents", "passwd", "1001", "--password-stdin") == 0
-    assert read_credentials(tmp_path / "edge") == {"1001": ha1("1001", "hotline", "agent-password-1")}
+    assert read_credentials(tmp_path / "edge") == {
+        "1001": ha1("1001", "hotline", "agent-password-1")
+    }
     assert "agent-password-1" not in (tmp_path / "edge" / "subscriber").read_text()
     assert _run(config, "agents", "remove", "1001") == 0
     assert read_credentials(tmp_path / "edge") == {}
