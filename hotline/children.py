@@ -82,6 +82,18 @@ class Child:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(5)
 
+    def restart(self) -> None:
+        """Start again, after killing what is left of the last run's process group.
+
+        A SIGKILLed Kamailio or a crashed program leaves its own children behind
+        (they hold the edge's port or the worker's RTP ports): they go with the group.
+        """
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+        self.start()
+
     def stop(self, timeout: float = 10.0) -> None:
         self.signal(signal.SIGTERM)
         self.wait_or_kill(timeout)

@@ -11,7 +11,7 @@ import ipaddress
 import re
 import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,12 +46,20 @@ IVR_SET = 1
 #: Flags of a worker in the list: inactive and probing (1 + 8). A worker gets calls
 #: only after it answered a probe; the edge logs ``IVR worker sip:HOST:PORT up`` then.
 NEW_WORKER_FLAGS = 9
+#: Flags of a worker known to be up when the edge is restarted: active and probing. An
+#: edge that came back after a crash sends calls at once instead of refusing them until
+#: its first probe round; a probe that goes unanswered takes the worker out as usual.
+UP_WORKER_FLAGS = 8
 
 
-def dispatcher_list(workers: Iterable[tuple[str, int]]) -> str:
-    """The dispatcher's list file: one line per IVR worker (``host``, SIP ``port``)."""
+def dispatcher_list(
+    workers: Iterable[tuple[str, int]], up: Collection[tuple[str, int]] = ()
+) -> str:
+    """The dispatcher's list file: one line per IVR worker (``host``, SIP ``port``); those
+    in ``up`` are listed active."""
     return "".join(
-        f"{IVR_SET} sip:{host}:{port} {NEW_WORKER_FLAGS} 0 duid=ivr-{n}\n"
+        f"{IVR_SET} sip:{host}:{port} "
+        f"{UP_WORKER_FLAGS if (host, port) in up else NEW_WORKER_FLAGS} 0 duid=ivr-{n}\n"
         for n, (host, port) in enumerate(workers, start=1)
     )
 
@@ -61,10 +69,12 @@ def worker_up_line(host: str, port: int) -> str:
     return f"IVR worker sip:{host}:{port} up"
 
 
-def write_dispatcher_list(path: Path, workers: Iterable[tuple[str, int]]) -> Path:
+def write_dispatcher_list(
+    path: Path, workers: Iterable[tuple[str, int]], up: Collection[tuple[str, int]] = ()
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(dispatcher_list(workers))
+    partial.write_text(dispatcher_list(workers, up))
     partial.replace(path)
     return path
 

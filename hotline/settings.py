@@ -1,4 +1,21 @@
-"""``config/hotline.yaml``: where everything of one node listens and lives."""
+"""``config/hotline.yaml``: where everything of one node listens and lives.
+
+Relative paths in the file never depend on the directory ``hotline`` runs in (a
+``check-config`` of a copy must check the copy, and ``hotline up`` from a cron job must
+find the same files as from a shell). Two anchors, because a node has two kinds of files:
+
+- configuration (``ivr.menu``, ``ivr.prompt_texts``, ``calendar``, ``intake``, ``units``,
+  ``sla``, ``agents``) is relative to the directory of ``hotline.yaml`` (the config
+  directory): it travels with the copy;
+- state (``paths.*``, ``ivr.prompt_audio``, ``asr.model``, MQTT password files, a SQLite
+  ``api.database``) is relative to the project root, the parent of the config directory:
+  for the shipped ``config/hotline.yaml`` that is the checkout, so ``var/`` stays where
+  ``./dev up`` has always put it.
+
+``load_settings`` returns the paths joined to those anchors: absolute when the config
+path was, else relative to the working directory of the loading process (which nothing
+changes afterwards), so messages name files as the user typed them.
+"""
 
 from __future__ import annotations
 
@@ -47,8 +64,8 @@ class Ivr(_Section):
     workers: Annotated[int, Field(ge=1, le=64)] | None = None  # None: one per core
     drain_seconds: Annotated[float, Field(ge=0)] = 60.0  # SIGTERM: how long calls may go on
     extension: str = "12320"
-    menu: Path = Path("config/menus/12320.yaml")
-    prompt_texts: Path = Path("config/prompts/zh.yaml")
+    menu: Path = Path("menus/12320.yaml")  # relative to the config directory
+    prompt_texts: Path = Path("prompts/zh.yaml")
     prompt_audio: Path = Path("var/prompts/zh")
     pop_group: str = "intake"
 
@@ -104,25 +121,99 @@ class Settings(_Section):
     mqtt: Mqtt = Field(default_factory=Mqtt)
     paths: Paths = Field(default_factory=Paths)
     asr: Asr = Field(default_factory=Asr)
-    calendar: Path = Path("config/calendar.yaml")
-    intake: Path = Path("config/intake.yaml")
-    units: Path = Path("config/units.yaml")
-    sla: Path = Path("config/sla.yaml")
-    agents: Path = Path("config/agents.yaml")
+    # Relative to the config directory (the one holding hotline.yaml).
+    calendar: Path = Path("calendar.yaml")
+    intake: Path = Path("intake.yaml")
+    units: Path = Path("units.yaml")
+    sla: Path = Path("sla.yaml")
+    agents: Path = Path("agents.yaml")
+
+    def anchored(self, config_dir: Path) -> Settings:
+        """The same settings with every relative path joined to its anchor (module doc):
+        configuration to ``config_dir``, state to its parent, the project root."""
+        root = (
+            config_dir.parent if config_dir.name not in ("", "..") else config_dir.resolve().parent
+        )
+
+        def conf(path: Path) -> Path:
+            return config_dir / path
+
+        def state(path: Path) -> Path:
+            return root / path
+
+        def account(acc: MqttAccount | None) -> MqttAccount | None:
+            return (
+                None
+                if acc is None
+                else acc.model_copy(update={"password_file": state(acc.password_file)})
+            )
+
+        ivr = self.ivr.model_copy(
+            update={
+                "menu": conf(self.ivr.menu),
+                "prompt_texts": conf(self.ivr.prompt_texts),
+                "prompt_audio": state(self.ivr.prompt_audio),
+            }
+        )
+        paths = self.paths.model_copy(
+            update={name: state(getattr(self.paths, name)) for name in Paths.model_fields}
+        )
+        return self.model_copy(
+            update={
+                "ivr": ivr,
+                "paths": paths,
+                "api": self.api.model_copy(
+                    update={"database": sqlite_anchored(self.api.database, root)}
+                ),
+                "mqtt": self.mqtt.model_copy(
+                    update={
+                        "ivr": account(self.mqtt.ivr),
+                        "workorders": account(self.mqtt.workorders),
+                    }
+                ),
+                "asr": self.asr.model_copy(update={"model": state(self.asr.model)}),
+                **{name: conf(getattr(self, name)) for name in CONFIG_FILES},
+            }
+        )
+
+
+#: Top-level settings naming configuration files (relative to the config directory).
+CONFIG_FILES = ("calendar", "intake", "units", "sla", "agents")
+DEFAULT_CONFIG = Path("config/hotline.yaml")
+
+
+def sqlite_anchored(database: str, root: Path) -> str:
+    """A SQLite URL with a relative file (``sqlite+aiosqlite:///var/hotline.db``) moved under
+    ``root``; an absolute file, ``:memory:`` or another database unchanged."""
+    scheme, sep, rest = database.partition(":///")
+    if not sep or not scheme.startswith("sqlite"):
+        return database
+    name, query_sep, query = rest.partition("?")
+    if not name or name.startswith("/") or name == ":memory:":
+        return database
+    return f"{scheme}:///{root / name}{query_sep}{query}"
 
 
 class SettingsError(Exception):
     """``hotline.yaml`` is unreadable or invalid."""
 
 
-def load_settings(path: Path | None) -> Settings:
-    if path is None or not path.exists():
-        if path is not None and path != Path("config/hotline.yaml"):
+def load_settings(path: Path | None, *, required: bool | None = None) -> Settings:
+    """``path`` (default ``config/hotline.yaml``), its paths anchored (see the module doc).
+
+    A missing file is an error unless ``required`` is false, which it is by default only
+    for the default path: then the defaults apply, anchored at the file's directory.
+    """
+    path = DEFAULT_CONFIG if path is None else path
+    if required is None:
+        required = path != DEFAULT_CONFIG
+    if not path.exists():
+        if required:
             raise SettingsError(f"{path}: no such file")
-        return Settings()
+        return Settings().anchored(path.parent)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return Settings.model_validate(data)
+        return Settings.model_validate(data).anchored(path.parent)
     except yaml.YAMLError as exc:
         raise SettingsError(f"{path}: {exc}") from exc
     except ValidationError as exc:

@@ -7,10 +7,14 @@ address), the Kamailio edge, the work-order service and N IVR workers
 (``var/run/dispatcher.list``). With ``--ivr-only`` it runs just the workers, for
 a node whose edge, broker and service run elsewhere (``docker/compose.yaml``).
 
-A worker that dies is started again after a backoff (1, 2, 4 … 30 s), with a
-log line; meanwhile the edge's probes send its calls to the others. If any
-other child dies, the node stops with an error instead of running half a
-hotline. Ctrl-C or SIGTERM drains the workers (calls in progress finish, for
+Every child that dies — the edge, the work-order service, a worker, the broker
+when the node started it — is started again after a backoff (1, 2, 4 … 30 s,
+``hotline/restarts.py``), with a log line; one that keeps crashing is reported
+loudly at every restart. Meanwhile the rest runs on: the edge's probes send a
+dead worker's calls to the others, calls in progress keep their media (it goes
+straight to the workers), and a worker spools the orders the service cannot take
+and sends them when it is back.
+Ctrl-C or SIGTERM drains the workers (calls in progress finish, for
 at most ``ivr.drain_seconds``), then stops the rest in reverse order. SIGHUP
 is passed on to every worker (the same as ``hotline reload``, without waiting
 for the outcome).
@@ -41,8 +45,9 @@ from hotline.edge import (
     worker_up_line,
     write_dispatcher_list,
 )
+from hotline.restarts import ChildRestarts, Died, RestartNow
 from hotline.settings import Settings
-from hotline.workers import RestartBackoff, WorkerSlot, worker_slots
+from hotline.workers import WorkerSlot, worker_slots
 
 __all__ = ["Node", "SupervisorError", "banner", "run_node"]
 
@@ -53,11 +58,14 @@ DRAIN_MARGIN_SECONDS = 15.0
 
 
 @dataclass
-class Worker:
-    slot: WorkerSlot
+class Supervised:
     child: Child
-    backoff: RestartBackoff = field(default_factory=RestartBackoff)
-    restart_at: float | None = None  # monotonic; set while it waits to be started again
+    restarts: ChildRestarts = field(default_factory=ChildRestarts)
+
+
+@dataclass(kw_only=True)
+class Worker(Supervised):
+    slot: WorkerSlot
 
 
 def _mqtt_account_args(s: Settings) -> list[str]:
@@ -77,16 +85,26 @@ class Node:
         self.slots = worker_slots(settings, workers)  # SettingsError if they do not fit
         self.logs = settings.paths.var / "log"
         self.dispatcher_list = settings.paths.var / "run" / "dispatcher.list"
-        self.services: list[Child] = []
+        self.services: list[Supervised] = []
         self.workers: list[Worker] = []
+        self.edge: Child | None = None
+
+    def _list_workers(self, *, up_now: bool = False) -> None:
+        """The edge's dispatcher list; with ``up_now``, the workers running now listed active."""
+        up = [
+            (w.slot.host, w.slot.sip_port)
+            for w in self.workers
+            if up_now and w.child.alive() and w.restarts.restart_at is None
+        ]
+        write_dispatcher_list(self.dispatcher_list, [(w.host, w.sip_port) for w in self.slots], up)
 
     def start(self) -> None:
-        write_dispatcher_list(self.dispatcher_list, [(w.host, w.sip_port) for w in self.slots])
+        self._list_workers()
         edge = None if self.ivr_only else self._start_edge_and_service()
         for slot in self.slots:
             child = Child(slot.name, self._worker_args(slot), self.logs / f"{slot.name}.log")
             child.start()
-            self.workers.append(Worker(slot, child))
+            self.workers.append(Worker(child, slot=slot))
         for worker in self.workers:
             _wait_registered(worker.child)
         if edge is not None:
@@ -112,7 +130,7 @@ class Node:
             raise SupervisorError(str(exc)) from exc
         command = logged_command(command, self.logs / "kamailio.log",
                                  max_mb=s.edge.log_max_mb, keep=s.edge.log_keep)  # fmt: skip
-        edge = self._spawn("kamailio", command)
+        edge = self.edge = self._spawn("kamailio", command)
         wait_ready(lambda: udp_bound(s.edge.host, s.edge.port), "the Kamailio edge", edge, 15)
         service = self._spawn(
             "workorders",
@@ -155,7 +173,7 @@ class Node:
     def _spawn(self, name: str, args: list[str]) -> Child:
         child = Child(name, args, self.logs / f"{name}.log")
         child.start()
-        self.services.append(child)
+        self.services.append(Supervised(child))
         return child
 
     def reload_workers(self) -> None:
@@ -163,25 +181,18 @@ class Node:
         for worker in self.workers:
             worker.child.signal(signal.SIGHUP)
 
-    def dead_services(self) -> list[Child]:
-        return [c for c in self.services if not c.alive()]
-
-    def tend_workers(self, now: float) -> None:
-        """Restart dead workers, each after its backoff; say so on stderr."""
-        for worker in self.workers:
-            child = worker.child
-            if worker.restart_at is None and not child.alive():
-                delay = worker.backoff.delay_after(now - child.started_at)
-                worker.restart_at = now + delay
-                print(
-                    f"hotline: {child.name} (pid {child.pid}) {child.exit_description()}; "
-                    f"restarting in {delay:.0f} s (log {child.log_path})",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            elif worker.restart_at is not None and now >= worker.restart_at:
-                worker.restart_at = None
-                child.start()
+    def tend(self, now: float) -> None:
+        """Restart dead children, each after its backoff; say so on stderr."""
+        for supervised in [*self.services, *self.workers]:
+            child = supervised.child
+            step = supervised.restarts.step(alive=child.alive(), started_at=child.started_at,
+                                            now=now)  # fmt: skip
+            if isinstance(step, Died):
+                print(_died_line(child, step), file=sys.stderr, flush=True)
+            elif isinstance(step, RestartNow):
+                if child is self.edge:
+                    self._list_workers(up_now=True)
+                child.restart()
                 print(f"hotline: {child.name} restarted (pid {child.pid})", flush=True)
 
     def stop(self) -> None:
@@ -191,8 +202,21 @@ class Node:
         deadline = time.monotonic() + self.settings.ivr.drain_seconds + DRAIN_MARGIN_SECONDS
         for worker in self.workers:
             worker.child.wait_or_kill(max(0.0, deadline - time.monotonic()))
-        for child in reversed(self.services):
-            child.stop()
+        for service in reversed(self.services):
+            service.child.stop()
+
+
+def _died_line(child: Child, died: Died) -> str:
+    line = (
+        f"hotline: {child.name} (pid {child.pid}) {child.exit_description()}; "
+        f"restarting in {died.delay:.0f} s (log {child.log_path})"
+    )
+    if died.crash_loop:
+        return (
+            f"hotline: ALERT: {child.name} KEEPS CRASHING ({died.crashes} times in a row), "
+            f"restarting it does not help; read {child.log_path}\n{line}"
+        )
+    return line
 
 
 def _wait_registered(worker: Child) -> None:
@@ -223,7 +247,7 @@ def banner(settings: Settings, slots: list[WorkerSlot], *, ivr_only: bool = Fals
     return (
         "12320 hotline is up.\n"
         f"  dial:        sip:{s.ivr.extension}@{s.edge.host}:{s.edge.port}"
-        f"  (e.g. baresip: /dial sip:{s.ivr.extension}@{s.edge.host}:{s.edge.port})\n"
+        "  (headless: hotline dial --digits 2 --speech FILE.wav)\n"
         + workers
         + f"  orders API:  {s.api.base_url}/api/v1/workorders"
         f"  (token in {s.paths.admin_token})\n"
@@ -250,14 +274,7 @@ def run_node(settings: Settings, config_path: Path, *, workers: int, ivr_only: b
         node.start()
         print(banner(settings, node.slots, ivr_only=ivr_only), flush=True)
         while not stopping:
-            dead = node.dead_services()
-            if dead:
-                names = ", ".join(
-                    f"{c.name} ({c.exit_description()}, log {c.log_path})" for c in dead
-                )
-                print(f"hotline: stopped because {names} exited", file=sys.stderr)
-                return 1
-            node.tend_workers(time.monotonic())
+            node.tend(time.monotonic())
             time.sleep(0.5)
         return 0
     except SupervisorError as exc:

@@ -1,4 +1,4 @@
-"""How the IVR workers of one node share its ports, and how soon a crashed one comes back.
+"""How the IVR workers of one node share its ports (restarts: ``hotline/restarts.py``).
 
 Pure: ``hotline up`` asks for the layout, starts one ``python -m ivr.worker`` per slot
 and writes the slots into the edge's dispatcher list.
@@ -83,23 +83,3 @@ def worker_slots(settings: Settings, count: int) -> list[WorkerSlot]:
         )
         for k in range(count)
     ]
-
-
-class RestartBackoff:
-    """Delays before restarting a worker that keeps crashing: 1, 2, 4 … 30 s.
-
-    A worker that ran for ``stable_after`` seconds before it died starts again
-    after ``first`` seconds: its earlier crashes are forgiven.
-    """
-
-    def __init__(self, first: float = 1.0, longest: float = 30.0, stable_after: float = 60.0):
-        self.first = first
-        self.longest = longest
-        self.stable_after = stable_after
-        self.crashes = 0
-
-    def delay_after(self, ran_for: float) -> float:
-        if ran_for >= self.stable_after:
-            self.crashes = 0
-        self.crashes += 1
-        return float(min(self.longest, self.first * 2 ** (self.crashes - 1)))

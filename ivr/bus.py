@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import random
+import string
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -37,18 +39,47 @@ log = logging.getLogger("ivr.bus")
 COMMANDS = "hotline/calls/+/commands"
 PARTIAL_TIMEOUT = 2.0  # seconds; a partial is stale by then
 
-_TOPIC_UNSAFE = {"%": "%25", "/": "%2F", "+": "%2B", "#": "%23", "\0": "%00"}
+_MAX_LEVEL = 128
+_KEPT = 96
+_SAFE = frozenset(string.ascii_letters + string.digits + "-_.@")
+
+
+def topic_level(text: str) -> str:
+    """Twin of ``workorders.events.topics.topic_level`` (``ivr`` does not import
+    ``workorders``; a test keeps them equal): outside ``A-Z a-z 0-9 - _ . @`` percent-encoded
+    in UTF-8, a level over 128 characters cut and ended with ``~`` and a SHA-256 prefix."""
+    raw = text.encode("utf-8", "surrogatepass")
+    encoded = "".join(chr(byte) if chr(byte) in _SAFE else f"%{byte:02X}" for byte in raw)
+    if encoded and len(encoded) <= _MAX_LEVEL:
+        return encoded
+    if not encoded:
+        return "~"
+    kept = encoded[:_KEPT]
+    cut = kept.rfind("%", len(kept) - 2)
+    if cut != -1:
+        kept = kept[:cut]
+    return f"{kept}~{hashlib.sha256(raw).hexdigest()[:16]}"
 
 
 def command_topic(call_id: str) -> str:
-    """The call's command topic; the id encoded as ``workorders.events.screenpop`` does."""
-    level = "".join(_TOPIC_UNSAFE.get(character, character) for character in call_id)
-    return f"hotline/calls/{level}/commands"
+    """The call's command topic; the id encoded as the work-order service does."""
+    return f"hotline/calls/{topic_level(call_id)}/commands"
+
+
+def call_id_of(level: str, command: dict[str, Any]) -> str:
+    """The call a command on topic level ``level`` is for: the payload's ``call_id`` when it
+    encodes to ``level`` (a long id's level is cut, so the payload is the only full copy),
+    else the decoded level."""
+    payload = command.get("payload")
+    named = payload.get("call_id") if isinstance(payload, dict) else None
+    if isinstance(named, str) and topic_level(named) == level:
+        return named
+    return unquote(level, errors="surrogatepass")
 
 
 def partial_event(call_id: str, group: str, text: str) -> tuple[str, dict[str, Any]]:
     """(topic, event) of a live partial transcript, in the documented event shape."""
-    return f"hotline/pops/{group}", {
+    return f"hotline/pops/{topic_level(group)}", {
         "id": str(uuid.uuid4()),
         "type": "call.partial_transcript",
         "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -121,7 +152,7 @@ class CallBus:
         if not isinstance(command, dict):
             return
         try:
-            self.on_command(unquote(parts[2]), command)
+            self.on_command(call_id_of(parts[2], command), command)
         except Exception:  # a bad command must not end the link for every call
             log.exception("command on %s failed", topic)
 

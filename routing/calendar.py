@@ -6,6 +6,11 @@ overrides days), and every question takes the time as a parameter.
 
 A day is a *working day* when it is a make-up workday (调休, usually a
 Saturday or Sunday), or a Monday–Friday that is not a public holiday.
+
+The data ends somewhere: the *horizon* is the last day of the last year with the
+official schedule. Past it every weekday counts as a working day, which is wrong for
+春节 and 国庆; so the calendar says where it ends (``horizon_status``) and whether a
+deadline is only an estimate (``deadline_is_estimate``) rather than answering silently.
 """
 
 from __future__ import annotations
@@ -71,6 +76,55 @@ class BusinessHours:
         return self.weekly.get(WEEKDAYS[weekday], ())
 
 
+DEFAULT_HORIZON_WARNING_DAYS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class HorizonStatus:
+    """Where the official data ends, seen from ``today``; ``warn`` when under the margin."""
+
+    horizon: date | None  # None: no year at all
+    today: date
+    margin_days: int
+
+    @property
+    def days_left(self) -> int | None:
+        return None if self.horizon is None else (self.horizon - self.today).days
+
+    @property
+    def warn(self) -> bool:
+        return self.days_left is None or self.days_left < self.margin_days
+
+    @property
+    def next_year(self) -> int:
+        return self.today.year if self.horizon is None else self.horizon.year + 1
+
+    def describe(self) -> str:
+        """One line for logs and ``check-config``."""
+        if self.horizon is None:
+            return "the calendar has no official holiday data at all"
+        left = self.days_left
+        when = "ended" if left is not None and left < 0 else "ends"
+        text = f"holiday data {when} on {self.horizon} ({left} days from {self.today})"
+        if self.warn:
+            text += (
+                f", under the {self.margin_days}-day margin: import the State Council's "
+                f"{self.next_year} notice with `hotline calendar import`; until then deadlines "
+                "past it are estimates"
+            )
+        return text
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "horizon": None if self.horizon is None else self.horizon.isoformat(),
+            "today": self.today.isoformat(),
+            "days_left": self.days_left,
+            "margin_days": self.margin_days,
+            "warn": self.warn,
+            "next_year": self.next_year,
+        }
+
+
 ALWAYS_OPEN = BusinessHours({day: (Span.parse("00:00-24:00"),) for day in WEEKDAYS})
 
 
@@ -83,6 +137,7 @@ class WorkCalendar:
     known_years: frozenset[int]
     hours: BusinessHours = ALWAYS_OPEN
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    horizon_warning_days: int = DEFAULT_HORIZON_WARNING_DAYS
 
     def __post_init__(self) -> None:
         both = set(self.holidays) & set(self.makeup_workdays)
@@ -91,6 +146,19 @@ class WorkCalendar:
 
     def knows(self, day: date) -> bool:
         return day.year in self.known_years
+
+    @property
+    def horizon(self) -> date | None:
+        """The last day with official data: 31 December of the last known year."""
+        return date(max(self.known_years), 12, 31) if self.known_years else None
+
+    def horizon_status(self, today: date) -> HorizonStatus:
+        return HorizonStatus(self.horizon, today, self.horizon_warning_days)
+
+    def deadline_is_estimate(self, due: datetime) -> bool:
+        """A working-day deadline ending at ``due`` counted a day past the horizon."""
+        last_day = (self.local(due) - timedelta(microseconds=1)).date()
+        return self.horizon is None or last_day > self.horizon
 
     def day_kind(self, day: date) -> DayKind:
         if day in self.holidays:

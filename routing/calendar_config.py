@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from routing import holidays_cn
-from routing.calendar import WEEKDAYS, BusinessHours, CalendarError, Span, WorkCalendar
+from routing.calendar import (
+    DEFAULT_HORIZON_WARNING_DAYS,
+    WEEKDAYS,
+    BusinessHours,
+    CalendarError,
+    Span,
+    WorkCalendar,
+)
 
 
 def load_calendar(path: Path | None) -> WorkCalendar:
@@ -25,7 +32,7 @@ def load_calendar(path: Path | None) -> WorkCalendar:
         raise CalendarError(f"{path}: {exc}") from exc
     if not isinstance(data, dict):
         raise CalendarError(f"{path}: expected a mapping at the top")
-    unknown = set(data) - {"timezone", "business_hours", "years", "days"}
+    unknown = set(data) - {"timezone", "business_hours", "years", "days", "horizon_warning_days"}
     if unknown:
         raise CalendarError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
     try:
@@ -49,7 +56,10 @@ def load_calendar(path: Path | None) -> WorkCalendar:
         if not isinstance(year, int):
             raise CalendarError(f"{path}: years: {year!r} is not a year")
         years.add(year)
-    return WorkCalendar(holidays, makeup, frozenset(years), hours, zone)
+    margin = data.get("horizon_warning_days", DEFAULT_HORIZON_WARNING_DAYS)
+    if not isinstance(margin, int) or isinstance(margin, bool) or margin < 0:
+        raise CalendarError(f"{path}: horizon_warning_days: {margin!r} is not a number of days")
+    return WorkCalendar(holidays, makeup, frozenset(years), hours, zone, margin)
 
 
 def _hours(path: Path, data: object) -> BusinessHours:

@@ -39,6 +39,10 @@ class Limit:
             return start + timedelta(days=self.amount)
         return start + timedelta(hours=self.amount)
 
+    def due_is_estimate(self, due: datetime, calendar: WorkCalendar) -> bool:
+        """Only working days depend on the holiday data; past its horizon they are guessed."""
+        return self.unit == WORKING_DAYS and calendar.deadline_is_estimate(due)
+
     def describe(self) -> str:
         return f"{self.amount} {self.unit.replace('_', ' ')}"
 

@@ -35,6 +35,7 @@ class DueItem:
     unit: str | None
     overdue: bool
     supervisions: int
+    estimate: bool = False  # the due time was counted past the calendar's horizon
 
     def to_json(self, now: datetime) -> dict[str, Any]:
         return {
@@ -47,6 +48,7 @@ class DueItem:
             "unit": self.unit,
             "overdue": self.overdue,
             "supervisions": self.supervisions,
+            "estimate": self.estimate,
         }
 
 
@@ -69,6 +71,7 @@ def due_items(
             unit=order.unit,
             overdue=first.due <= now,
             supervisions=order.lifecycle.supervisions,
+            estimate=first.estimate,
         )
         if item.overdue:
             overdue.append(item)

@@ -178,6 +178,15 @@ class WorkOrder:
         return CATEGORY_LABELS.get(self.category, self.category)
 
     @property
+    def due_is_estimate(self) -> bool:
+        """A deadline of the open order (``lifecycle.deadlines[].estimate``) was counted over
+        working days past the calendar's horizon, where no official holiday data exists."""
+        life = self.lifecycle or {}
+        if life.get("state") in ("replied", "closed"):
+            return False
+        return any(d.get("estimate") for d in life.get("deadlines") or [])
+
+    @property
     def menu_choice(self) -> str | None:
         """The last menu key the caller chose, or ``None`` for an empty path."""
         return self.menu_path[-1] if self.menu_path else None
@@ -212,6 +221,7 @@ class WorkOrder:
             "priority": self.priority,
             "classification": self.classification,
             "lifecycle": self.lifecycle,
+            "due_is_estimate": self.due_is_estimate,
         }
 
 

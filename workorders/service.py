@@ -16,12 +16,14 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
 
 from routing.agents import AgentsConfig, load_agents
+from routing.calendar import WorkCalendar
 from routing.errors import RoutingError
 from workorders.api import AccessLogger, create_app
 from workorders.console.directory import AgentDirectory
@@ -110,6 +112,7 @@ async def run_service(
             run_acd_ticks(store, acd_tick_seconds, publisher.wake), name="acd-ticks"
         )
         subscribing = asyncio.create_task(subscriber.run(), name="console-subscriber")
+        horizon = asyncio.create_task(run_horizon_checks(store), name="calendar-horizon")
         try:
             await web.TCPSite(runner, host, port).start()
             log.info("work-order API listening on %s:%d", host, port)
@@ -117,9 +120,10 @@ async def run_service(
                 ready.set()
             await asyncio.Event().wait()  # until cancelled
         finally:
-            for task in (publishing, sweeping, ticking, subscribing):
+            tasks = (publishing, sweeping, ticking, subscribing, horizon)
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(publishing, sweeping, ticking, subscribing, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await runner.cleanup()
     finally:
         await store.close()
@@ -139,6 +143,30 @@ async def run_deadline_sweeps(store: Store, every: float, wake: Callable[[], Non
         except WorkOrderError as exc:
             log.warning("deadline sweep failed: %s", exc)
         await asyncio.sleep(every)
+
+
+HORIZON_CHECK_SECONDS = 24 * 3600.0
+
+
+async def run_horizon_checks(
+    store: Store,
+    every: float = HORIZON_CHECK_SECONDS,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Say where the holiday data ends, at start and then daily: a warning once fewer than
+    ``horizon_warning_days`` are left, so the next State Council notice gets imported
+    before deadlines start being estimates. The day is the store's clock's."""
+    while True:
+        log_horizon(store.rules.calendar, store.clock())
+        await sleep(every)
+
+
+def log_horizon(calendar: WorkCalendar, now: datetime) -> None:
+    status = calendar.horizon_status(calendar.local(now).date())
+    if status.warn:
+        log.warning("calendar: %s", status.describe())
+    else:
+        log.info("calendar: %s", status.describe())
 
 
 async def run_acd_ticks(store: Store, every: float, wake: Callable[[], None]) -> None:

@@ -50,8 +50,10 @@ def new_token() -> str:
 
 
 def token_digest(token: str) -> str:
-    """What the store keeps: the hex SHA-256 of the clear token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    """What the store keeps: the hex SHA-256 of the clear token. A header with bytes that
+    are not UTF-8 arrives with surrogates (aiohttp decodes with ``surrogateescape``); they
+    are hashed back as those bytes, so such a token is unknown (401), not an error (500)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def check_role(role: str) -> str:

@@ -6,9 +6,10 @@ answer 422 with ``error.field`` set; nothing here can raise anything else on bad
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from routing.units import DOMAIN_LABELS
 from workorders.errors import InvalidInput, MalformedRequest
@@ -40,6 +41,81 @@ MAX_FLAGS = 32
 MAX_TRANSCRIPT_CHARS = 100_000
 MAX_PAGE_LIMIT = 200
 MAX_EVIDENCE = 200
+MAX_CALL_ID = 255
+
+#: How far ``received_at`` may lie from the service's clock: the IVR spool replays intakes
+#: that waited for the API (hours, at worst days), and clocks of nodes drift a little.
+RECEIVED_AT_PAST = timedelta(days=30)
+RECEIVED_AT_FUTURE = timedelta(minutes=10)
+
+#: Chinese names of the fields the agent console shows errors for (its form labels).
+FIELD_LABELS: Mapping[str, str] = {
+    "caller_number": "来电号码",
+    "caller_name": "来电人姓名",
+    "callback_number": "回拨号码",
+    "address": "地址",
+    "note": "备注",
+    "region": "区域",
+    "reason": "原因",
+    "received_at": "受理时间",
+    "call_id": "呼叫编号",
+}
+# C0 and C1 controls, DEL; NUL among them (PostgreSQL text cannot hold it).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def parse_json_object(raw: bytes) -> dict[str, object]:
+    """A request body: strict UTF-8 JSON holding an object (``MalformedRequest`` otherwise).
+
+    ``json.loads`` on bytes would guess UTF-16 or UTF-32 and take them; the API speaks UTF-8
+    only, so a body in another encoding is refused instead of stored as mojibake.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedRequest("the request body is not UTF-8 (请求内容须为 UTF-8 编码)") from None
+    try:
+        body = json.loads(text)
+    except (ValueError, RecursionError):
+        raise MalformedRequest("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise MalformedRequest("the request body must be a JSON object")
+    return body
+
+
+def check_text(
+    value: object, field: str, *, max_length: int, multiline: bool = False, empty: bool = True
+) -> str:
+    """``value`` as storable text: a string of at most ``max_length`` characters, valid
+    Unicode (no lone UTF-16 surrogates, which JSON's ``\\ud800`` escapes can carry), and no
+    control characters (NUL included; ``multiline`` allows tab and line breaks).
+
+    Every free-text field of the API passes here, so the database never sees what it cannot
+    store (a NUL is a PostgreSQL error, a surrogate a UTF-8 encoding error: both were 500s).
+    Messages name the field, in Chinese first where the console shows it.
+    """
+    label = FIELD_LABELS.get(field, field)
+    if not isinstance(value, str):
+        raise InvalidInput(f"{label}须为文字（{field} must be a string）", field=field)
+    if not empty and value == "":
+        raise InvalidInput(f"{label}不能为空（{field} must not be empty）", field=field)
+    if len(value) > max_length:
+        raise InvalidInput(
+            f"{label}过长，最多 {max_length} 个字符（{field} is longer than {max_length}）",
+            field=field,
+        )
+    if not _is_utf8_encodable(value):
+        raise InvalidInput(
+            f"{label}含有无法识别的字符（{field} holds invalid Unicode: a lone surrogate）",
+            field=field,
+        )
+    control = _CONTROL_BUT_LINE_BREAKS if multiline else _CONTROL
+    if control.search(value):
+        raise InvalidInput(
+            f"{label}含有控制字符（{field} holds control characters such as NUL）", field=field
+        )
+    return value
 
 
 def parse_idempotency_key(value: str | None) -> str:
@@ -53,8 +129,8 @@ def parse_idempotency_key(value: str | None) -> str:
     return value
 
 
-def parse_new_order(body: Mapping[str, object], *, default_group: str) -> NewOrder:
-    """Validate a ``POST /api/v1/workorders`` body."""
+def parse_new_order(body: Mapping[str, object], *, default_group: str, now: datetime) -> NewOrder:
+    """Validate a ``POST /api/v1/workorders`` body; ``received_at`` must lie near ``now``."""
     _reject_unknown(
         body,
         {
@@ -81,11 +157,11 @@ def parse_new_order(body: Mapping[str, object], *, default_group: str) -> NewOrd
         category=category,
         menu_path=_menu_path(body.get("menu_path", _MISSING)),
         group=_group(body, default_group),
-        flags=_flags(body.get("flags")),
+        flags=_flags(body.get("flags", _MISSING)),
         recording=_recording(body.get("recording")),
         flow_version=_optional_str(body, "flow_version", max_length=64),
-        call_id=_optional_str(body, "call_id", max_length=255),
-        received_at=_optional_timestamp(body, "received_at"),
+        call_id=_optional_call_id(body),
+        received_at=_received_at(body, now),
         domain=_domain(body.get("domain"), "domain"),
         priority=None if priority is None else str(priority),
     )
@@ -101,9 +177,7 @@ def parse_transcript_update(body: Mapping[str, object]) -> TranscriptUpdate:
         raise InvalidInput("text must be a string", field="text")
     if len(text) > MAX_TRANSCRIPT_CHARS:
         raise InvalidInput(f"text is longer than {MAX_TRANSCRIPT_CHARS} characters", field="text")
-    if "\x00" in text or not _is_utf8_encodable(text):
-        # PostgreSQL text cannot hold NUL; lone surrogates cannot be stored as UTF-8.
-        raise InvalidInput("text must be valid Unicode without NUL characters", field="text")
+    check_text(text, "text", max_length=MAX_TRANSCRIPT_CHARS, multiline=True)
     status = _required_str(body, "status")
     if status not in (TRANSCRIPT_DONE, TRANSCRIPT_UNAVAILABLE):
         raise InvalidInput("status must be done or unavailable", field="status")
@@ -175,9 +249,7 @@ def _domain(value: object, field: str) -> str | None:
 def parse_answered_call(body: Mapping[str, object], *, default_group: str) -> AnsweredCall:
     """Validate a ``POST /api/v1/calls`` body."""
     _reject_unknown(body, {"call_id", "caller_number", "callee", "group", "worker"})
-    call_id = _required_str(body, "call_id")
-    if len(call_id) > 255:
-        raise InvalidInput("call_id is longer than 255 characters", field="call_id")
+    call_id = _call_id(_required_str(body, "call_id"))
     callee = _required_str(body, "callee")
     if not _SIP_USER.fullmatch(callee):
         raise InvalidInput("callee must be at most 64 visible characters", field="callee")
@@ -251,12 +323,41 @@ def _optional_str(body: Mapping[str, object], name: str, *, max_length: int) -> 
     return value
 
 
+def parse_call_id(value: str) -> str:
+    """A call id from a path (``/calls/{call_id}/…``): the same rule as in bodies."""
+    return _call_id(value)
+
+
+def _call_id(value: str) -> str:
+    """A call id (a server-issued one, or a SIP Call-ID from older IVRs): 1-255 printable
+    characters. Control characters once made an MQTT topic the broker refused."""
+    if len(value) > MAX_CALL_ID or not value.isprintable() or not _is_utf8_encodable(value):
+        raise InvalidInput(
+            f"call_id must be 1-{MAX_CALL_ID} printable characters (no control characters)",
+            field="call_id",
+        )
+    return value
+
+
+def _optional_call_id(body: Mapping[str, object]) -> str | None:
+    value = body.get("call_id")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("call_id must be a string", field="call_id")
+    return _call_id(value)
+
+
 def _caller(body: Mapping[str, object], name: str) -> str:
     """A caller ID: required, but it may be empty (the edge saw no user part)."""
     value = body.get(name, _MISSING)
     if value is _MISSING or value is None:
         raise InvalidInput(f'{name} is required (use "" when unknown)', field=name)
-    if not isinstance(value, str) or not _SIP_USER.fullmatch(value):
+    if (
+        not isinstance(value, str)
+        or not _SIP_USER.fullmatch(value)
+        or not _is_utf8_encodable(value)
+    ):
         raise InvalidInput(f"{name} must be a string of at most 64 visible characters", field=name)
     return value
 
@@ -287,9 +388,9 @@ def _menu_path(value: object) -> tuple[str, ...]:
 
 
 def _flags(value: object) -> tuple[str, ...]:
-    if value is None:
+    if value is _MISSING:
         return ()
-    if not isinstance(value, list):
+    if not isinstance(value, list):  # null included: "no flags" is [] or leaving it out
         raise InvalidInput("flags must be a list of strings", field="flags")
     if len(value) > MAX_FLAGS:
         raise InvalidInput(f"more than {MAX_FLAGS} flags", field="flags")
@@ -320,11 +421,10 @@ def _recording(value: object) -> str | None:
     return value
 
 
-def _optional_timestamp(body: Mapping[str, object], name: str) -> datetime | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
+def parse_timestamp(value: object, name: str) -> datetime:
+    """An ISO-8601 timestamp with a UTC offset, as UTC. Years 1 and 9999 parse but overflow
+    once shifted to UTC; that is bad input here, not an error in the store."""
+    if not isinstance(value, str) or len(value) > 64:
         raise InvalidInput(f"{name} must be an ISO-8601 string", field=name)
     try:
         moment = datetime.fromisoformat(value)
@@ -332,7 +432,31 @@ def _optional_timestamp(body: Mapping[str, object], name: str) -> datetime | Non
         raise InvalidInput(f"{name} is not an ISO-8601 timestamp", field=name) from None
     if moment.tzinfo is None:
         raise InvalidInput(f"{name} needs a UTC offset (e.g. Z or +08:00)", field=name)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{name} is out of range", field=name) from None
+
+
+def _received_at(body: Mapping[str, object], now: datetime) -> datetime | None:
+    """When the call arrived: at most ``RECEIVED_AT_PAST`` before ``now`` (a spooled intake)
+    and ``RECEIVED_AT_FUTURE`` after it (clock drift). Year 7161 is a typo, not an order."""
+    value = body.get("received_at")
+    if value is None:
+        return None
+    moment = parse_timestamp(value, "received_at")
+    if not now - RECEIVED_AT_PAST <= moment <= now + RECEIVED_AT_FUTURE:
+        raise InvalidInput(
+            f"受理时间须在最近 {RECEIVED_AT_PAST.days} 天内（received_at must lie between "
+            f"{RECEIVED_AT_PAST.days} days before and {_minutes(RECEIVED_AT_FUTURE)} minutes "
+            "after the service's clock）",
+            field="received_at",
+        )
     return moment
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
 
 
 def _query_int(query: Mapping[str, str], name: str, *, default: int, low: int, high: int) -> int:

@@ -1,4 +1,5 @@
-"""``hotline console passwd LOGIN``: set (or create) a console user's password.
+"""``hotline console passwd LOGIN``: set (or create) a console user's password;
+``hotline console unlock LOGIN`` (or ``--address A``): lift the login limits on it.
 
 Talks to the database named in ``config/hotline.yaml`` directly (migrating it first), so it
 works whether or not the service runs. The password is read twice from the terminal, or
@@ -31,6 +32,42 @@ def register(commands: Any) -> None:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     passwd.set_defaults(run=_passwd)
+    unlock = console_commands.add_parser(
+        "unlock", help="lift the failed-login limits on a login and/or a source address"
+    )
+    unlock.add_argument("login", nargs="?", help="the console login")
+    unlock.add_argument("--address", help="a source address (IPv4/IPv6) locked for failures")
+    unlock.set_defaults(run=_unlock)
+
+
+def _unlock(args: argparse.Namespace) -> int:
+    from hotline.settings import load_settings
+    from workorders.errors import WorkOrderError
+    from workorders.store import Store
+
+    if args.login is None and args.address is None:
+        print("name a LOGIN or an --address", file=sys.stderr)
+        return 2
+    settings = load_settings(args.config)
+
+    async def lift() -> int:
+        async with Store.open(settings.api.database) as store:
+            await store.migrate()
+            cleared: int = await store.unlock_login(args.login, args.address)
+            return cleared
+
+    try:
+        cleared = asyncio.run(lift())
+    except WorkOrderError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    what = " and ".join(
+        text
+        for text in (args.login, None if args.address is None else f"address {args.address}")
+        if text
+    )
+    print(f"{what}: {cleared} failed-login counts cleared", file=sys.stderr)
+    return 0
 
 
 def _read_password(from_stdin: bool) -> str | None:

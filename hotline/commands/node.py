@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,23 @@ def register(commands: Any) -> None:
         help="validate hotline.yaml, menus, prompt texts, routing.yaml, agents.yaml and the "
         "calendar",
     )
-    check.add_argument("dir", type=Path, nargs="?", default=Path("config"))
+    check.add_argument(
+        "dir",
+        type=Path,
+        nargs="?",
+        help="a config directory (its hotline.yaml, else defaults anchored there); "
+        "default: the directory of --config",
+    )
     check.add_argument(
         "--audio", action="store_true", help="also check that every prompt has rendered audio"
+    )
+    check.add_argument(
+        "--strict", action="store_true", help="warnings (e.g. the calendar's horizon) fail too"
+    )
+    check.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        help="check as of this day (YYYY-MM-DD; default: today in the calendar's time zone)",
     )
     check.set_defaults(run=_check_config)
     prompts = commands.add_parser("prompts", help="prompt audio")
@@ -50,7 +65,9 @@ def _up(args: argparse.Namespace) -> int:
     if check_settings(settings) != 0:
         return 1
     build_all_prompts(settings)
-    return run_node(settings, args.config, workers=workers, ivr_only=args.ivr_only)
+    # Absolute: the workers must read this very file, whatever directory they start in.
+    config = args.config.absolute()
+    return run_node(settings, config, workers=workers, ivr_only=args.ivr_only)
 
 
 def build_all_prompts(settings: Settings) -> int:
@@ -73,12 +90,16 @@ def build_all_prompts(settings: Settings) -> int:
     return built
 
 
-def check_settings(settings: Settings, *, audio: bool = False) -> int:
+def check_settings(
+    settings: Settings, *, audio: bool = False, strict: bool = False, today: date | None = None
+) -> int:
     """Validate what ``settings`` points at; print problems; 0 when all is well.
 
     Every menu next to the configured one, every prompt-texts file next to the
     configured one, ``routing.yaml``, the shipped JSON Schema and the calendar;
-    with ``audio``, that the rendered prompts the menu needs exist.
+    with ``audio``, that the rendered prompts the menu needs exist. Warnings (the
+    calendar's horizon closer than its margin from ``today``) go to stderr and fail
+    only when ``strict``.
     """
     from ivr.engine.errors import FlowError
     from ivr.engine.flow import default_routing, load_flow
@@ -135,15 +156,24 @@ def check_settings(settings: Settings, *, audio: bool = False) -> int:
                     groups_used.setdefault(line.fallback_group, where)
         except FlowError as exc:
             problems.append(str(exc))
+    else:
+        print(f"{routing}: absent, not checked (no transfer lines or groups)")
     schema = ivr.menu.parent / "menu.schema.json"
     if schema.exists():
         if schema.read_text(encoding="utf-8") != menu_schema_text():
             problems.append(f"{schema}: out of date; run `hotline schema > {schema}`")
         else:
             ok(schema)
+    else:
+        print(f"{schema}: absent, not checked")
+    warnings: list[str] = []
     try:
-        load_calendar(settings.calendar)
-        ok(settings.calendar)
+        calendar = load_calendar(settings.calendar)
+        horizon = calendar.horizon_status(today or today_in(calendar.timezone))
+        if horizon.warn:
+            warnings.append(f"warning: {settings.calendar}: {horizon.describe()}")
+        else:
+            print(f"{settings.calendar}: ok ({horizon.describe()})")
         load_units(settings.units)
         ok(settings.units)
         load_sla(settings.sla)
@@ -154,7 +184,15 @@ def check_settings(settings: Settings, *, audio: bool = False) -> int:
     problems += _check_agents(settings, groups_used)
     for problem in dict.fromkeys(problems):  # a shared file's problem once
         print(problem, file=sys.stderr)
-    return 1 if problems else 0
+    for warning in warnings:
+        print(warning + (" (--strict: an error)" if strict else ""), file=sys.stderr)
+    return 1 if problems or (strict and warnings) else 0
+
+
+def today_in(zone: tzinfo) -> date:
+    """Today's date in ``zone``: the one wall-clock read of the checks (a clock seam for
+    callers and tests is the ``today`` parameter of ``check_settings``)."""
+    return datetime.now(zone).date()
 
 
 def _check_intake(settings: Settings, routing: Path) -> list[str]:
@@ -209,12 +247,18 @@ def _check_agents(settings: Settings, groups_used: dict[str, str]) -> list[str]:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    """Checks the files of DIR (or of ``--config``'s directory), wherever it runs from."""
     try:
-        settings = load_settings(args.dir / "hotline.yaml")
+        if args.dir is None:
+            settings = load_settings(args.config)
+        elif not args.dir.is_dir():
+            raise SettingsError(f"{args.dir}: no such directory")
+        else:
+            settings = load_settings(args.dir / "hotline.yaml", required=False)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 1
-    return check_settings(settings, audio=args.audio)
+    return check_settings(settings, audio=args.audio, strict=args.strict, today=args.today)
 
 
 def _prompts_build(args: argparse.Namespace) -> int:

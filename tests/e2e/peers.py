@@ -7,13 +7,14 @@ own temporary directory, on ports chosen free at start, and stopped by the test.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
+
+from hotline.baresip import BaresipError, CallerConfig, Control
 
 REPO = Path(__file__).resolve().parents[2]
 KAMAILIO_CFG = REPO / "docker" / "kamailio" / "kamailio.cfg"
@@ -23,19 +24,6 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def free_port_pair() -> int:
-    """A port free for both UDP and TCP."""
-    for _ in range(50):
-        port = free_port(socket.SOCK_DGRAM)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port")
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):  # type: ignore[no-untyped-def]
@@ -212,7 +200,9 @@ class Mosquitto(Process):
 
 
 class Baresip(Process):
-    """A headless baresip caller controlled over ctrl_tcp (netstring JSON)."""
+    """A headless baresip caller controlled over ctrl_tcp: the product's configuration and
+    control protocol (``hotline.baresip``, what ``hotline dial`` uses) under the tests'
+    process handling."""
 
     def __init__(
         self,
@@ -227,97 +217,43 @@ class Baresip(Process):
         workdir.mkdir(parents=True, exist_ok=True)
         self.user = user
         self.proxy_port = proxy_port
-        self.sip_port = free_port_pair()
-        self.ctrl_port = free_port(socket.SOCK_STREAM)
-        rtp = free_port() & ~1
         silence = workdir / "silence.wav"
         subprocess.run(
             ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(silence), "trim", "0", "0.1"],
             check=True,
         )
-        source = audio_source or silence
-        modules = ["g711", "aufile", "aubridge", "account", "menu", "ctrl_tcp"]
-        if record_dir is not None:
-            modules.append("sndfile")
-        lines = [
-            f"sip_listen 127.0.0.1:{self.sip_port}",
-            "net_interface 127.0.0.1",
-            f"rtp_ports {rtp}-{rtp + 40}",
-            f"audio_source aufile,{source}",
-            "audio_player aubridge,nil",
-            "audio_alert aubridge,nil",
-            "ausrc_srate 8000",
-            "auplay_srate 8000",
-            "module_path /usr/lib/baresip/modules",
-            *[f"module {m}.so" for m in modules],
-            f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
-            "sip_trans_def udp",
-        ]
-        if record_dir is not None:
-            lines.append(f"snd_path {record_dir}")
-        (workdir / "config").write_text("\n".join(lines) + "\n")
-        (workdir / "accounts").write_text(
-            f"<sip:{user}@127.0.0.1:{proxy_port}>;regint=0;audio_codecs={codec};answermode=manual\n"
-        )
-        (workdir / "contacts").write_text("")
+        self.config = CallerConfig.on_free_ports(
+            user, f"127.0.0.1:{proxy_port}", audio_source or silence,
+            codec=codec, record_dir=record_dir,
+        )  # fmt: skip
+        self.sip_port = self.config.sip_port
+        self.ctrl_port = self.config.ctrl_port
+        self.config.write(workdir)
         trace = ["-s"] if os.environ.get("BARESIP_TRACE") else []
         super().__init__(["baresip", "-f", str(workdir), *trace], workdir, "baresip")
-        self._sock: socket.socket | None = None
-        self._buffer = b""
-        self.events: list[dict] = []  # type: ignore[type-arg]
+        self.control = Control(self.ctrl_port)
+
+    @property
+    def events(self) -> list[dict]:  # type: ignore[type-arg]
+        return self.control.events
 
     def start(self) -> None:
         super().start()
         wait_for(lambda: tcp_listening(self.ctrl_port), 10, "baresip ctrl_tcp")
-        self._sock = socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=5)
+        self.control.connect()
 
     def command(self, command: str, params: str = "") -> dict:  # type: ignore[type-arg]
-        assert self._sock is not None
-        body = json.dumps({"command": command, "params": params, "token": command}).encode()
-        self._sock.sendall(str(len(body)).encode() + b":" + body + b",")
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            for message in self._read():
-                if message.get("response") and message.get("token") == command:
-                    return message
-        raise TimeoutError(f"baresip did not answer {command!r}")
+        return self.control.command(command, params)
 
     def _read(self, timeout: float = 0.2) -> list[dict]:  # type: ignore[type-arg]
-        assert self._sock is not None
-        self._sock.settimeout(timeout)
-        with contextlib.suppress(TimeoutError):
-            chunk = self._sock.recv(65536)
-            if chunk:
-                self._buffer += chunk
-        messages = []
-        while b":" in self._buffer:
-            length, _, rest = self._buffer.partition(b":")
-            size = int(length)
-            if len(rest) < size + 1:
-                break
-            messages.append(json.loads(rest[:size]))
-            self._buffer = rest[size + 1 :]
-        for m in messages:
-            if m.get("event"):
-                self.events.append(m)
-        return messages
+        return self.control.read(timeout)
 
     def wait_event(self, kind: str, timeout: float) -> dict:  # type: ignore[type-arg]
-        deadline = time.monotonic() + timeout
-        seen = 0
-        while time.monotonic() < deadline:
-            for event in self.events[seen:]:
-                if event.get("type") == kind:
-                    return event
-            seen = len(self.events)
-            self._read()
-        seen_types = [e.get("type") for e in self.events]
-        raise TimeoutError(f"baresip event {kind} not seen; got {seen_types}")
+        try:
+            return self.control.wait_event(kind, timeout)
+        except BaresipError as exc:
+            raise TimeoutError(str(exc)) from None
 
     def stop(self) -> None:
-        if self._sock is not None:
-            with contextlib.suppress(OSError):
-                self.command("quit")
-            self._sock.close()
-            self._sock = None
+        self.control.close()
         super().stop()

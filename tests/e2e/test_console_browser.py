@@ -342,12 +342,19 @@ def test_wallboard_renders_seeded_data_with_its_charts(tmp_path: Path) -> None:
 
     database = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
     asyncio.run(_seed(database))
+    # The shipped calendar (data through 2026), with a margin so wide that the horizon is
+    # always "near", whatever the day the test runs: the banner must show.
+    calendar = tmp_path / "calendar.yaml"
+    shipped = (REPO / "config" / "calendar.yaml").read_text(encoding="utf-8")
+    assert "horizon_warning_days: 60" in shipped
+    calendar.write_text(shipped.replace("horizon_warning_days: 60", "horizon_warning_days: 99999"))
     broker = Mosquitto(tmp_path / "mosquitto")
     broker.start()
     port = free_port(__import__("socket").SOCK_STREAM)
     service = Process(
         [sys.executable, "-m", "workorders.service", "--db", database, "--port", str(port),
-         "--mqtt-port", str(broker.port), "--token-file", str(tmp_path / "admin-token")],
+         "--mqtt-port", str(broker.port), "--token-file", str(tmp_path / "admin-token"),
+         "--calendar", str(calendar)],
         tmp_path, "workorders",
     )  # fmt: skip
     service.start()
@@ -374,6 +381,13 @@ def test_wallboard_renders_seeded_data_with_its_charts(tmp_path: Path) -> None:
                 page.wait_for_url(f"{base}/console/wallboard")
                 page.wait_for_selector("body[data-loaded='true']")
                 assert page.inner_text("#board-error") == ""
+                banner = page.locator("#calendar-banner")
+                assert banner.is_visible()
+                assert banner.inner_text().startswith(
+                    "节假日数据只到 2026-12-31，请导入 2027 年安排"
+                )
+                # …and the service said so in its log when it started.
+                assert "calendar: holiday data ends on 2026-12-31" in service.log()
 
                 cells = page.locator("#hot-chart svg rect.cell")
                 assert cells.count() == 3  # 传染病×呼和浩特, 食品安全×包头, 未分类×未定
@@ -520,6 +534,78 @@ async def test_console_renders_offered_pops_live_transcripts_and_history_links(
                     arg=history[0]["order_number"],
                 )
                 assert await page.evaluate("() => document.activeElement.id") == "f-name"
+                await browser.close()
+        finally:
+            await runner.cleanup()
+
+
+async def test_console_marks_a_due_time_past_the_calendars_horizon_as_an_estimate(
+    tmp_path: Path,
+) -> None:
+    """Issue 12: an order dispatched on 2026-12-31 is to be signed for on 2027-01-01, a day
+    the holiday data does not cover; the order form says the time limit is an estimate."""
+    from aiohttp import web
+    from playwright.async_api import async_playwright
+
+    from workorders.api import create_app
+    from workorders.console.auth import hash_password
+    from workorders.console.directory import AgentDirectory, AgentInfo
+    from workorders.console.hub import ConsoleHub
+    from workorders.console.routes import ConsoleRoutes
+    from workorders.lifecycle.model import Actor, Classify
+    from workorders.model import NewOrder
+    from workorders.store import Store
+
+    received = datetime(2026, 12, 31, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    database = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
+    async with Store.open(database, clock=lambda: received) as store:
+        await store.migrate()
+        await store.set_console_user("a1001", hash_password(PASSWORD), name="张敏")
+        new = NewOrder(CALLER, "complaint", ("2",), "intake", call_id="late-1")
+        number = (await store.create_order(new, idempotency_key="late-1")).order.number
+        classify = Classify("dispatch", region="内蒙古/呼和浩特/赛罕区", domain="medical_fees",
+                            about_unit="saihan-hospital")  # fmt: skip
+        await store.act(number, classify, Actor("t", "call_taker"), idempotency_key="c1",
+                        request={})  # fmt: skip
+        hub = ConsoleHub()
+        directory = AgentDirectory(
+            {"a1001": AgentInfo("a1001", "张敏", "1001", frozenset({"intake"}))}
+        )
+        app = create_app(store)
+        ConsoleRoutes(store, hub, directory).install(app)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port(__import__("socket").SOCK_STREAM)
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            async with async_playwright() as playwright:
+                args = ["--no-sandbox"] if os.geteuid() == 0 else []
+                browser = await playwright.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=args
+                )
+                page = await browser.new_page(locale="zh-CN")
+                await page.goto(f"http://127.0.0.1:{port}/console/")
+                await page.get_by_label("工号").fill("a1001")
+                await page.get_by_label("密码").fill(PASSWORD)
+                await page.get_by_role("button", name="登录").click()
+                await page.wait_for_selector("body[data-connected='true']")
+                history = [{"order_number": number, "created_at": "2026-12-31T02:00:00Z",
+                            "category": "complaint", "status": "dispatched"}]  # fmt: skip
+                body = {"id": str(uuid.uuid4()), "type": "call.offered",
+                        "at": "2026-12-31T02:00:00.000Z",
+                        "payload": {"call_id": "acd-1", "caller_number": CALLER,
+                                    "group": "intake", "menu_path": ["0"], "order_number": None,
+                                    "history": history, "agent": "a1001"}}  # fmt: skip
+                raw = json.dumps(body, ensure_ascii=False).encode()
+                assert hub.deliver("hotline/agents/a1001/pops", raw) == 1
+                await page.locator("#pop-history a[data-order]").first.click()
+                await page.wait_for_function(
+                    "n => document.getElementById('f-number').value === n", arg=number
+                )
+                due = await page.input_value("#f-due")
+                assert due.startswith("2027/1/7") and due.endswith(
+                    "（时限含估算：节假日数据未覆盖）"
+                )
                 await browser.close()
         finally:
             await runner.cleanup()

@@ -78,3 +78,25 @@ def test_passwd_asks_twice_on_a_terminal(
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     assert run(config, "console", "passwd", "a1001") == 2
     assert "不一致" in capsys.readouterr().err
+
+
+def test_unlock_lifts_the_login_limits(
+    config: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def fail_five_times() -> None:
+        async with Store.open(database(config)) as store:
+            await store.migrate()
+            for _ in range(5):
+                await store.record_login_failure("a1001", "127.0.0.9")
+
+    async def locked() -> bool:
+        async with Store.open(database(config)) as store:
+            return await store.login_locked_until("a1001", "127.0.0.9") is not None
+
+    asyncio.run(fail_five_times())
+    assert asyncio.run(locked())
+    assert run(config, "console", "unlock", "a1001") == 0
+    assert "cleared" in capsys.readouterr().err
+    assert not asyncio.run(locked())
+    assert run(config, "console", "unlock") == 2  # neither a login nor an address

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hotline.edge import dispatcher_list
+from hotline.restarts import RestartBackoff
 from hotline.settings import Settings, SettingsError
-from hotline.workers import RestartBackoff, worker_count, worker_slots
+from hotline.workers import worker_count, worker_slots
 
 
 def settings(**ivr: object) -> Settings:
@@ -75,3 +76,9 @@ def test_dispatcher_list_starts_workers_inactive_and_probing() -> None:
 def test_restart_backoff(lifetimes: list[float], delays: list[float]) -> None:
     backoff = RestartBackoff()
     assert [backoff.delay_after(t) for t in lifetimes] == delays
+
+
+def test_dispatcher_list_names_workers_known_up_active() -> None:
+    """An edge restarted after a crash sends calls to the running workers at once."""
+    text = dispatcher_list([("127.0.0.1", 5070), ("127.0.0.1", 5071)], up=[("127.0.0.1", 5071)])
+    assert [line.split()[2] for line in text.splitlines()] == ["9", "8"]

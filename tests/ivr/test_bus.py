@@ -10,7 +10,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from ivr.bus import CallBus, command_topic
+from ivr.bus import CallBus, call_id_of, command_topic
 from tests.e2e.peers import Mosquitto, require
 
 
@@ -79,14 +79,19 @@ async def test_commands_arrive_and_partials_go_out_across_a_broker_restart(tmp_p
 
 
 @pytest.mark.parametrize(
-    "call_id", ["plain-1", "a+b@10.0.0.1", "x/y#z", "100%@host", "n\0ul", "全角/号"]
-)
+    "call_id",
+    ["plain-1", "a+b@10.0.0.1", "x/y#z", "100%@host", "n\0ul", "全角/号", "a\x01b", "\ud800",
+     "", "x" * 300, "号" * 255],
+)  # fmt: skip
 def test_command_topics_agree_with_the_service_and_keep_one_level(call_id: str) -> None:
     from workorders.events.screenpop import command_topic as service_topic
 
     topic = command_topic(call_id)
     assert topic == service_topic(call_id)
-    assert len(topic.split("/")) == 4 and not {"+", "#", "\0"} & set(topic)
+    assert len(topic.split("/")) == 4 and not {"+", "#", "\0", "\x01"} & set(topic)
+    # The worker finds the call from the payload, also when a long id's level is cut.
+    command = {"type": "call.emergency", "payload": {"call_id": call_id, "line": "120"}}
+    assert call_id_of(topic.split("/")[2], command) == call_id
 
 
 async def test_a_failing_command_handler_does_not_end_the_link(tmp_path: Path) -> None:

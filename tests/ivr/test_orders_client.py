@@ -35,7 +35,9 @@ class Service:
 
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[Service]:
-    async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}") as store:
+    async with Store.open(
+        f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}", clock=lambda: RECEIVED
+    ) as store:
         await store.migrate()
         token = await store.create_token("ivr-1", "ivr")
         server = TestServer(create_app(store), host="127.0.0.1")

@@ -130,3 +130,25 @@ def test_span_covering_midnight_end() -> None:
     calendar = WorkCalendar({}, {}, frozenset(), hours)
     assert calendar.is_open(datetime(2026, 11, 23, 23, 59, 59, tzinfo=CN))
     assert not calendar.is_open(datetime(2026, 11, 23, 19, 59, tzinfo=CN))
+
+
+def test_the_calendar_knows_where_its_data_ends(calendar: WorkCalendar) -> None:
+    assert calendar.horizon == date(2026, 12, 31)
+    status = calendar.horizon_status(date(2026, 12, 7))
+    assert (status.days_left, status.margin_days, status.warn, status.next_year) == (
+        24, 60, True, 2027
+    )  # fmt: skip
+    assert not calendar.horizon_status(date(2026, 11, 1)).warn  # 60 days left
+    assert calendar.horizon_status(date(2026, 11, 2)).warn
+    assert WorkCalendar({}, {}, frozenset()).horizon_status(date(2026, 1, 1)).warn
+
+
+def test_a_working_day_deadline_past_the_horizon_is_an_estimate(calendar: WorkCalendar) -> None:
+    """5 working days from Thu 2026-12-24: Dec 25, 28, 29, 30, 31 → due 2027-01-01 00:00,
+    every day counted within 2026: exact. From Dec 28: the count reaches into 2027."""
+    due = calendar.working_days_deadline(datetime(2026, 12, 24, 10, tzinfo=CN), 5)
+    assert due == datetime(2027, 1, 1, tzinfo=CN)
+    assert not calendar.deadline_is_estimate(due)
+    later = calendar.working_days_deadline(datetime(2026, 12, 28, 10, tzinfo=CN), 5)
+    assert later == datetime(2027, 1, 5, tzinfo=CN)
+    assert calendar.deadline_is_estimate(later)

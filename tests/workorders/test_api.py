@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from workorders.api import ROUTES, create_app
+from workorders.model import AnsweredCall
 from workorders.store import Store
 
 ORDER = {"caller_number": "13800138000", "category": "complaint", "menu_path": ["2", "1"]}
@@ -370,3 +371,37 @@ async def test_openapi_describes_exactly_the_routes(api: Api) -> None:
         for operation in operations.values():
             public = operation.get("security") == []
             assert public == (path in ("/healthz", "/api/v1/openapi.json"))
+
+
+async def test_operators_see_and_release_quarantined_events(api: Api) -> None:
+    # Issue 13, item 11: a quarantined event is visible to operators with its reason.
+    await api.store.record_call(
+        AnsweredCall(call_id="c-1", caller_number="1", callee="12320", group="intake")
+    )
+    [row] = await api.store.outbox()
+    await api.store.record_failed_attempt(row.id, "the broker dropped the connection on it")
+    await api.store.quarantine(row.id, "the broker dropped the connection on it (5 attempts)")
+    assert await api.store.outbox() == []
+    listed = await (await api.client.get("/api/v1/outbox/quarantine", headers=api.admin)).json()
+    [item] = listed["items"]
+    assert (item["id"], item["type"], item["attempts"]) == (row.id, "call.answered", 1)
+    assert "5 attempts" in item["reason"]
+    refused = await api.client.post(f"/api/v1/outbox/quarantine/{row.id}/release", headers=api.ivr)
+    assert refused.status == 403
+    released = await api.client.post(
+        f"/api/v1/outbox/quarantine/{row.id}/release", headers=api.admin
+    )
+    assert released.status == 200
+    assert [message.id for message in await api.store.outbox()] == [row.id]
+    again = await api.client.post(f"/api/v1/outbox/quarantine/{row.id}/release", headers=api.admin)
+    await error_of(again, 404)
+
+
+async def test_an_admin_unlocks_a_console_login(api: Api) -> None:
+    for _ in range(5):
+        await api.store.record_login_failure("a1001", "127.0.0.5")
+    assert await api.store.login_locked_until("a1001", "127.0.0.5") is not None
+    response = await api.client.post("/api/v1/console/logins/a1001/unlock", headers=api.admin)
+    assert response.status == 200
+    assert (await response.json())["cleared"] == 2
+    assert await api.store.login_locked_until("a1001", "127.0.0.5") is None

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from workorders.console.auth import (
-    LoginThrottle,
     hash_password,
     session_digest,
     verify_password,
@@ -69,25 +68,6 @@ def test_session_digest_is_sha256_hex() -> None:
     digest = session_digest("abc")
     assert len(digest) == 64 and digest != "abc"
     assert digest == session_digest("abc")
-
-
-def test_login_throttle_blocks_after_five_failures_for_five_minutes() -> None:
-    throttle = LoginThrottle(limit=5, lockout=300)
-    for second in range(5):
-        assert not throttle.blocked("a1001", second)
-        throttle.failed("a1001", second)
-    assert throttle.blocked("a1001", 10)
-    assert not throttle.blocked("a1002", 10)  # per login
-    assert throttle.blocked("a1001", 299)
-    assert not throttle.blocked("a1001", 305)  # the oldest failures aged out
-
-
-def test_a_successful_login_clears_the_failures() -> None:
-    throttle = LoginThrottle(limit=2, lockout=300)
-    throttle.failed("a1001", 0)
-    throttle.succeeded("a1001")
-    throttle.failed("a1001", 1)
-    assert not throttle.blocked("a1001", 2)
 
 
 # -- fan-out --------------------------------------------------------------------------------

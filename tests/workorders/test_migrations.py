@@ -23,7 +23,7 @@ async def test_migrated_schema_equals_the_models(store: Store) -> None:
     async with store.engine.connect() as connection:
         assert await connection.run_sync(_differences) == []
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-    assert version == "0005"  # 0003_classification, 0004_agents, 0005_console
+    assert version == "0008"  # 0003_classification, 0004_agents, 0005_console, 0008_hostile_input
 
 
 async def test_migrating_twice_changes_nothing(store: Store) -> None:

@@ -186,16 +186,25 @@ class ListOutbox:
     def __init__(self, messages: list[OutboxMessage]) -> None:
         self.messages = {message.id: message for message in messages}
         self.failed: list[str] = []
+        self.quarantined: dict[str, str] = {}
 
     async def outbox(self, *, unsent_only: bool = True, limit: int = 100) -> list[OutboxMessage]:
-        rows = [m for m in self.messages.values() if not unsent_only or m.sent_at is None]
+        rows = [
+            m
+            for m in self.messages.values()
+            if not unsent_only or (m.sent_at is None and m.id not in self.quarantined)
+        ]
         return rows[:limit]
 
     async def mark_sent(self, message_id: str) -> None:
         self.messages[message_id] = replace(self.messages[message_id], sent_at=datetime.now(UTC))
 
-    async def record_failed_attempt(self, message_id: str) -> None:
+    async def record_failed_attempt(self, message_id: str, reason: str = "") -> int:
         self.failed.append(message_id)
+        return self.failed.count(message_id)
+
+    async def quarantine(self, message_id: str, reason: str) -> None:
+        self.quarantined[message_id] = reason
 
 
 def _message(event_id: str, topic: str) -> OutboxMessage:
@@ -220,9 +229,12 @@ async def test_a_row_the_client_refuses_does_not_hold_back_the_others(tmp_path: 
         async with publishing(publisher):
             events = await receive(subscriber, 3)
     assert [event["id"] for _topic, event in events] == ["good-0", "good-1", "good-2"]
-    assert sorted(store.failed) == ["bad-0", "bad-1", "bad-2"]  # tried once each, kept unsent
-    assert [m.id for m in await store.outbox()] == ["bad-0", "bad-1", "bad-2"]
+    # Tried once each, then quarantined with the reason (kept, never published).
+    assert sorted(store.quarantined) == ["bad-0", "bad-1", "bad-2"]
+    assert all("refused" in reason for reason in store.quarantined.values())
+    assert await store.outbox() == []
     assert publisher.published == 3
+    assert publisher.quarantined == 3
 
 
 async def test_a_cancel_in_the_cycle_of_the_puback_stops_the_publisher(
@@ -255,3 +267,53 @@ async def test_a_cancel_in_the_cycle_of_the_puback_stops_the_publisher(
     assert pubacks == 1
     assert task in done, "run() carried on after cancel()"
     assert task.cancelled()
+
+
+async def _raw_outbox_row(store: Store, event_id: str, topic: str) -> None:
+    """A row as the store wrote it before topics were sanitised (a raw SIP Call-ID)."""
+    from workorders.store.rows import outbox_row
+
+    event = {"id": event_id, "type": "call.emergency", "at": "2025-03-14T02:00:00.000Z",
+             "payload": {"call_id": "c\x01d", "line": "medical_120", "by": "taker"}}  # fmt: skip
+    async with store._transaction() as session:
+        session.add(outbox_row(event_id, topic, store.clock(), event))
+
+
+async def test_a_row_the_broker_refuses_is_quarantined_and_holds_nothing_back(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    # Issue 13, item 11: Mosquitto drops the connection on a topic with a control character;
+    # the publisher used to retry that row forever, holding every later event (pops included).
+    port = free_port()
+    await _raw_outbox_row(sqlite_store, "bad-1", "hotline/calls/c\x01d/commands")
+    await sqlite_store.record_call(CALL)
+    await sqlite_store.create_order(ORDER, idempotency_key="k")
+    await sqlite_store.record_call(replace(CALL, call_id="c\x01d"))  # its command is sanitised
+    command_id = await sqlite_store.request_emergency("c\x01d", "medical_120", "taker")
+    publisher = OutboxPublisher(
+        sqlite_store, "127.0.0.1", port, client_id="test-pub", max_attempts=3, max_backoff=0.2
+    )
+    async with (
+        running_mosquitto(port, tmp_path / "broker"),
+        aiomqtt.Client("127.0.0.1", port, identifier="test-subscriber") as subscriber,
+    ):
+        await subscriber.subscribe("hotline/#", qos=1)
+        async with publishing(publisher):
+            events = await receive(subscriber, 4)
+
+            async def quarantined() -> bool:
+                return len(await sqlite_store.quarantined()) == 1
+
+            await wait_until(quarantined)
+            await wait_until(lambda: all_sent(sqlite_store))
+    types = sorted(event["type"] for _topic, event in events)
+    assert types == ["call.answered", "call.answered", "call.emergency", "order.created"]
+    [command_topic] = [topic for topic, event in events if event["id"] == command_id]
+    assert command_topic == "hotline/calls/c%01d/commands"
+    [held] = await sqlite_store.quarantined()
+    assert (held.id, held.attempts) == ("bad-1", 3)
+    assert held.failure is not None and "dropped the connection" in held.failure
+    assert publisher.quarantined == 1
+    # An operator may release it (e.g. after fixing the topic); it is then tried again.
+    await sqlite_store.release_quarantined("bad-1")
+    assert [m.id for m in await sqlite_store.outbox()] == ["bad-1"]

@@ -283,3 +283,26 @@ async def test_token_file_survives_a_fresh_database(tmp_path: Path, clock: FakeC
 def test_unusable_database_urls(url: str) -> None:
     with pytest.raises(StoreConfigError):
         Store.open(url)
+
+
+async def test_outbox_quarantine_keeps_the_row_and_its_reason(
+    store: Store, clock: FakeClock
+) -> None:
+    # Issue 13, item 11, on both backends: failed attempts are counted with the reason; a
+    # quarantined row leaves the publisher's queue, is listed for operators, and can go back.
+    await store.record_call(AnsweredCall("c-1", "13800138000", "12320", "intake"))
+    await store.record_call(AnsweredCall("c-2", "13800138001", "12320", "intake"))
+    first, second = await store.outbox()
+    assert await store.record_failed_attempt(first.id, "dropped") == 1
+    assert await store.record_failed_attempt(first.id, "dropped again") == 2
+    clock.advance(seconds=5)
+    await store.quarantine(first.id, "dropped again (2 attempts)")
+    assert [m.id for m in await store.outbox()] == [second.id]
+    [held] = await store.quarantined()
+    assert (held.id, held.attempts, held.failure) == (first.id, 2, "dropped again (2 attempts)")
+    assert held.quarantined_at == clock.now
+    await store.release_quarantined(first.id)
+    assert [m.id for m in await store.outbox()] == [first.id, second.id]
+    assert (await store.outbox())[0].attempts == 0
+    with pytest.raises(NotFound):
+        await store.release_quarantined(first.id)

@@ -8,8 +8,10 @@ import pytest
 from workorders.errors import InvalidInput, MalformedRequest
 from workorders.model import Classification, Evidence, NewOrder
 from workorders.validation import (
+    check_text,
     parse_answered_call,
     parse_idempotency_key,
+    parse_json_object,
     parse_new_order,
     parse_page,
     parse_transcript_update,
@@ -22,6 +24,7 @@ CLASSIFIED: dict[str, Any] = {
     "emergency_line": "medical_120",
     "evidence": [{"kind": "emergency", "label": "medical_120", "word": "昏迷", "weight": 2}],
 }
+NOW = datetime(2025, 3, 14, 2, 30, tzinfo=UTC)  # the service's clock
 VALID_ORDER: dict[str, Any] = {
     "caller_number": "13800138000",
     "category": "complaint",
@@ -30,7 +33,7 @@ VALID_ORDER: dict[str, Any] = {
 
 
 def test_minimal_order_gets_defaults() -> None:
-    assert parse_new_order(VALID_ORDER, default_group="intake") == NewOrder(
+    assert parse_new_order(VALID_ORDER, default_group="intake", now=NOW) == NewOrder(
         caller_number="13800138000",
         category="complaint",
         menu_path=("2", "1"),
@@ -48,7 +51,7 @@ def test_full_order() -> None:
         "group": "complaints",
         "received_at": "2025-03-14T10:00:00+08:00",
     }
-    new = parse_new_order(body, default_group="intake")
+    new = parse_new_order(body, default_group="intake", now=NOW)
     assert new.flags == ("repeat_caller", "confidential")
     assert new.recording == "2025/03/14/c-1.wav"
     assert new.group == "complaints"
@@ -60,13 +63,15 @@ def test_full_order() -> None:
 def test_any_sip_user_part_is_a_caller(caller: str) -> None:
     """A real call's order is never refused over the shape of its caller ID."""
     assert (
-        parse_new_order({**VALID_ORDER, "caller_number": caller}, default_group="g").caller_number
+        parse_new_order(
+            {**VALID_ORDER, "caller_number": caller}, default_group="g", now=NOW
+        ).caller_number
         == caller
     )
 
 
 def test_empty_flow_version_means_none() -> None:
-    new = parse_new_order({**VALID_ORDER, "flow_version": ""}, default_group="intake")
+    new = parse_new_order({**VALID_ORDER, "flow_version": ""}, default_group="intake", now=NOW)
     assert new.flow_version is None
 
 
@@ -109,7 +114,7 @@ def test_bad_order_fields_are_named(change: dict[str, Any], field: str) -> None:
     # A None in the table means "leave the field out".
     body = {key: value for key, value in {**VALID_ORDER, **change}.items() if value is not None}
     with pytest.raises(InvalidInput) as caught:
-        parse_new_order(body, default_group="intake")
+        parse_new_order(body, default_group="intake", now=NOW)
     assert caught.value.field == field
 
 
@@ -198,7 +203,9 @@ def test_transcript_with_its_classification() -> None:
 
 def test_order_with_domain_and_priority() -> None:
     new = parse_new_order(
-        {**VALID_ORDER, "domain": "infectious_disease", "priority": "urgent"}, default_group="g"
+        {**VALID_ORDER, "domain": "infectious_disease", "priority": "urgent"},
+        default_group="g",
+        now=NOW,
     )
     assert (new.domain, new.priority) == ("infectious_disease", "urgent")
     assert (new.canonical()["domain"], new.canonical()["priority"]) == (
@@ -206,7 +213,7 @@ def test_order_with_domain_and_priority() -> None:
         "urgent",
     )
     # Without them the fingerprint is what it was before the fields existed.
-    assert "domain" not in parse_new_order(VALID_ORDER, default_group="g").canonical()
+    assert "domain" not in parse_new_order(VALID_ORDER, default_group="g", now=NOW).canonical()
 
 
 def test_answered_call() -> None:
@@ -259,3 +266,94 @@ def test_bad_page(query: dict[str, str], field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_page(query)
     assert caught.value.field == field
+
+
+# -- issue 13, item 12: hostile input gives a 4xx naming the field -------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"caller_number": "138\ud800"}, "caller_number"),  # a lone surrogate
+        ({"received_at": "9999-12-31T23:59:59-05:00"}, "received_at"),  # overflows in UTC
+        ({"received_at": "0001-01-01T00:00:00+08:00"}, "received_at"),
+        ({"received_at": "9999-12-31T00:00:00Z"}, "received_at"),
+        ({"received_at": "7161-03-14T10:00:00+08:00"}, "received_at"),  # a typo, not an order
+        ({"received_at": "2025-01-01T00:00:00Z"}, "received_at"),  # older than 30 days
+        ({"received_at": "2025-03-14T03:00:00Z"}, "received_at"),  # half an hour ahead
+        ({"flags": None}, "flags"),
+        ({"call_id": "a\x01b"}, "call_id"),
+        ({"call_id": "a\x00b"}, "call_id"),
+        ({"call_id": "a\ud800b"}, "call_id"),
+    ],
+)
+def test_hostile_order_fields_are_named(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_new_order({**VALID_ORDER, **change}, default_group="intake", now=NOW)
+    assert caught.value.field == field
+
+
+def test_received_at_window_follows_the_given_clock() -> None:
+    body = {**VALID_ORDER, "received_at": "2025-02-20T10:00:00+08:00"}  # 22 days before NOW
+    assert parse_new_order(body, default_group="g", now=NOW).received_at == datetime(
+        2025, 2, 20, 2, 0, tzinfo=UTC
+    )
+    later = datetime(2025, 4, 1, tzinfo=UTC)
+    with pytest.raises(InvalidInput):
+        parse_new_order(body, default_group="g", now=later)
+
+
+@pytest.mark.parametrize("call_id", ["a84b4c76e66710@pc33.example.com", "全角-呼叫", "x" * 255])
+def test_printable_call_ids_stay_accepted(call_id: str) -> None:
+    assert parse_new_order({**VALID_ORDER, "call_id": call_id}, default_group="g", now=NOW).call_id
+    body = {"call_id": call_id, "caller_number": "1", "callee": "12320"}
+    assert parse_answered_call(body, default_group="g").call_id == call_id
+
+
+@pytest.mark.parametrize("call_id", ["a\x01b", "x" * 256, "a\ud800"])
+def test_unprintable_call_ids_of_answered_calls_are_named(call_id: str) -> None:
+    body = {"call_id": call_id, "caller_number": "1", "callee": "12320"}
+    with pytest.raises(InvalidInput) as caught:
+        parse_answered_call(body, default_group="g")
+    assert caught.value.field == "call_id"
+    assert "printable" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("value", "multiline", "ok"),
+    [
+        ("张三\n李四", True, True),
+        ("张三\n李四", False, False),
+        ("a\x00b", True, False),
+        ("a\ud800b", True, False),
+        ("a\x85b", True, False),  # a C1 control
+        ("正常文字", False, True),
+    ],
+)
+def test_check_text(value: str, multiline: bool, ok: bool) -> None:
+    if ok:
+        assert check_text(value, "note", max_length=10, multiline=multiline) == value
+    else:
+        with pytest.raises(InvalidInput) as caught:
+            check_text(value, "note", max_length=10, multiline=multiline)
+        assert caught.value.field == "note"
+        assert caught.value.message.startswith("备注")  # the console shows it in Chinese
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"a": 1}'.encode("utf-16"),
+        '{"a": "\u00e9"}'.encode("latin-1"),
+        b"\xff\xfe",
+        b"[]",
+        b"{",
+    ],
+)
+def test_bodies_must_be_utf8_json_objects(raw: bytes) -> None:
+    with pytest.raises(MalformedRequest):
+        parse_json_object(raw)
+
+
+def test_a_utf8_body_is_read() -> None:
+    assert parse_json_object('{"名": "张"}'.encode()) == {"名": "张"}

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from workorders.errors import InvalidInput
 from workorders.lifecycle import model as lm
 from workorders.model import CallerDetails
+from workorders.validation import check_text, parse_timestamp
 
 #: The actions people may post (``warn`` and deadline 督办 are the scheduler's own).
 ACTIONS: dict[str, type[lm.Command]] = {
@@ -42,6 +42,8 @@ ACTIONS: dict[str, type[lm.Command]] = {
 }
 _HUMAN_HIDDEN_FIELDS = {("supervise", "deadline")}
 MAX_TEXT = 4000
+#: Free-text fields that may hold line breaks (the rest are one line: names, units, regions).
+_MULTILINE = frozenset({"note", "reason", "text", "content", "result"})
 
 
 def parse_action(body: Mapping[str, object]) -> lm.Command:
@@ -84,18 +86,8 @@ def _value(value: object, kind: str, field: str) -> Any:
             raise InvalidInput(f"{field} must be a whole number", field=field)
         return value
     if base == "datetime":
-        if not isinstance(value, str):
-            raise InvalidInput(f"{field} must be an ISO-8601 timestamp", field=field)
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidInput(f"{field} must be an ISO-8601 timestamp", field=field) from None
-        if moment.tzinfo is None:
-            raise InvalidInput(f"{field} needs a UTC offset", field=field)
-        return moment
-    if not isinstance(value, str) or len(value) > MAX_TEXT or "\x00" in value:
-        raise InvalidInput(f"{field} must be a string of at most {MAX_TEXT}", field=field)
-    return value
+        return parse_timestamp(value, field)
+    return check_text(value, field, max_length=MAX_TEXT, multiline=field in _MULTILINE)
 
 
 def parse_caller_details(body: Mapping[str, object]) -> CallerDetails:
@@ -108,9 +100,7 @@ def parse_caller_details(body: Mapping[str, object]) -> CallerDetails:
     texts: dict[str, str | None] = {}
     for name, limit in (("caller_name", 100), ("callback_number", 64), ("address", 500)):
         value = body.get(name)
-        if value is not None and (not isinstance(value, str) or len(value) > limit):
-            raise InvalidInput(f"{name} must be a string of at most {limit}", field=name)
-        texts[name] = value
+        texts[name] = None if value is None else check_text(value, name, max_length=limit)
     confidential = body.get("confidential", False)
     if not isinstance(confidential, bool):
         raise InvalidInput("confidential must be true or false", field="confidential")

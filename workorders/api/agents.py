@@ -25,6 +25,7 @@ from workorders.model import format_utc, is_order_number, mask_phone
 from workorders.store import Store
 from workorders.store.acd import AcdStep
 from workorders.tokens import ROLE_ADMIN, ROLE_SUPERVISOR, Principal
+from workorders.validation import check_text
 
 #: Longest long-poll the API holds (the IVR asks for less: its calls must be seen).
 MAX_WAIT_SECONDS = 30.0
@@ -63,6 +64,7 @@ def parse_queued_call(group: str, body: Mapping[str, object]) -> acd.CallQueued:
     caller = body.get("caller")
     if not isinstance(caller, str) or not _CALLER.fullmatch(caller):
         raise InvalidInput("caller must be the SIP user of the caller", field="caller")
+    check_text(caller, "caller", max_length=64)  # no lone surrogates either
     skills = body.get("skills", [])
     if not isinstance(skills, list) or not all(
         isinstance(s, str) and _SKILL.fullmatch(s) for s in skills

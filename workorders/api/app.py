@@ -24,6 +24,7 @@ from aiohttp.web_request import BaseRequest
 
 from workorders.api.agents import AgentHandlers
 from workorders.api.openapi import build_openapi
+from workorders.api.operations import OperationHandlers
 from workorders.api.reports import ReportHandlers
 from workorders.api.workflow import WorkflowHandlers
 from workorders.console.session import check_csrf, session_of
@@ -53,7 +54,9 @@ from workorders.tokens import (
 )
 from workorders.validation import (
     parse_answered_call,
+    parse_call_id,
     parse_idempotency_key,
+    parse_json_object,
     parse_new_order,
     parse_transcript_update,
 )
@@ -165,6 +168,25 @@ ROUTES = (
         "report_due",
         frozenset({ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_LEADER}),
     ),
+    # Operators (api/operations.py): the outbox quarantine, console login limits.
+    _Route(
+        "GET",
+        f"{API_PREFIX}/outbox/quarantine",
+        "list_quarantine",
+        frozenset({ROLE_ADMIN, ROLE_SUPERVISOR}),
+    ),
+    _Route(
+        "POST",
+        f"{API_PREFIX}/outbox/quarantine/{{id}}/release",
+        "release_quarantined",
+        frozenset({ROLE_ADMIN}),
+    ),
+    _Route(
+        "POST",
+        f"{API_PREFIX}/console/logins/{{login}}/unlock",
+        "unlock_login",
+        frozenset({ROLE_ADMIN}),
+    ),
 )
 #: Routes whose handlers live in ``workflow.py`` (the rest are ``_Handlers`` methods).
 _WORKFLOW_ROUTES = frozenset(
@@ -177,6 +199,7 @@ _AGENT_ROUTES = frozenset(
 )  # fmt: skip
 #: Routes whose handlers live in ``reports.py``.
 _REPORT_ROUTES = frozenset({"get_recording", "report_hotspots", "report_due"})
+_OPERATION_ROUTES = frozenset({"list_quarantine", "release_quarantined", "unlock_login"})
 _ROLES_OF_ROUTE = {route.name: route.roles for route in ROUTES}
 
 
@@ -202,6 +225,7 @@ def create_app(
     workflow = WorkflowHandlers(store, PRINCIPAL)
     agents = AgentHandlers(store, PRINCIPAL, notify_outbox or _nothing)
     reports = ReportHandlers(store, PRINCIPAL, recordings)
+    operations = OperationHandlers(store)
     for route in ROUTES:
         owner: object = handlers
         if route.name in _WORKFLOW_ROUTES:
@@ -210,6 +234,8 @@ def create_app(
             owner = agents
         elif route.name in _REPORT_ROUTES:
             owner = reports
+        elif route.name in _OPERATION_ROUTES:
+            owner = operations
         app.router.add_route(route.method, route.path, getattr(owner, route.name), name=route.name)
     return app
 
@@ -235,7 +261,7 @@ class _Handlers:
     async def create_order(self, request: web.Request) -> web.Response:
         key = parse_idempotency_key(request.headers.get("Idempotency-Key"))
         body = await _json_object(request)
-        new = parse_new_order(body, default_group=self._default_group)
+        new = parse_new_order(body, default_group=self._default_group, now=self._store.clock())
         result = await self._store.create_order(new, idempotency_key=key)
         if not result.replayed:
             self._notify()
@@ -272,9 +298,8 @@ class _Handlers:
             field = sorted(unknown)[0]
             raise InvalidInput(f"unknown field {field!r}", field=field)
         principal = request[PRINCIPAL]
-        event_id = await self._store.request_emergency(
-            request.match_info["call_id"], line, principal.name
-        )
+        call_id = parse_call_id(request.match_info["call_id"])
+        event_id = await self._store.request_emergency(call_id, line, principal.name)
         self._notify()
         return _json({"command_id": event_id, "line": line}, status=202)
 
@@ -300,14 +325,7 @@ def _order_number(request: web.Request) -> str:
 
 
 async def _json_object(request: web.Request) -> Mapping[str, object]:
-    raw = await request.read()
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise MalformedRequest("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise MalformedRequest("the request body must be a JSON object")
-    return body
+    return parse_json_object(await request.read())
 
 
 def _status_of(error: WorkOrderError) -> int:

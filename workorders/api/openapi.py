@@ -8,7 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from routing.units import DOMAIN_LABELS
-from workorders.api import openapi_agents, openapi_reports, openapi_workflow
+from workorders.api import (
+    openapi_agents,
+    openapi_operations,
+    openapi_reports,
+    openapi_workflow,
+)
 from workorders.events.screenpop import CALL_ANSWERED, ORDER_CREATED, event_schema
 from workorders.model import CATEGORY_LABELS, PRIORITIES, TRANSCRIPT_STATUSES
 
@@ -297,7 +302,12 @@ def _paths() -> dict[str, Any]:
                 "operationId": "listWorkOrders",
                 "summary": "List orders, newest first",
                 "parameters": [
-                    {"name": "caller", "in": "query", "schema": _PHONE},
+                    {
+                        "name": "caller",
+                        "in": "query",
+                        "schema": _PHONE,
+                        "description": "centre roles only (403 otherwise)",
+                    },
                     {"name": "status", "in": "query", "schema": {"type": "string"}},
                     {
                         "name": "limit",
@@ -313,6 +323,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ref("WorkOrderList"), "orders"),
                     "401": _error("missing or unknown bearer token"),
+                    "403": _error("a search by caller outside the centre"),
                     "422": _error("a query parameter is invalid"),
                 },
             },
@@ -444,6 +455,7 @@ def build_openapi() -> dict[str, Any]:
             **openapi_workflow.paths(),
             **openapi_agents.paths(),
             **openapi_reports.paths(),
+            **openapi_operations.paths(),
         },
         "components": {
             "securitySchemes": {

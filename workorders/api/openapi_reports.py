@@ -35,6 +35,10 @@ _DUE_ITEM = {
         "unit": {"type": ["string", "null"]},
         "overdue": {"type": "boolean"},
         "supervisions": _INT,
+        "estimate": {
+            "type": "boolean",
+            "description": "due counted past the calendar's horizon: an estimate",
+        },
     },
 }
 
@@ -73,9 +77,26 @@ SCHEMAS: dict[str, Any] = {
     },
     "DueOrders": {
         "type": "object",
-        "required": ["now", "within_hours", "overdue", "soon"],
+        "required": ["now", "calendar", "within_hours", "overdue", "soon"],
         "properties": {
             "now": _TIMESTAMP,
+            "calendar": {
+                "type": "object",
+                "description": (
+                    "where the official holiday data ends (`horizon`, the last day of the "
+                    "last known year); `warn` when fewer than `margin_days` are left: "
+                    "import the State Council's `next_year` notice"
+                ),
+                "required": ["horizon", "today", "days_left", "margin_days", "warn", "next_year"],
+                "properties": {
+                    "horizon": {"type": ["string", "null"], "format": "date"},
+                    "today": {"type": "string", "format": "date"},
+                    "days_left": {"type": ["integer", "null"]},
+                    "margin_days": _INT,
+                    "warn": {"type": "boolean"},
+                    "next_year": _INT,
+                },
+            },
             "within_hours": _INT,
             "overdue": {"type": "array", "items": _DUE_ITEM},
             "soon": {"type": "array", "items": _DUE_ITEM},

@@ -77,7 +77,18 @@ WORKORDER_EXTRA_PROPERTIES: dict[str, Any] = {
     "callback_number": _NSTR,
     "address": _NSTR,
     "confidential": {"type": "boolean", "description": "保密: identity hidden outside the centre"},
-    "lifecycle": {"type": ["object", "null"], "description": "state, deadlines, callback …"},
+    "lifecycle": {
+        "type": ["object", "null"],
+        "description": "state, deadlines (each with `estimate`), callback …",
+    },
+    "due_is_estimate": {
+        "type": "boolean",
+        "description": (
+            "a deadline of the open order (lifecycle.deadlines[].estimate) was counted over "
+            "working days past the calendar's horizon (no official holiday data yet, every "
+            "weekday taken as a working day): its due time is an estimate"
+        ),
+    },
     "identity": {"type": "string", "enum": ["full", "masked", "hidden"]},
 }
 

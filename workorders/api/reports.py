@@ -18,8 +18,8 @@ from aiohttp import web
 
 from recordings.errors import RecordingError
 from recordings.store import RecordingStore
-from workorders.access import IdentityView, identity_view, visible_units
-from workorders.api.workflow import ACCESS_REASON_HEADER, Reader, actor_of
+from workorders.access import may_play_recording, order_view, visible_units
+from workorders.api.workflow import Reader, access_reason, actor_of
 from workorders.due import due_items
 from workorders.errors import Forbidden, InvalidInput, NotFound
 from workorders.hotspots import ZONE, check_window, compute_hotspots, window_start
@@ -62,9 +62,13 @@ class ReportHandlers:
         overdue, soon = due_items(
             await self._store.due_inputs(units=units), now, timedelta(hours=hours)
         )
+        calendar = self._store.rules.calendar
+        horizon = calendar.horizon_status(calendar.local(now).date())
         return web.json_response(
             {
                 "now": format_utc(now),
+                # Where the holiday data ends: the wallboard's banner when it is near.
+                "calendar": horizon.to_json(),
                 "within_hours": hours,
                 "overdue": [item.to_json(now) for item in overdue],
                 "soon": [item.to_json(now) for item in soon],
@@ -75,11 +79,7 @@ class ReportHandlers:
     async def get_recording(self, request: web.Request) -> web.StreamResponse:
         principal = request[self._principal]
         order = await self._reader.order(principal, request.match_info["number"])
-        view = identity_view(
-            principal, self._reader.tree, confidential=order.confidential,
-            about_unit=order.about_unit,
-        )  # fmt: skip
-        if view is not IdentityView.FULL:
+        if not may_play_recording(order_view(principal, self._reader.tree, order)):
             raise Forbidden("only the centre may play a caller's recording")
         if order.recording is None or self._recordings is None:
             raise NotFound(f"order {order.number} has no recording", field="number")
@@ -89,7 +89,7 @@ class ReportHandlers:
             raise NotFound(f"order {order.number} has no recording", field="number") from None
         if not path.is_file():
             raise NotFound(f"the recording of {order.number} is missing", field="number")
-        reason = request.headers.get(ACCESS_REASON_HEADER) or "recording"
+        reason = access_reason(request, "recording")
         await self._store.record_reads(actor_of(principal), [order.number], reason)
         return web.FileResponse(
             path,

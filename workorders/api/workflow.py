@@ -21,19 +21,27 @@ from routing.units import OrgTree
 from workorders.access import (
     IdentityView,
     can_read,
-    identity_view,
     is_centre,
+    may_search_identity,
+    order_view,
     present,
+    present_entry,
     visible_units,
 )
 from workorders.api.actions import parse_action, parse_caller_details
-from workorders.errors import Forbidden, InvalidInput, MalformedRequest, NotFound
+from workorders.errors import Forbidden, InvalidInput, NotFound
 from workorders.lifecycle.model import Actor
 from workorders.model import WorkOrder, format_utc, is_order_number
 from workorders.rates import compute_rates, rates_csv
 from workorders.store import Store
 from workorders.tokens import Principal
-from workorders.validation import parse_idempotency_key, parse_limit_offset, parse_page
+from workorders.validation import (
+    check_text,
+    parse_idempotency_key,
+    parse_json_object,
+    parse_limit_offset,
+    parse_page,
+)
 
 REPORT_ZONE = ZoneInfo("Asia/Shanghai")
 ACCESS_REASON_HEADER = "X-Access-Reason"
@@ -66,13 +74,11 @@ class Reader:
     ) -> list[dict[str, Any]]:
         shown, unmasked = [], []
         for order in orders:
-            view = identity_view(
-                principal, self.tree, confidential=order.confidential, about_unit=order.about_unit
-            )
+            view = order_view(principal, self.tree, order)
             if view is IdentityView.FULL:
                 unmasked.append(order.number)
             shown.append(present(order.to_json(), view))
-        reason = request.headers.get(ACCESS_REASON_HEADER) or str(request.match_info.route.name)
+        reason = access_reason(request, str(request.match_info.route.name))
         await self.store.record_reads(actor_of(principal), unmasked, reason)
         return shown
 
@@ -89,6 +95,9 @@ class WorkflowHandlers:
     async def list_orders(self, request: web.Request) -> web.Response:
         principal = self._who(request)
         page = parse_page(request.query)
+        if page.caller is not None and not may_search_identity(principal, self._reader.tree):
+            # Masked results would still tell a unit who complained about it.
+            raise Forbidden("按来电号码查询仅限热线中心（caller search is for the centre）")
         units = visible_units(principal, self._reader.tree)
         orders = await self._store.list_orders(page, units=units)
         items = await self._reader.show(request, principal, orders)
@@ -129,14 +138,19 @@ class WorkflowHandlers:
 
     async def get_ledger(self, request: web.Request) -> web.Response:
         principal = self._who(request)
-        number = (await self._reader.order(principal, request.match_info["number"])).number
-        entries = await self._store.ledger(number)
-        return _json({"items": [entry.to_json() for entry in entries]})
+        order = await self._reader.order(principal, request.match_info["number"])
+        view = order_view(principal, self._reader.tree, order)
+        entries = await self._store.ledger(order.number)
+        return _json({"items": [present_entry(entry.to_json(), view) for entry in entries]})
 
     async def list_supervisions(self, request: web.Request) -> web.Response:
         limit, offset = parse_limit_offset(request.query)
         number = request.query.get("number")
-        items = await self._store.supervisions(number=number, limit=limit, offset=offset)
+        # A unit leader sees the 督办 of orders handled within their unit, not everyone's.
+        units = visible_units(self._who(request), self._reader.tree)
+        items = await self._store.supervisions(
+            number=number, units=units, limit=limit, offset=offset
+        )
         return _json(
             {
                 "items": [
@@ -204,6 +218,15 @@ class WorkflowHandlers:
         return _json({**scope, **rates.to_json(), "centre_view": is_centre(principal, tree)})
 
 
+def access_reason(request: web.Request, default: str) -> str:
+    """The audit reason of a read: the ``X-Access-Reason`` header (checked like any text: a
+    header of non-UTF-8 bytes or over 200 characters is a 422, not a failed audit write)."""
+    value = request.headers.get(ACCESS_REASON_HEADER)
+    if not value:
+        return default
+    return check_text(value, ACCESS_REASON_HEADER, max_length=200)
+
+
 def report_period(query: Mapping[str, str]) -> tuple[datetime, datetime]:
     """``from``/``to`` as days in Asia/Shanghai, both inclusive → ``[start, end)``."""
     days = []
@@ -223,14 +246,7 @@ def report_period(query: Mapping[str, str]) -> tuple[datetime, datetime]:
 
 
 async def json_object(request: web.Request) -> Mapping[str, object]:
-    raw = await request.read()
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise MalformedRequest("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise MalformedRequest("the request body must be a JSON object")
-    return body
+    return parse_json_object(await request.read())
 
 
 def _json(

@@ -1,5 +1,8 @@
 """Console passwords and session secrets. Pure (stdlib ``hashlib``/``secrets`` only).
 
+Login limits (``THROTTLE_RULES``, ``after_failure``) are pure too: the store keeps the counts
+in the database, so a restart or another node forgets none of them.
+
 Passwords are stored as ``scrypt$N$r$p$salt$hash`` (salt and hash in unpadded base64url);
 ``verify_password`` reads the parameters back from the stored text, so they can be raised
 later without invalidating older hashes. Session ids and CSRF tokens are random; the store
@@ -13,6 +16,9 @@ import binascii
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from workorders.errors import InvalidInput
 
@@ -83,8 +89,8 @@ def new_csrf_token() -> str:
 
 
 def session_digest(session_id: str) -> str:
-    """What the store keeps of a session id."""
-    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
+    """What the store keeps of a session id (a cookie of non-UTF-8 bytes hashes, unknown)."""
+    return hashlib.sha256(session_id.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def same_secret(given: str | None, expected: str) -> bool:
@@ -107,30 +113,66 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class LoginThrottle:
-    """Refuses a login for ``lockout`` after ``limit`` failures within ``lockout``.
+@dataclass(frozen=True, slots=True)
+class ThrottleRule:
+    """After ``limit`` failures of one ``scope`` key, each spaced less than ``window`` from the
+    one before, the key is locked for ``first_lock``, doubled by every further failure (after
+    the lock ran out) up to ``max_lock``."""
 
-    Per login, in memory (one service process); ``now`` is passed in (seconds, monotonic).
-    """
+    scope: str
+    limit: int
+    window: timedelta
+    first_lock: timedelta
+    max_lock: timedelta
 
-    def __init__(self, *, limit: int = 5, lockout: float = 300.0, max_logins: int = 10_000) -> None:
-        self._limit = limit
-        self._lockout = lockout
-        self._max_logins = max_logins
-        self._failures: dict[str, list[float]] = {}
 
-    def blocked(self, login: str, now: float) -> bool:
-        recent = [t for t in self._failures.get(login, ()) if now - t < self._lockout]
-        if recent:
-            self._failures[login] = recent
-        else:
-            self._failures.pop(login, None)
-        return len(recent) >= self._limit
+#: The console's login limits. ``pair`` (one login from one address) stops guessing from one
+#: host without letting that host lock the agent out at their own desk; ``address`` stops one
+#: host spraying many logins; ``login`` (from anywhere) stops guessing spread over many hosts
+#: — that one can lock an agent out, but only at the cost of many hosts, and an admin unlocks
+#: (``hotline console unlock LOGIN``).
+THROTTLE_RULES = (
+    ThrottleRule("pair", 5, timedelta(minutes=15), timedelta(minutes=1), timedelta(hours=1)),
+    ThrottleRule("address", 20, timedelta(minutes=15), timedelta(minutes=5), timedelta(hours=24)),
+    ThrottleRule("login", 30, timedelta(hours=1), timedelta(minutes=5), timedelta(hours=1)),
+)
 
-    def failed(self, login: str, now: float) -> None:
-        if login not in self._failures and len(self._failures) >= self._max_logins:
-            self._failures.pop(next(iter(self._failures)))
-        self._failures.setdefault(login, []).append(now)
 
-    def succeeded(self, login: str) -> None:
-        self._failures.pop(login, None)
+@dataclass(frozen=True, slots=True)
+class FailureCount:
+    """What the store keeps per (scope, login, address) key (``login_throttle`` rows)."""
+
+    failures: int
+    first_failure_at: datetime
+    last_failure_at: datetime
+    locked_until: datetime | None
+
+
+def throttle_key(scope: str, login: str, address: str) -> tuple[str, str, str]:
+    """The row key of a scope: ``login`` and ``address`` are blanked where the scope has none."""
+    return (scope, "" if scope == "address" else login, "" if scope == "login" else address)
+
+
+def after_failure(rule: ThrottleRule, count: FailureCount | None, now: datetime) -> FailureCount:
+    """``count`` after one more failed login at ``now``."""
+    # A lock counts as activity: the first failure after a long lock still doubles it.
+    quiet_since = (
+        None
+        if count is None
+        else max(count.last_failure_at, count.locked_until or count.last_failure_at)
+    )
+    if count is None or quiet_since is None or now - quiet_since > rule.window:
+        failures, first = 1, now
+    else:
+        failures, first = count.failures + 1, count.first_failure_at
+    locked_until = None
+    if failures >= rule.limit:
+        lock = rule.first_lock * 2 ** min(failures - rule.limit, 20)
+        locked_until = now + min(lock, rule.max_lock)
+    return FailureCount(failures, first, now, locked_until)
+
+
+def locked_until(counts: Iterable[FailureCount], now: datetime) -> datetime | None:
+    """When the latest running lock among ``counts`` ends, or None if none runs."""
+    ends = [c.locked_until for c in counts if c.locked_until is not None and c.locked_until > now]
+    return max(ends, default=None)

@@ -11,14 +11,15 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
+import math
+from datetime import datetime
 from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
 from routing.units import DOMAIN_LABELS
 from workorders.console.auth import (
-    LoginThrottle,
+    MAX_PASSWORD,
     new_csrf_token,
     new_session_id,
     session_digest,
@@ -46,6 +47,7 @@ from workorders.errors import (
 from workorders.lifecycle.model import MODE_LABELS
 from workorders.store import Store
 from workorders.store.console import ConsoleSession
+from workorders.validation import check_text, parse_json_object
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +75,11 @@ class ConsoleRoutes:
         directory: AgentDirectory,
         *,
         secure_cookie: bool = False,
-        throttle: LoginThrottle | None = None,
     ) -> None:
         self._store = store
         self._hub = hub
         self._directory = directory
         self._secure = secure_cookie
-        self._throttle = throttle or LoginThrottle()
 
     def install(self, app: web.Application) -> None:
         app.router.add_get("/", self.root, name="console_root")
@@ -106,26 +106,30 @@ class ConsoleRoutes:
         if request.content_type != "application/json":
             raise MalformedRequest("log in with a JSON body")
         check_same_origin(request)
-        try:
-            body = json.loads(await request.read())
-        except (ValueError, RecursionError):
-            raise MalformedRequest("the request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise MalformedRequest("the request body must be a JSON object")
+        body = parse_json_object(await request.read())
         login, password = body.get("login"), body.get("password")
         if not isinstance(login, str) or not 0 < len(login) <= 64:
             raise InvalidInput("请输入工号", field="login")
+        check_text(login, "login", max_length=64)
         if not isinstance(password, str) or not password:
             raise InvalidInput("请输入密码", field="password")
-        now = time.monotonic()
-        if self._throttle.blocked(login, now):
-            raise TooManyRequests("登录失败次数过多，请稍后再试", field="login")
+        check_text(password, "password", max_length=MAX_PASSWORD)
+        # Behind a reverse proxy this is the proxy: run the console's limits there as well.
+        address = request.remote or "unknown"
+        until = await self._store.login_locked_until(login, address)
+        if until is not None:
+            raise TooManyRequests(
+                f"登录失败次数过多，请 {_minutes_until(until, self._store.clock())} 分钟后再试",
+                field="login",
+            )
         user = await self._store.console_user(login)
+        # One scrypt whether the login exists or not (a dummy hash for unknown ones), and the
+        # same database work after it: the answer's timing does not tell which logins exist.
         stored = None if user is None else user.password_hash
-        if user is None or not await asyncio.to_thread(verify_password, password, stored):
-            self._throttle.failed(login, now)
+        if not await asyncio.to_thread(verify_password, password, stored) or user is None:
+            await self._store.record_login_failure(login, address)
             raise Unauthorized("工号或密码错误")
-        self._throttle.succeeded(login)
+        await self._store.clear_login_failures(login, address)
         session_id, csrf = new_session_id(), new_csrf_token()
         await self._store.start_console_session(login, session_digest(session_id), csrf, LIFETIME)
         log.info("console login: %s (%s)", login, user.role)
@@ -212,6 +216,10 @@ class ConsoleRoutes:
                 for unit in tree
             ],
         }
+
+
+def _minutes_until(until: datetime, now: datetime) -> int:
+    return max(1, math.ceil((until - now).total_seconds() / 60))
 
 
 async def _send(socket: web.WebSocketResponse, subscription: Subscription) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from workorders.events.screenpop import envelope
+from workorders.events.topics import topic_level
 from workorders.model import format_utc
 
 CALL_OFFERED = "call.offered"
@@ -21,11 +22,11 @@ EVENT_TYPES = (CALL_OFFERED, QUEUE_CHANGED)
 
 def agent_pop_topic(login: str) -> str:
     """The agent's own topic: only that agent (and the service) may read it."""
-    return f"hotline/agents/{login}/pops"
+    return f"hotline/agents/{topic_level(login)}/pops"
 
 
 def queue_topic(group: str) -> str:
-    return f"hotline/queues/{group}"
+    return f"hotline/queues/{topic_level(group)}"
 
 
 @dataclass(frozen=True, slots=True)

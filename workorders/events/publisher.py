@@ -10,8 +10,11 @@ is cancelled. On Python 3.11 aiomqtt's waits for CONNACK and PUBACK can lose a c
 a service shutdown that cancels it and waits for it does not wait forever.
 
 It never blocks the API: the API only commits rows and calls ``wake()``; whether the broker is
-there or not is this task's business alone. A row the MQTT client refuses outright (a topic
-it cannot publish to) is logged and passed over, so it cannot hold back the rows behind it.
+there or not is this task's business alone. One bad row never blocks the others
+(``workorders.events.delivery``): a row the MQTT client refuses outright (a topic it cannot
+publish to) is quarantined at once; a row during whose publish the connection broke (what
+Mosquitto does with a topic it refuses) is tried after the other topics' rows, and quarantined
+after ``max_attempts`` failures. Order is kept per topic. ``quarantined`` counts them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import aiomqtt
 
 from workorders.errors import WorkOrderError
 from workorders.events.cancellation import raise_lost_cancellation
+from workorders.events.delivery import MAX_ATTEMPTS, delivery_order, should_quarantine
 from workorders.events.screenpop import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -42,7 +46,9 @@ class OutboxStore(Protocol):
 
     async def mark_sent(self, message_id: str) -> None: ...
 
-    async def record_failed_attempt(self, message_id: str) -> None: ...
+    async def record_failed_attempt(self, message_id: str, reason: str = "") -> int: ...
+
+    async def quarantine(self, message_id: str, reason: str) -> None: ...
 
 
 def encode_event(event: Mapping[str, Any]) -> bytes:
@@ -67,6 +73,7 @@ class OutboxPublisher:
         initial_backoff: float = 0.2,
         max_backoff: float = 5.0,
         mqtt_timeout: float = 10.0,
+        max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self._store = store
         self._host = host
@@ -79,10 +86,11 @@ class OutboxPublisher:
         self._initial_backoff = initial_backoff
         self._max_backoff = max_backoff
         self._mqtt_timeout = mqtt_timeout
+        self._max_attempts = max_attempts
         self._wake = asyncio.Event()
-        self._unpublishable: set[str] = set()  # row ids the client refused; not tried again
         self.published = 0  # acknowledged publishes since start
         self.failures = 0  # broker or database failures since start
+        self.quarantined = 0  # rows given up on since start (kept in the outbox, with why)
 
     def wake(self) -> None:
         """Look at the outbox now instead of at the next poll (call after a commit)."""
@@ -136,36 +144,74 @@ class OutboxPublisher:
         while True:
             # Cleared before reading, so a wake() during the read is not lost.
             self._wake.clear()
-            skipped = len(self._unpublishable)
-            rows = await self._store.outbox(limit=self._batch_size + skipped)
-            batch = [message for message in rows if message.id not in self._unpublishable]
+            rows = await self._store.outbox(limit=self._batch_size)
+            batch = delivery_order(rows)
             for message in batch:
                 await self._publish(client, message)
                 raise_lost_cancellation()  # the wait for PUBACK may have lost it
-            if len(rows) < self._batch_size + skipped:
+            if len(rows) < self._batch_size or len(batch) < len(rows):
+                # Rows queued behind a suspect wait for it; new work or the poll retries.
                 await self._wait_for_work()
 
     async def _publish(self, client: aiomqtt.Client, message: OutboxMessage) -> None:
         try:
-            await client.publish(message.topic, encode_event(message.event), qos=1)
+            await _publish_unless_disconnected(client, message.topic, encode_event(message.event))
         except ValueError as error:  # paho refuses the topic or payload before sending
-            log.error("outbox row %s cannot be published: %s", message.id, error)
-            self._unpublishable.add(message.id)
-            with contextlib.suppress(WorkOrderError):
-                await self._store.record_failed_attempt(message.id)
+            await self._give_up(message, f"the MQTT client refused it: {error}")
             return
-        except aiomqtt.MqttError:
+        except aiomqtt.MqttError as error:
+            # The link broke while this row was in flight: maybe the broker refused it.
             with contextlib.suppress(WorkOrderError):
-                await self._store.record_failed_attempt(message.id)
+                reason = f"the broker dropped the connection on it: {error}"
+                attempts = await self._store.record_failed_attempt(message.id, reason)
+                if should_quarantine(attempts, self._max_attempts):
+                    await self._give_up(message, f"{reason} ({attempts} attempts)")
             raise
         await self._store.mark_sent(message.id)
         self.published += 1
         log.debug("published %s %s to %s", message.event.get("type"), message.id, message.topic)
 
+    async def _give_up(self, message: OutboxMessage, reason: str) -> None:
+        """Quarantine ``message``: kept with ``reason``, no longer holding its topic."""
+        log.error(
+            "outbox row %s (%s to %s) quarantined: %s",
+            message.id,
+            message.event.get("type"),
+            message.topic,
+            reason,
+        )
+        self.quarantined += 1
+        await self._store.quarantine(message.id, reason)
+
     async def _wait_for_work(self) -> None:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self._poll_interval):
                 await self._wake.wait()
+
+
+async def _publish_unless_disconnected(client: aiomqtt.Client, topic: str, payload: bytes) -> None:
+    """``client.publish`` with QoS 1, ended as soon as the connection is lost.
+
+    aiomqtt's publish waits for the PUBACK until its timeout even when the broker has already
+    dropped the connection (what Mosquitto does with a topic it refuses), so each try of a
+    refused row cost the whole timeout. Racing it against the client's disconnection (a
+    private future, looked up softly) makes the failure immediate.
+    """
+    disconnected = getattr(client, "_disconnected", None)
+    if not isinstance(disconnected, asyncio.Future):
+        await client.publish(topic, payload, qos=1)
+        return
+    publishing = asyncio.ensure_future(client.publish(topic, payload, qos=1))
+    try:
+        await asyncio.wait({publishing, disconnected}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not publishing.done():
+            publishing.cancel()
+            await asyncio.gather(publishing, return_exceptions=True)
+    if not publishing.cancelled():
+        publishing.result()  # its own error, or success
+        return
+    raise aiomqtt.MqttError("the broker closed the connection during the publish")
 
 
 def _collect_disconnect_error(client: aiomqtt.Client) -> None:

@@ -122,7 +122,9 @@ EVENT_KINDS: tuple[EventKind, ...] = (
         1,
         "work-order service (outbox), on POST /api/v1/calls/{call_id}/emergency",
         "An agent sends the caller of a live call to a dedicated line. In the topic the "
-        "call id has %, /, +, # and NUL percent-encoded.",
+        "call id is one level: every byte outside A-Z a-z 0-9 - _ . @ percent-encoded "
+        "(UTF-8), cut after 128 characters with ~ and a SHA-256 prefix; the payload's "
+        "call_id is the full id.",
         _object(call_id=_STRING, line=_NONEMPTY, by=_STRING),
     ),
     EventKind(

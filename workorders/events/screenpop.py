@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from workorders.events.topics import topic_level
 from workorders.model import AnsweredCall, WorkOrder, format_utc
 
 CALL_ANSWERED = "call.answered"
@@ -22,8 +23,9 @@ POP_TOPIC_ROOT = "hotline/pops"
 
 
 def pop_topic(group: str) -> str:
-    """The topic agents of ``group`` subscribe to for screen-pops."""
-    return f"{POP_TOPIC_ROOT}/{group}"
+    """The topic agents of ``group`` subscribe to for screen-pops (every topic builder passes
+    outside text through ``topics.topic_level``)."""
+    return f"{POP_TOPIC_ROOT}/{topic_level(group)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,9 @@ class OutboxMessage:
     created_at: datetime
     sent_at: datetime | None
     attempts: int
+    #: Why the row is held back for good (the broker refused it ``attempts`` times), or None.
+    failure: str | None = None
+    quarantined_at: datetime | None = None
 
 
 def envelope(
@@ -130,18 +135,6 @@ def event_schema(event_type: str) -> dict[str, Any]:
 
 
 CALL_EMERGENCY = "call.emergency"
-
-
-_TOPIC_UNSAFE = {"%": "%25", "/": "%2F", "+": "%2B", "#": "%23", "\0": "%00"}
-
-
-def topic_level(text: str) -> str:
-    """``text`` as one MQTT topic level: ``%``, ``/``, ``+``, ``#`` and NUL percent-encoded.
-
-    A SIP Call-ID may contain ``/`` and ``+``; unencoded, the first would add a topic level
-    and the second makes the topic unpublishable. ``urllib.parse.unquote`` reverses this.
-    """
-    return "".join(_TOPIC_UNSAFE.get(character, character) for character in text)
 
 
 def command_topic(call_id: str) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from routing.calendar import WorkCalendar
-from routing.sla import SlaPolicy
+from routing.sla import Limit, SlaPolicy
 from routing.units import OrgTree
 from workorders.lifecycle.model import Command, Deadline, Lifecycle, State, Supervise, Warn
 
@@ -25,14 +25,29 @@ class Rules:
 def new_lifecycle(category: str, received_at: datetime, rules: Rules) -> Lifecycle:
     """A received order: its class from the category, its handling deadline from receipt."""
     limit_class = rules.sla.class_of_category(category)
-    due = rules.sla.limit(limit_class).due(received_at, rules.calendar)
+    handling = limit_deadline("handling", rules.sla.limit(limit_class), received_at, rules.calendar)
     return Lifecycle(
         state=State.RECEIVED,
         category=category,
         limit_class=limit_class,
         received_at=received_at,
-        deadlines=(Deadline("handling", received_at, due),),
+        deadlines=(handling,),
     )
+
+
+def limit_deadline(name: str, limit: Limit, start: datetime, calendar: WorkCalendar) -> Deadline:
+    """The deadline ``limit`` gives from ``start``, marked when it is only an estimate."""
+    due = limit.due(start, calendar)
+    return Deadline(name, start, due, estimate=limit.due_is_estimate(due, calendar))
+
+
+def capped(deadline: Deadline, cap: Deadline | None, now: datetime) -> Deadline:
+    """``deadline`` no later than ``cap``'s due (but not before ``now``): feedback within
+    handling. Taking the cap's time takes its estimate mark too."""
+    if cap is None or max(cap.due, now) >= deadline.due:
+        return deadline
+    due = max(cap.due, now)
+    return Deadline(deadline.name, deadline.start, due, estimate=cap.estimate and due == cap.due)
 
 
 def active_deadlines(life: Lifecycle) -> tuple[Deadline, ...]:

@@ -20,7 +20,9 @@ from workorders.errors import Conflict, Forbidden, InvalidInput
 from workorders.lifecycle.deadlines import (
     Rules,
     active_deadlines,
+    capped,
     due_commands,
+    limit_deadline,
     new_lifecycle,
     next_check,
 )
@@ -164,22 +166,22 @@ def _to_unit(step: _Step, life: Lifecycle, unit: str) -> Lifecycle:
     if unit not in tree or tree.unit(unit).tier == TIER_CENTRE:
         raise InvalidInput(f"{unit!r} is not a unit or sub-centre", field="unit")
     sla, calendar, now = step.rules.sla, step.rules.calendar, step.now
-    handling = life.deadline("handling")
-    feedback_due = sla.feedback.due(now, calendar)
-    if handling is not None:
-        feedback_due = min(feedback_due, max(handling.due, now))
+    feedback = capped(
+        limit_deadline("feedback", sla.feedback, now, calendar), life.deadline("handling"), now
+    )
     life = replace(life, state=State.DISPATCHED, unit=unit, dispatched_at=now)
-    life = life.with_deadline(Deadline("sign_for", now, sla.sign_for.due(now, calendar)))
-    return life.with_deadline(Deadline("feedback", now, feedback_due))
+    life = life.with_deadline(limit_deadline("sign_for", sla.sign_for, now, calendar))
+    return life.with_deadline(feedback)
 
 
 def _investigate(step: _Step, life: Lifecycle) -> Lifecycle:
-    handling = life.deadline("handling")
-    due = step.rules.sla.feedback.due(step.now, step.rules.calendar)
-    if handling is not None:
-        due = min(due, max(handling.due, step.now))
+    feedback = capped(
+        limit_deadline("feedback", step.rules.sla.feedback, step.now, step.rules.calendar),
+        life.deadline("handling"),
+        step.now,
+    )
     life = replace(life, state=State.INVESTIGATING, unit=step.rules.tree.centre.id)
-    return life.with_deadline(Deadline("feedback", step.now, due))
+    return life.with_deadline(feedback)
 
 
 def _choose(step: _Step, life: Lifecycle, unit: str | None) -> tuple[str, str | None]:
@@ -217,9 +219,9 @@ def _classify(step: _Step, command: Classify) -> Outcome:
         limit = step.rules.sla.classes.get(command.limit_class)
         if limit is None:
             raise InvalidInput(f"unknown limit class {command.limit_class!r}", field="limit_class")
-        due = limit.due(life.received_at, step.rules.calendar)
+        handling = limit_deadline("handling", limit, life.received_at, step.rules.calendar)
         life = replace(life, limit_class=command.limit_class)
-        life = life.with_deadline(Deadline("handling", life.received_at, due))
+        life = life.with_deadline(handling)
     rule = None
     if command.mode == "immediate":
         life = replace(life, state=State.CLOSED, result=_text(command.note, "note"))
@@ -419,9 +421,7 @@ def _callback(step: _Step, command: Callback) -> Outcome:
         cosigns=(),
         result=None,
     )
-    life = life.with_deadline(
-        Deadline("handling", step.now, limit.due(step.now, step.rules.calendar))
-    )
+    life = life.with_deadline(limit_deadline("handling", limit, step.now, step.rules.calendar))
     if life.unit is None or life.unit == step.rules.tree.centre.id:
         life = _investigate(step, life)
     else:

@@ -61,6 +61,9 @@ class Deadline:
     due: datetime
     warned: bool = False
     overdue: bool = False
+    # Counted over days past the calendar's horizon (no official holiday data yet): the
+    # due time is a guess that treats every weekday as a working day. Shown, never hidden.
+    estimate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,7 @@ class Lifecycle:
                     due=_time(d["due"]),
                     warned=d["warned"],
                     overdue=d["overdue"],
+                    estimate=d.get("estimate", False),
                 )
                 for d in data.get("deadlines", [])
             ),

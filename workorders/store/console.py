@@ -6,13 +6,26 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
+from workorders.console.auth import (
+    THROTTLE_RULES,
+    FailureCount,
+    ThrottleRule,
+    after_failure,
+    locked_until,
+    throttle_key,
+)
 from workorders.due import DueInput
 from workorders.hotspots import HotspotInput
 from workorders.lifecycle.model import Lifecycle, State
 from workorders.store.base import StoreCore, shielded
-from workorders.store.tables import ConsoleSessionRow, ConsoleUserRow, WorkOrderRow
+from workorders.store.tables import (
+    ConsoleSessionRow,
+    ConsoleUserRow,
+    LoginThrottleRow,
+    WorkOrderRow,
+)
 from workorders.tokens import Principal, check_role
 
 log = logging.getLogger("workorders.store")
@@ -138,6 +151,82 @@ class ConsoleStore(StoreCore):
                 delete(ConsoleSessionRow).where(ConsoleSessionRow.token_sha256 == token_sha256)
             )
 
+    # -- login limits (workorders.console.auth.THROTTLE_RULES) ----------------------------
+
+    @shielded
+    async def login_locked_until(self, login: str, address: str) -> datetime | None:
+        """When the lock on logging in as ``login`` from ``address`` ends (None: not locked)."""
+        keys = [throttle_key(rule.scope, login, address) for rule in THROTTLE_RULES]
+        async with self._transaction() as session:
+            rows = [await session.get(LoginThrottleRow, key) for key in keys]
+        return locked_until((_count(row) for row in rows if row is not None), self._clock())
+
+    @shielded
+    async def record_login_failure(
+        self, login: str, address: str, rules: tuple[ThrottleRule, ...] = THROTTLE_RULES
+    ) -> datetime | None:
+        """Count a failed login in every scope; when the lock it starts (if any) ends."""
+        now = self._clock()
+        counts = []
+        async with self._transaction() as session:
+            # Keys idle for a day are forgotten, so sprayed logins do not pile up.
+            await session.execute(
+                delete(LoginThrottleRow).where(
+                    LoginThrottleRow.last_failure_at < now - timedelta(days=1),
+                    or_(
+                        LoginThrottleRow.locked_until.is_(None),
+                        LoginThrottleRow.locked_until < now,
+                    ),
+                )
+            )
+            for rule in rules:
+                scope, key_login, key_address = throttle_key(rule.scope, login, address)
+                row = await session.get(LoginThrottleRow, (scope, key_login, key_address))
+                count = after_failure(rule, None if row is None else _count(row), now)
+                counts.append(count)
+                if row is None:
+                    row = LoginThrottleRow(scope=scope, login=key_login, address=key_address)
+                    session.add(row)
+                row.failures = count.failures
+                row.first_failure_at = count.first_failure_at
+                row.last_failure_at = count.last_failure_at
+                row.locked_until = count.locked_until
+        until = locked_until(counts, now)
+        if until is not None:
+            log.warning("console login locked until %s (failures from one source)", until)
+        return until
+
+    @shielded
+    async def clear_login_failures(self, login: str, address: str) -> None:
+        """A successful login forgets the failures of its login from its address (not those
+        from elsewhere, nor its address's with other logins)."""
+        scope, key_login, key_address = throttle_key("pair", login, address)
+        async with self._transaction() as session:
+            await session.execute(
+                delete(LoginThrottleRow).where(
+                    LoginThrottleRow.scope == scope,
+                    LoginThrottleRow.login == key_login,
+                    LoginThrottleRow.address == key_address,
+                )
+            )
+
+    @shielded
+    async def unlock_login(self, login: str | None = None, address: str | None = None) -> int:
+        """An admin lifts the limits on ``login`` and/or ``address``; how many keys were cleared."""
+        conditions = []
+        if login is not None:
+            conditions.append(LoginThrottleRow.login == login)
+        if address is not None:
+            conditions.append(LoginThrottleRow.address == address)
+        if not conditions:
+            return 0
+        async with self._transaction() as session:
+            rows = (await session.scalars(select(LoginThrottleRow).where(or_(*conditions)))).all()
+            for row in rows:
+                await session.delete(row)
+        log.warning("console login limits lifted: %d keys", len(rows))
+        return len(rows)
+
     # -- wallboard reports ----------------------------------------------------------------
 
     @shielded
@@ -175,6 +264,10 @@ class ConsoleStore(StoreCore):
             for number, life, unit in rows
             if life is not None
         ]
+
+
+def _count(row: LoginThrottleRow) -> FailureCount:
+    return FailureCount(row.failures, row.first_failure_at, row.last_failure_at, row.locked_until)
 
 
 def _user(row: ConsoleUserRow) -> ConsoleUser:

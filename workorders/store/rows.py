@@ -107,4 +107,6 @@ def message_from_row(row: OutboxRow) -> OutboxMessage:
         created_at=row.created_at,
         sent_at=row.sent_at,
         attempts=row.attempts,
+        failure=row.failure,
+        quarantined_at=row.quarantined_at,
     )

@@ -181,7 +181,9 @@ class ApiTokenRow(Base):
 
 class OutboxRow(Base):
     """Events waiting for the publisher. ``seq`` orders them (timestamps can tie); ``id`` is
-    the event's uuid, also inside the payload, for consumers to dedupe on."""
+    the event's uuid, also inside the payload, for consumers to dedupe on. A row the broker
+    refused too often is quarantined: kept with the reason, no longer tried, listed for
+    operators (``GET /api/v1/outbox/quarantine``)."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_unsent", "sent_at", "seq"),)
@@ -193,6 +195,8 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failure: Mapped[str | None] = mapped_column(String(500))
+    quarantined_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
 
 class CallRow(Base):
@@ -272,6 +276,22 @@ class ConsoleSessionRow(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class LoginThrottleRow(Base):
+    """Failed console logins, counted per source address, per login, and per login from one
+    address (``scope``: address, login, pair); ``workorders.console.auth`` decides the locks.
+    Kept in the database so that a restart forgets nothing and every node sees the same."""
+
+    __tablename__ = "login_throttle"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    first_failure_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 metadata = Base.metadata

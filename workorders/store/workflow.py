@@ -339,11 +339,21 @@ class WorkflowStore(StoreCore):
 
     @shielded
     async def supervisions(
-        self, *, number: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        number: str | None = None,
+        units: frozenset[str] | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[Supervision]:
+        """督办 records newest first; ``units`` limits them to orders handled by those units
+        (``None``: all)."""
         query = select(SupervisionRow)
         if number is not None:
             query = query.where(SupervisionRow.order_number == number)
+        if units is not None:
+            handled = select(WorkOrderRow.number).where(WorkOrderRow.unit.in_(sorted(units)))
+            query = query.where(SupervisionRow.order_number.in_(handled))
         query = query.order_by(SupervisionRow.id.desc()).limit(limit).offset(offset)
         async with self._transaction() as session:
             rows = await session.scalars(query)

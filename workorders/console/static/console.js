@@ -291,6 +291,7 @@ async function loadOrder(number, focus = false) {
   $("f-description").value = order.description
     || (order.transcript_status === "pending" ? "（录音转写中…）" : "");
   const life = order.lifecycle || {};
+  $("f-due").value = dueText(life, order.due_is_estimate);
   $("f-domain").value = life.domain || "";
   $("f-region").value = life.region || order.region || "";
   $("f-about").value = life.about_unit || "";
@@ -299,6 +300,15 @@ async function loadOrder(number, focus = false) {
   loadLedger(order.number);
   if (order.transcript_status === "pending") pollTranscript(order.number);
   if (focus) $("f-name").focus();
+}
+
+// The handling deadline in China time. A deadline counted past the holiday data is only an
+// estimate (order.due_is_estimate), and the call taker must see that rather than trust it.
+function dueText(life, estimate) {
+  const handling = (life.deadlines || []).find((d) => d.name === "handling");
+  const when = handling ? new Date(handling.due).toLocaleString("zh-CN",
+    { timeZone: "Asia/Shanghai", hour12: false }) : "";
+  return estimate ? `${when}（时限含估算：节假日数据未覆盖）` : when;
 }
 
 function showRecording(order) {

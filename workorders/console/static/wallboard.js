@@ -106,11 +106,28 @@ function dueItem(item) {
   const when = item.overdue ? `超时 ${hours.toFixed(1)} 小时` : `剩 ${hours.toFixed(1)} 小时`;
   return el("li", { "data-order": item.number, class: item.overdue ? "overdue" : "soon" },
     `${item.number} · ${item.deadline_label} · ${STATUS_LABELS[item.state] || item.state} · ${when}`
+    + `${item.estimate ? "（估算：超出节假日数据）" : ""}`
     + `${item.supervisions ? ` · 督办 ${item.supervisions} 次` : ""}`);
+}
+
+// The holiday data ends (calendar.horizon): past it every weekday counts as a working day,
+// so deadlines there are estimates until the State Council's next notice is imported.
+function showCalendarBanner(calendar) {
+  const banner = $("calendar-banner");
+  if (!calendar || !calendar.warn) {
+    banner.hidden = true;
+    return;
+  }
+  banner.textContent = calendar.horizon
+    ? `节假日数据只到 ${calendar.horizon}，请导入 ${calendar.next_year} 年安排`
+      + `（hotline calendar import）；此后的办理时限为估算。`
+    : `没有节假日数据，请导入 ${calendar.next_year} 年安排（hotline calendar import）。`;
+  banner.hidden = false;
 }
 
 async function loadDue() {
   const due = await api("GET", "/api/v1/reports/due?within_hours=24");
+  showCalendarBanner(due.calendar);
   $("overdue").replaceChildren(...due.overdue.map(dueItem));
   $("soon").replaceChildren(...due.soon.map(dueItem));
   $("overdue-count").textContent = `（${due.overdue.length}）`;
