@@ -157,10 +157,14 @@ def running_node(
             "mqtt": {"host": "127.0.0.1", "port": broker.port},
             "paths": {"var": str(var), "recordings": str(var / "recordings"),
                       "spool": str(var / "spool"), "admin_token": str(var / "admin-token"),
-                      "ivr_token": str(var / "ivr-token")},
+                      "ivr_token": str(var / "ivr-token"), "edge_db": str(var / "edge")},
             "asr": {"model": str(test_model)},
             "calendar": str(calendar),
             "intake": str(REPO / "config/intake.yaml"),
+            # Relative names are anchored to this file's directory (hotline/settings.py):
+            # the commands a test runs against the node (console passwd) need them all.
+            "units": str(REPO / "config/units.yaml"), "sla": str(REPO / "config/sla.yaml"),
+            "agents": str(agents),
         }  # fmt: skip
         var.mkdir()
         config_path = work / "hotline.yaml"
