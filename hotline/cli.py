@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from hotline.commands import asr, calendar, console, dial, flow, node, orders, spool
+from hotline.commands import agents, asr, calendar, console, dial, flow, node, orders, spool
 from hotline.settings import DEFAULT_CONFIG, SettingsError
 
-COMMAND_MODULES = (node, flow, asr, orders, console, calendar, dial, spool)
+COMMAND_MODULES = (node, flow, asr, orders, console, calendar, dial, agents, spool)
 CONFIG_HELP = f"hotline.yaml (default {DEFAULT_CONFIG}); its paths are relative to its directory"
 
 

@@ -7,9 +7,17 @@ the IVR number go to) and that number are passed with ``-A`` defines.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import shutil
+import sys
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hotline.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 KAMAILIO_CFG = REPO / "docker" / "kamailio" / "kamailio.cfg"
@@ -71,8 +79,67 @@ def write_dispatcher_list(
     return path
 
 
+#: Shared memory (MB): tm ran out at 64 MB under a corpus replay at flood rate.
+SHM_MB = 256
+#: Private memory per process (MB).
+PKG_MB = 16
+
+
+@dataclass(frozen=True)
+class EdgePolicy:
+    """What the edge trusts and tolerates (hotline.yaml ``edge``), as ``-A`` defines."""
+
+    db_dir: Path
+    allow: tuple[str, ...] = ("127.0.0.1/32",)
+    rate: int = 30
+    ban_seconds: int = 600
+    realm: str = "hotline"
+
+    def defines(self) -> list[str]:
+        allow = ",".join(self.allow)
+        if not re.fullmatch(r"[0-9a-fA-F.:/,]+", allow):
+            raise EdgeError(f"edge.allow must be addresses or networks, not {allow!r}")
+        if not re.fullmatch(r"[-0-9A-Za-z_.]+", self.realm):
+            raise EdgeError(f"edge.realm must be a plain word, not {self.realm!r}")
+        return [
+            "-A", f'DBURL="text://{self.db_dir.resolve()}"',
+            "-A", f'ALLOW="{allow}"',
+            "-A", f"RATE={self.rate}",
+            "-A", f"BAN_SECONDS={self.ban_seconds}",
+            "-A", f'AUTH_REALM="{self.realm}"',
+        ]  # fmt: skip
+
+
+def own_networks(allow: Iterable[str], *hosts: str) -> tuple[str, ...]:
+    """The allow-list: the configured networks plus the node's own hosts."""
+    out = [str(ipaddress.ip_network(a, strict=False)) for a in allow]
+    out += [str(ipaddress.ip_network(h)) for h in hosts if _is_address(h)]
+    return tuple(dict.fromkeys(out))
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+#: The edge's log writer (hotline/edge_log.py), run as a script: stdlib only.
+EDGE_LOG_SCRIPT = Path(__file__).with_name("edge_log.py")
+
+
+def logged_command(command: list[str], log: Path, *, max_mb: int = 10, keep: int = 5) -> list[str]:
+    """``command`` with its output cleaned (no SIP messages, numbers masked) into ``log``,
+    rotated at ``max_mb``, ``keep`` old files."""
+    return [
+        sys.executable, str(EDGE_LOG_SCRIPT), "--log", str(log.resolve()),
+        "--max-bytes", str(max_mb * 1_000_000), "--keep", str(keep), "--", *command,
+    ]  # fmt: skip
+
+
 def kamailio_command(
-    host: str, port: int, run_dir: Path, *, dispatcher: Path, ivr_user: str
+    host: str, port: int, run_dir: Path, *, dispatcher: Path, ivr_user: str, policy: EdgePolicy
 ) -> list[str]:
     binary = shutil.which("kamailio") or "/usr/sbin/kamailio"
     if not Path(binary).exists():
@@ -87,8 +154,27 @@ def kamailio_command(
         "-A", f'MPATH="{module_dir()}/"',
         "-A", f'DSLIST="{dispatcher.resolve()}"',
         "-A", f'IVR_USER="{ivr_user}"',
+        *policy.defines(),
         "-DD", "-E",
-        "-m", "64", "-M", "8",
+        "-m", str(SHM_MB), "-M", str(PKG_MB),
         "-Y", str(run_dir.resolve()),
         "-P", str((run_dir / "kamailio.pid").resolve()),
     ]  # fmt: skip
+
+
+def edge_policy(settings: Settings) -> EdgePolicy:
+    """The edge's policy from hotline.yaml; writes its gateways table (hotline/edge_db.py)."""
+    from hotline.edge_db import EdgeDbError, write_tables
+
+    edge = settings.edge
+    try:
+        db_dir = write_tables(settings.paths.edge_db, edge.gateways)
+    except EdgeDbError as exc:
+        raise EdgeError(f"edge.gateways: {exc}") from exc
+    return EdgePolicy(
+        db_dir=db_dir,
+        allow=own_networks(edge.allow, edge.host, settings.ivr.host),
+        rate=edge.rate,
+        ban_seconds=edge.ban_seconds,
+        realm=edge.realm,
+    )

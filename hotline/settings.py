@@ -19,11 +19,12 @@ changes afterwards), so messages name files as the user typed them.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class _Section(BaseModel):
@@ -31,8 +32,29 @@ class _Section(BaseModel):
 
 
 class Edge(_Section):
+    """The Kamailio edge (docs/edge.md): where it listens and whom it trusts."""
+
     host: str = "127.0.0.1"
     port: int = 5060
+    # Digest realm of the agent phones' credentials (`hotline agents passwd`); changing it
+    # invalidates every stored password.
+    realm: str = "hotline"
+    # Trunks and own hosts (addresses or CIDR networks): never rate-limited or banned. The
+    # edge's and the IVR workers' hosts are always on it.
+    allow: tuple[str, ...] = ()
+    # More than this many requests from one source in 2 s bans it for ban_seconds.
+    rate: Annotated[int, Field(ge=5, le=100000)] = 30
+    ban_seconds: Annotated[int, Field(ge=10, le=86400)] = 600
+    # Dedicated lines as static gateways: user -> sip:HOST[:PORT]. Never registrable.
+    gateways: dict[str, str] = Field(default_factory=dict)
+    # var/log/kamailio.log is rotated at this size, this many old files kept.
+    log_max_mb: Annotated[int, Field(ge=1, le=10000)] = 10
+    log_keep: Annotated[int, Field(ge=0, le=100)] = 5
+
+    @field_validator("allow")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(str(ipaddress.ip_network(v, strict=False)) for v in value)
 
 
 class Ivr(_Section):
@@ -87,6 +109,7 @@ class Paths(_Section):
     spool: Path = Path("var/spool")
     admin_token: Path = Path("var/admin-token")
     ivr_token: Path = Path("var/ivr-token")
+    edge_db: Path = Path("var/edge")  # the edge's credentials and gateways (hotline/edge_db.py)
 
 
 class Asr(_Section):

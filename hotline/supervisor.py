@@ -37,7 +37,14 @@ from hotline.children import (
     udp_bound,
     wait_ready,
 )
-from hotline.edge import EdgeError, kamailio_command, worker_up_line, write_dispatcher_list
+from hotline.edge import (
+    EdgeError,
+    edge_policy,
+    kamailio_command,
+    logged_command,
+    worker_up_line,
+    write_dispatcher_list,
+)
 from hotline.restarts import ChildRestarts, Died, RestartNow
 from hotline.settings import Settings
 from hotline.workers import WorkerSlot, worker_slots
@@ -117,9 +124,12 @@ class Node:
                 s.paths.var / "kamailio",
                 dispatcher=self.dispatcher_list,
                 ivr_user=s.ivr.extension,
+                policy=edge_policy(s),
             )
         except EdgeError as exc:
             raise SupervisorError(str(exc)) from exc
+        command = logged_command(command, self.logs / "kamailio.log",
+                                 max_mb=s.edge.log_max_mb, keep=s.edge.log_keep)  # fmt: skip
         edge = self.edge = self._spawn("kamailio", command)
         wait_ready(lambda: udp_bound(s.edge.host, s.edge.port), "the Kamailio edge", edge, 15)
         service = self._spawn(

@@ -63,6 +63,7 @@ class Node:
     pops: Pops
     worker: Process
     prompt_audio: Path
+    edge: Kamailio
 
     def orders(self, caller: str) -> list[dict[str, Any]]:
         request = urllib.request.Request(
@@ -163,14 +164,13 @@ def running_node(
             "mqtt": {"host": "127.0.0.1", "port": broker.port},
             "paths": {"var": str(var), "recordings": str(var / "recordings"),
                       "spool": str(var / "spool"), "admin_token": str(var / "admin-token"),
-                      "ivr_token": str(var / "ivr-token")},
+                      "ivr_token": str(var / "ivr-token"), "edge_db": str(var / "edge")},
             "asr": {"model": str(test_model)},
             "calendar": str(calendar),
             "intake": str(REPO / "config/intake.yaml"),
-            # Settings paths resolve against this file's directory now: name every file the
-            # CLI run against this node (`hotline console passwd`) loads.
-            "units": str(REPO / "config/units.yaml"),
-            "sla": str(REPO / "config/sla.yaml"),
+            # Relative names are anchored to this file's directory (hotline/settings.py):
+            # the commands a test runs against the node (console passwd) need them all.
+            "units": str(REPO / "config/units.yaml"), "sla": str(REPO / "config/sla.yaml"),
             "agents": str(agents),
         }  # fmt: skip
         var.mkdir()
@@ -199,6 +199,7 @@ def running_node(
             worker_sip_port=worker_port,
             api=f"http://127.0.0.1:{api_port}", token=(var / "admin-token").read_text().strip(),
             recordings=var / "recordings", pops=pops, worker=worker, prompt_audio=prompt_audio,
+            edge=edge,
         )  # fmt: skip
     finally:
         subscriber.loop_stop()

@@ -91,16 +91,31 @@ def tcp_listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+#: The test password of every agent phone the edge knows (``Kamailio(phones=…)``).
+AGENT_PASSWORD = "agent-pass-0"
+#: The users of config/routing.yaml's dedicated lines: static gateways at the test edge.
+LINE_USERS = ("120", "120-backup", "119", "110", "122", "8001", "8002")
+#: The agents of config/agents.yaml and routing.yaml's groups: phones that register.
+AGENT_USERS = ("1001", "1002", "1101", "1901", "1902")
+
+
 class Kamailio(Process):
     """The edge with ``docker/kamailio/kamailio.cfg``; calls to 12320 go to ``workers``.
 
     ``workers`` are the IVR workers' SIP ports on 127.0.0.1 (the dispatcher list,
-    written the way ``hotline up`` writes it).
+    written the way ``hotline up`` writes it). ``gateways`` are the dedicated lines'
+    users: each gets a static gateway on its own free port on 127.0.0.1
+    (``gateway_ports``, where the test's phone for it listens). ``phones`` may register
+    with ``AGENT_PASSWORD``. ``allow``, ``rate`` and ``ban_seconds`` are the edge's policy.
     """
 
-    def __init__(self, workdir: Path, port: int | None = None, workers: tuple[int, ...] = ()
-                 ) -> None:  # fmt: skip
-        from hotline.edge import write_dispatcher_list
+    def __init__(
+        self, workdir: Path, port: int | None = None, workers: tuple[int, ...] = (), *,
+        gateways: tuple[str, ...] = LINE_USERS, phones: tuple[str, ...] = AGENT_USERS,
+        allow: tuple[str, ...] = ("127.0.0.1/32",), rate: int = 30, ban_seconds: int = 600,
+    ) -> None:  # fmt: skip
+        from hotline.edge import PKG_MB, SHM_MB, EdgePolicy, logged_command, write_dispatcher_list
+        from hotline.edge_db import set_password, write_tables
 
         self.port = port or free_port()
         self.workers = workers
@@ -108,29 +123,25 @@ class Kamailio(Process):
         self.dispatcher = write_dispatcher_list(
             workdir / "dispatcher.list", [("127.0.0.1", p) for p in workers]
         )
+        self.gateway_ports = {user: free_port() for user in gateways}
+        self.db_dir = write_tables(
+            workdir / "edge-db", {u: f"sip:127.0.0.1:{p}" for u, p in self.gateway_ports.items()}
+        )
+        for user in phones:
+            set_password(self.db_dir, user, "hotline", AGENT_PASSWORD, forbidden=frozenset())
+        policy = EdgePolicy(db_dir=self.db_dir, allow=allow, rate=rate, ban_seconds=ban_seconds)
         super().__init__(
-            [
-                "kamailio",
-                "-f",
-                str(KAMAILIO_CFG),
-                "-A",
-                f"LISTEN=udp:127.0.0.1:{self.port}",
-                "-A",
-                f'DSLIST="{self.dispatcher}"',
-                "-DD",
-                "-E",
-                "-m",
-                "64",
-                "-M",
-                "8",
-                "-Y",
-                str(workdir),
-                "-P",
-                str(workdir / "k.pid"),
-            ],
+            logged_command([
+                "kamailio", "-f", str(KAMAILIO_CFG),
+                "-A", f"LISTEN=udp:127.0.0.1:{self.port}",
+                "-A", f'DSLIST="{self.dispatcher}"',
+                *policy.defines(),
+                "-DD", "-E", "-m", str(SHM_MB), "-M", str(PKG_MB),
+                "-Y", str(workdir), "-P", str(workdir / "k.pid"),
+            ], workdir / "kamailio.log"),
             workdir,
             "kamailio",
-        )
+        )  # fmt: skip
 
     def start(self) -> None:
         super().start()

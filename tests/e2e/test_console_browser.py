@@ -108,7 +108,7 @@ def test_a_queued_call_rings_the_agents_phone_and_pops_within_one_second(
     caller_number = "13712345678"
     earlier = _history(node, caller_number)
     silence = make_wav(tmp_path / "silence.wav", ["-n"], ["trim", "0", "60"])
-    phone = ScriptedPhone("1001", node.edge_port, "answer").start()
+    phone = ScriptedPhone.at(node.edge, "1001", "answer")
     with sync_playwright() as playwright:
         browser = _launch(playwright)
         try:

@@ -1,8 +1,9 @@
 """Issue #5 acceptance: key 9 then 1 sends the caller to 120 at once, with context.
 
 Real peers on loopback: baresip is the caller (it carries out the REFER), Kamailio
-the edge, scripted phones registered as ``120``, ``120-backup`` and ``1901`` (the
-first emergency agent) play the dedicated line, its backup and the agent group.
+the edge, scripted phones play the dedicated line ``120`` and its backup (static
+gateways the edge knows) and ``1901``, the first emergency agent (registered with
+its password).
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ def silence(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
         (
             "lines-down",
-            {"1901": "answer"},  # 120 and its backup are not registered at the edge
+            {"1901": "answer"},  # the gateways of 120 and its backup do not answer
             "1901",
-            [("120", "refused", 404), ("120-backup", "refused", 404), ("1901", "answered", 200)],
+            [("120", "refused", 408), ("120-backup", "refused", 408), ("1901", "answered", 200)],
         ),
     ],
 )
@@ -63,9 +64,7 @@ def test_emergency_key_reaches_the_line_with_an_urgent_order_recording_every_att
     outcomes: list[tuple[str, str, int]],
 ) -> None:
     number = {"120-answers": "13700000001", "120-busy": "13700000002"}.get(case, "13700000003")
-    started = {
-        user: ScriptedPhone(user, node.edge_port, how).start() for user, how in phones.items()
-    }
+    started = {user: ScriptedPhone.at(node.edge, user, how) for user, how in phones.items()}
     caller = Baresip(
         tmp_path / "caller", user=number, proxy_port=node.edge_port, audio_source=silence
     )
@@ -114,7 +113,7 @@ def test_an_agent_sends_a_caller_in_the_menu_to_120_through_the_api(
     node: Node, tmp_path: Path, silence: Path
 ) -> None:
     number = "13700000009"
-    phone = ScriptedPhone("120", node.edge_port, "answer").start()
+    phone = ScriptedPhone.at(node.edge, "120", "answer")
     caller = Baresip(
         tmp_path / "caller", user=number, proxy_port=node.edge_port, audio_source=silence
     )

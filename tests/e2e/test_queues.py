@@ -170,7 +170,7 @@ def test_the_agent_idle_longer_gets_the_call(
     first: str, second: str, phone: str,
 ) -> None:  # fmt: skip
     number = f"1360000{phone}"
-    phones = {ext: ScriptedPhone(ext, acd_node.edge_port, "answer").start()
+    phones = {ext: ScriptedPhone.at(acd_node.edge, ext, "answer")
               for ext in ("1001", "1002")}  # fmt: skip
     try:
         presence(acd_node, first, "ready")
@@ -200,7 +200,7 @@ def test_the_agent_idle_longer_gets_the_call(
 def test_a_call_needing_a_skill_goes_to_the_one_agent_who_has_it(
     acd_node: Node, agents_off: None, tmp_path: Path, silence: Path
 ) -> None:
-    phones = {ext: ScriptedPhone(ext, acd_node.edge_port, "answer").start()
+    phones = {ext: ScriptedPhone.at(acd_node.edge, ext, "answer")
               for ext in ("1001", "1002")}  # fmt: skip
     try:
         presence(acd_node, "a1002", "ready")  # idle longer, but no Cantonese
@@ -220,7 +220,7 @@ def test_a_call_needing_a_skill_goes_to_the_one_agent_who_has_it(
 def test_with_no_ready_agent_in_the_group_the_call_overflows(
     acd_node: Node, agents_off: None, tmp_path: Path, silence: Path
 ) -> None:
-    phones = {ext: ScriptedPhone(ext, acd_node.edge_port, "answer").start()
+    phones = {ext: ScriptedPhone.at(acd_node.edge, ext, "answer")
               for ext in ("1001", "1101")}  # fmt: skip
     try:
         presence(acd_node, "a1001", "away")  # intake is staffed, nobody ready
@@ -242,8 +242,8 @@ def test_with_no_ready_agent_in_the_group_the_call_overflows(
 def test_an_agent_who_does_not_answer_is_set_away_and_the_next_gets_the_call(
     acd_node: Node, agents_off: None, tmp_path: Path, silence: Path
 ) -> None:
-    phones = {"1001": ScriptedPhone("1001", acd_node.edge_port, "busy").start(),
-              "1002": ScriptedPhone("1002", acd_node.edge_port, "answer").start()}  # fmt: skip
+    phones = {"1001": ScriptedPhone.at(acd_node.edge, "1001", "busy"),
+              "1002": ScriptedPhone.at(acd_node.edge, "1002", "answer")}  # fmt: skip
     try:
         presence(acd_node, "a1001", "ready")  # longest idle, but the phone is busy
         time.sleep(1.0)
@@ -282,7 +282,7 @@ def test_an_emergency_whose_line_is_down_goes_to_a_ready_emergency_agent(
     acd_node: Node, agents_off: None, tmp_path: Path, silence: Path
 ) -> None:
     number = "13600000014"
-    phone = ScriptedPhone("1001", acd_node.edge_port, "answer").start()
+    phone = ScriptedPhone.at(acd_node.edge, "1001", "answer")
     try:
         presence(acd_node, "a1001", "ready")  # 120 and its backup are not registered
         with Call(acd_node, tmp_path, silence, number) as call:

@@ -71,7 +71,7 @@ async def transfer_run(edge: Kamailio, tmp_path: Path) -> AsyncIterator:  # type
 
     async def run(behaviour: str, headers: dict[str, str]) -> tuple[list[object], ScriptedPhone]:
         outcome["headers"] = headers  # type: ignore[assignment]
-        phone = await asyncio.to_thread(ScriptedPhone("120", edge.port, behaviour).start)
+        phone = await asyncio.to_thread(lambda: ScriptedPhone.at(edge, "120", behaviour))
         caller = Baresip(tmp_path / f"caller-{behaviour}", user="13800138000",
                          proxy_port=edge.port, audio_source=silence)  # fmt: skip
         await asyncio.to_thread(caller.start)

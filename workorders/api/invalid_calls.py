@@ -19,6 +19,7 @@ from aiohttp import web
 from workorders.api.workflow import json_object, report_period
 from workorders.errors import InvalidInput
 from workorders.invalid_calls import REASONS, InvalidCall
+from workorders.rates import REPORT_ZONE
 from workorders.store import Store
 
 _CALL_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -69,11 +70,14 @@ class InvalidCallHandlers:
         return web.json_response(body, status=200 if verdict.replayed else 201, dumps=_dumps)
 
     async def report_invalid_calls(self, request: web.Request) -> web.Response:
-        start, end = report_period(request.query)
+        period = report_period(request.query, self._store.clock())
+        start, end = period.bounds()
         by_reason, repeated = await self._store.invalid_call_counts(start, end)
         body = {
-            "from": request.query.get("from"),
-            "to": request.query.get("to"),
+            "from": period.first.isoformat(),
+            "to": period.last.isoformat(),
+            "period": "current_month" if period.default else "given",
+            "zone": REPORT_ZONE.key,
             "total": sum(by_reason.values()),
             "by_reason": {reason: by_reason.get(reason, 0) for reason in REASONS},
             "repeated_numbers": [{"caller": c, "count": n} for c, n in repeated],
