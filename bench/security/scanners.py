@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.security.node import BatteryNode
+from bench.security.node import REPO, BatteryNode
 from bench.security.report import Figure, StepResult
 
 SVWAR_SOURCE = "127.0.0.4"
@@ -51,11 +51,14 @@ def svcrack_passwords(output: str) -> dict[str, str]:
     return {k: v for k, v in svwar_extensions(output).items() if v.lower() != "password"}
 
 
-def _tool(venv_bin: Path, name: str, args: list[str], log: Path) -> str:
-    binary = venv_bin / f"sipvicious_{name}"
+def _tool(venv_bin: Path, name: str, source: str, args: list[str], log: Path) -> str:
+    """Run the scanner really from ``source`` (``bound_sipvicious``: its ``-b`` alone is
+    ignored, and 127.0.0.1 is the edge's own, allow-listed host)."""
+    command = [str(venv_bin / "python"), "-m", "bench.security.bound_sipvicious", name, source]
     try:
         done = subprocess.run(
-            [str(binary), *args],
+            [*command, *args],
+            cwd=REPO,
             capture_output=True,
             text=True,
             timeout=TOOL_SECONDS + 30,
@@ -159,6 +162,7 @@ def run(node: BatteryNode, venv_bin: Path) -> StepResult:
     war = _tool(
         venv_bin,
         "svwar",
+        SVWAR_SOURCE,
         [
             "-e",
             EXTENSIONS,
@@ -176,6 +180,7 @@ def run(node: BatteryNode, venv_bin: Path) -> StepResult:
     crack = _tool(
         venv_bin,
         "svcrack",
+        SVCRACK_SOURCE,
         [
             "-u",
             "1001",

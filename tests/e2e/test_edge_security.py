@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.peers import AGENT_PASSWORD, Kamailio, free_port, require, wait_for
+from tests.e2e.peers import AGENT_PASSWORD, REPO, Kamailio, free_port, require, wait_for
 from tests.e2e.sip_phone import ScriptedPhone, _response
 from tests.e2e.sip_probe import Reply, SipProbe, sdp
 
@@ -33,32 +33,17 @@ pytestmark = pytest.mark.e2e
 
 CORPORA = Path("/work/shared/corpora/sip")
 
+
 # svwar and svcrack 0.3.8 ignore their -b (bind address) and send from 0.0.0.0, which on
 # loopback is 127.0.0.1 — the allow-listed host. Run them with the address bound.
-_SIPVICIOUS = """
-import sys
-from sipvicious import {module}
-source = sys.argv.pop(1)
-init = {module}.{scanner}.__init__
-def bound(self, *args, **kwargs):
-    kwargs["bindingip"] = source
-    init(self, *args, **kwargs)
-{module}.{scanner}.__init__ = bound
-sys.argv[0] = "{module}"
-sys.exit({module}.main())
-"""
-
-
 def sipvicious(tool: str, source: str, edge: Kamailio, *args: str) -> str:
     """Run ``svwar``/``svcrack`` from ``source`` against the edge; its output."""
-    scanner = {"svwar": "TakeASip", "svcrack": "ASipOfRedWine"}[tool]
     if importlib.util.find_spec("sipvicious") is None:
         pytest.skip("sipvicious is not installed (pip install -e '.[test]')")
-    script = _SIPVICIOUS.format(module=tool, scanner=scanner)
     result = subprocess.run(
-        [sys.executable, "-c", script, source, *args, "-P", str(free_port()),
-         "-p", str(edge.port), "127.0.0.1"],
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "bench.security.bound_sipvicious", tool, source, *args,
+         "-P", str(free_port()), "-p", str(edge.port), "127.0.0.1"],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
     )  # fmt: skip
     return result.stdout + result.stderr
 
