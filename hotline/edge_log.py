@@ -26,6 +26,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -119,17 +120,33 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, forward)
     assert child.stdout is not None
-    if args.log == "-":
-        for record in clean_lines(child.stdout):
-            print(record, flush=True)
-    else:
+    stream = child.stdout
+
+    def copy() -> None:
+        if args.log == "-":
+            for record in clean_lines(stream):
+                print(record, flush=True)
+            return
         out = RotatingFile(Path(args.log), args.max_bytes, args.keep)
         try:
-            for record in clean_lines(child.stdout):
+            for record in clean_lines(stream):
                 out.write(record)
         finally:
             out.close()
+
+    # Copy in a thread and wait for Kamailio itself: when its main process dies, its forked
+    # children may keep the pipe open for a long while, and the node must see the edge die
+    # now (it kills what is left of the process group before starting a new edge).
+    copier = threading.Thread(target=copy, name="edge-log", daemon=True)
+    copier.start()
     code = child.wait()
+    copier.join(timeout=1.0)
+    if code < 0:
+        # Die of the same signal, so the supervisor sees what happened to Kamailio itself
+        # ("kamailio … killed by SIGKILL"), not a wrapper's exit status.
+        if -code not in (signal.SIGKILL, signal.SIGSTOP):  # those two have no handler to reset
+            signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
     return code if code >= 0 else 128 - code
 
 
