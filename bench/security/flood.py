@@ -23,6 +23,7 @@ from bench.security.node import (
     wait_process,
 )
 from bench.security.report import Figure, StepResult
+from tests.e2e.sipp import answered_calls
 
 FLOOD_SOURCE = "127.0.0.2"
 LEGIT_SOURCE = "127.0.0.3"
@@ -89,8 +90,9 @@ def run(node: BatteryNode, *, rate: float, seconds: float, legit: int) -> StepRe
     time.sleep(15)  # the flood's last calls end; their orders are made
     orders = node.orders()
     refusals = _refusals(work)
-    flood_orders = _orders_from(FLOOD_SOURCE, orders)
-    legit_orders = _orders_from(LEGIT_SOURCE, orders)
+    calls = answered_calls(node.up.worker_log(0) + node.up.worker_log(1))
+    flood_orders = _orders_from(FLOOD_SOURCE, orders, calls)
+    legit_orders = _orders_from(LEGIT_SOURCE, orders, calls)
     return StepResult(
         "flood",
         TITLE.format(rate=rate, seconds=seconds),
@@ -121,9 +123,11 @@ def _refusals(work: Path) -> dict[str, int]:
     return counts
 
 
-def _orders_from(source: str, orders: list[dict[str, object]]) -> int:
-    """Orders of the calls SIPp made from ``source`` (its Call-IDs: ``<n>-<pid>@<source>``)."""
-    return sum(1 for o in orders if str(o.get("call_id", "")).endswith(f"@{source}"))
+def _orders_from(source: str, orders: list[dict[str, object]], calls: dict[str, str]) -> int:
+    """Orders of the calls SIPp made from ``source``: orders carry the worker's own call ids,
+    ``calls`` maps them to SIPp's Call-IDs (``<n>-<pid>@<source>``, from the workers' logs)."""
+    ours = {server for server, sip in calls.items() if sip.endswith(f"@{source}")}
+    return sum(1 for o in orders if o.get("call_id") in ours)
 
 
 TITLE = (

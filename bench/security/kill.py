@@ -31,6 +31,7 @@ from bench.security.node import REPO, BatteryNode, caller_numbers, sipp, sipp_co
 from bench.security.report import Figure, StepResult
 from bench.security.tones import seconds_of_tones, tone_frequencies
 from tests.e2e.peers import Process
+from tests.e2e.sipp import answered_calls
 
 FIRST_SOURCE = "127.0.0.8"
 # The same host as wave 1, as every call of a carrier comes from its gateway: a stale
@@ -165,7 +166,7 @@ def run(node: BatteryNode, *, first: int = 40, second: int = 20) -> StepResult:
         count, last_answer = 0, time.monotonic()
         while time.monotonic() < deadline and count < first:
             logs = node.up.worker_log(0) + node.up.worker_log(1)
-            everyone = " ".join(re.findall(r"call (\S+) answered", logs))
+            everyone = " ".join(answered_calls(logs).values())
             now_count = sum(1 for c in wave1 if _call_id_of(c, everyone))
             if now_count != count:
                 count, last_answer = now_count, time.monotonic()
@@ -175,9 +176,9 @@ def run(node: BatteryNode, *, first: int = 40, second: int = 20) -> StepResult:
         time.sleep(max(0.0, last_answer + WELCOME_MS / 1000 + 3 - time.monotonic()))
         victim = node.up.worker_pid_now(0)
         log1 = node.up.worker_log(0)
+        sip_of = answered_calls(log1)  # the worker's own call id → the caller's Call-ID
         in_progress = " ".join(
-            set(re.findall(r"call (\S+) answered", log1))
-            - set(re.findall(r"call (\S+) finished", log1))
+            sip_of[server] for server in set(sip_of) - set(re.findall(r"call (\S+) finished", log1))
         )
         _poll_ends(wave1)
         on_worker1 = [c for c in wave1 if _call_id_of(c, in_progress) and c.ended_at is None]
@@ -210,6 +211,8 @@ def run(node: BatteryNode, *, first: int = 40, second: int = 20) -> StepResult:
             c.process.stop()
     time.sleep(5)
     logs = node.up.worker_log(0) + node.up.worker_log(1)
+    # Orders carry the worker's own call ids; SIPp's callers are known by their Call-IDs.
+    server_of = {sip: server for server, sip in answered_calls(logs).items()}
     orders = {o["call_id"]: o for o in node.orders()}
     recordings = Path(node.up.config["paths"]["recordings"])
     cross_seconds, cross_calls, checked, lost, without_recording = 0.0, 0, 0, [], 0
@@ -217,7 +220,7 @@ def run(node: BatteryNode, *, first: int = 40, second: int = 20) -> StepResult:
     for c in wave1 + wave2:
         call_id = _call_id_of(c, logs)
         ok, _ = sipp_counts(c.workdir, c.name)
-        order = orders.get(call_id or "")
+        order = orders.get(server_of.get(call_id or "", ""))
         if ok and c.name not in victim_set and order is None:
             lost.append(c.name)
         if order is None:
