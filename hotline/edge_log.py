@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -140,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     copier = threading.Thread(target=copy, name="edge-log", daemon=True)
     copier.start()
     code = child.wait()
-    copier.join(timeout=1.0)
+    for _ in range(20):  # up to 1 s for the last lines (sleep, not a timed join: a timed
+        if not copier.is_alive():  # thread wait never returns under libfaketime's offset)
+            break
+        time.sleep(0.05)
     if code < 0:
         # Die of the same signal, so the supervisor sees what happened to Kamailio itself
         # ("kamailio … killed by SIGKILL"), not a wrapper's exit status.
