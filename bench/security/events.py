@@ -1,12 +1,14 @@
-"""e) A refused MQTT event must not hold back the events after it.
+"""e) A hostile Call-ID must not make an event the broker refuses, nor hold back the others.
 
 A bare caller from 127.0.0.10 (``uac.py``) dials with a Call-ID holding U+0001, a control
-character the broker refuses in a topic; once the call is answered, an agent asks
-for an emergency transfer of it (``POST /api/v1/calls/{call_id}/emergency``): its
-command goes to ``hotline/calls/<call id>/commands``, which the broker refuses. Then
-three ordinary callers go through the intake; a subscriber on ``hotline/#`` must get
-their ``call.answered`` and ``order.created`` events (target: all of them).
-"""
+character the broker refuses in a topic; once the call is answered, an agent asks for an
+emergency transfer of it (``POST /api/v1/calls/{call_id}/emergency``). Before issue 13 that
+command's topic carried the raw Call-ID, the broker refused it and the outbox held every later
+event; now the call is known by the worker's own id (found through the worker's log), so the
+request is accepted and its topic is clean. Then three ordinary callers go through the intake;
+a subscriber on ``hotline/#`` must get their ``call.answered`` and ``order.created`` events.
+(A row the broker does refuse is quarantined without holding the others back: that is tested
+on a real Mosquitto in ``tests/workorders/test_publisher.py``.)"""
 
 from __future__ import annotations
 
