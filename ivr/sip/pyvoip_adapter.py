@@ -90,6 +90,9 @@ for _method in ("OPTIONS", "NOTIFY"):
 
 FRAME_SECONDS = 0.020
 RING_SECONDS = 1.0  # between the 180 and the 200, as pyVoIP does; a CANCEL in between wins
+# How long a REFER waits for the caller's ACK of our 200 (RFC 3261 §13.3.1.4: the 2xx is
+# retransmitted for up to 64*T1 = 32 s; a caller that sends no ACK in 4 s is not coming back).
+ACK_WAIT_SECONDS = 4.0
 _REGISTRATION_WAIT = 0.010
 
 
@@ -294,6 +297,9 @@ class _SIPClient(SIP.SIPClient):
                 )
                 self._send(self._reply(message, reply.code, reply.reason, extra=extra))
                 return
+            if method == "ACK":
+                self.phone.on_ack(message)
+                return
             if method == "CANCEL":
                 self._send(self.gen_ok(message))
                 if self.callCallback is not None:
@@ -398,6 +404,11 @@ class _Call(pyVoIP.VoIP.VoIPCall):
         self.leg = leg
         self.ports: list[int] = []
         self._ended = False
+        # In-dialog requests held until the caller's ACK: sent at once after our 200 they can
+        # overtake it through the edge's parallel UDP workers and meet a 481 there or at the
+        # caller (seen as a flaky failed transfer under load).
+        self.acked = False
+        self._until_ack: list[tuple[str, list[tuple[str, str]]]] = []
         # SIP is handled on the loop, but SipFrontEnd.stop() hangs up from another thread.
         self.lock = threading.RLock()
         super().__init__(
@@ -451,14 +462,26 @@ class _Call(pyVoIP.VoIP.VoIPCall):
         sip._send(text)
 
     def refer(self, target: str, headers: dict[str, str]) -> None:
+        """Sends the REFER once the caller has ACKed our 200 (or ``ACK_WAIT_SECONDS`` after)."""
         sip = self.phone.sip
-        self._send_in_dialog(
-            "REFER",
-            [
-                ("Refer-To", refer_to(target, headers)),
-                ("Referred-By", f"<sip:{sip.username}@{sip.server}>"),
-            ],
-        )
+        extra = [
+            ("Refer-To", refer_to(target, headers)),
+            ("Referred-By", f"<sip:{sip.username}@{sip.server}>"),
+        ]
+        if self.acked:
+            self._send_in_dialog("REFER", extra)
+            return
+        self._until_ack.append(("REFER", extra))
+        self.phone.front_end.loop.call_later(ACK_WAIT_SECONDS, self.on_ack)
+
+    def on_ack(self) -> None:
+        """The caller's ACK (or its wait ran out): send what waited for it, on the loop."""
+        self.acked = True
+        waiting, self._until_ack = self._until_ack, []
+        for method, extra in waiting:
+            if not self._ended:
+                with contextlib.suppress(OSError):
+                    self._send_in_dialog(method, extra)
 
     def hang_up_locally(self) -> None:
         if self.state == CallState.ANSWERED:
@@ -611,6 +634,11 @@ class _Phone(pyVoIP.VoIP.VoIPPhone):
             return
         stage = "trying" if code < 200 else "answered" if code < 300 else "failed"
         call.leg._post(LegTransfer(stage, code))
+
+    def on_ack(self, message: Any) -> None:
+        call = self.calls.get(message.headers["Call-ID"])
+        if isinstance(call, _Call) and call.state == CallState.ANSWERED:
+            call.on_ack()
 
     def on_refer_response(self, message: Any) -> None:
         call = self.calls.get(message.headers["Call-ID"])

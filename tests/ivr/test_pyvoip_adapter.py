@@ -509,3 +509,27 @@ async def test_two_callers_with_one_call_id_get_two_calls_and_never_share_media(
     assert len(set(same)) == 2 and all(_SERVER_ID.fullmatch(i) for i in same)
     rtp.close()
     rtp2.close()
+
+
+async def test_a_transfer_waits_for_the_callers_ack_of_our_200(harness) -> None:
+    """Sent at once after the 200, a REFER could overtake it through the edge and meet a 481
+    (a flaky failed transfer under load); the worker holds it until the caller's ACK."""
+    rtp, call_id, leg = await _answered_call(harness)
+    leg.transfer("sip:120@127.0.0.1", {"X-Hotline-Order": "12320-20261207-00001"})
+
+    def refer_sent() -> bool:
+        harness.proxy.poll(0.3)
+        return any(m.start.startswith("REFER") and call_id in m.text for m in harness.proxy.inbox)
+
+    assert not await asyncio.to_thread(refer_sent)  # no ACK yet: nothing in the dialog
+    ok = next(m for m in harness.proxy.inbox if call_id in m.text and "200 OK" in m.start)
+    to_tag = ok.header("To").split("tag=")[1]
+    harness.proxy.send(in_dialog("ACK", _invite_text(harness, call_id), 0, 1, to_tag))
+    refer = await asyncio.to_thread(
+        harness.proxy.wait,
+        lambda m: m.start.startswith("REFER") and call_id in m.text,
+        5,
+        "REFER after the ACK",
+    )
+    assert "X-Hotline-Order" in refer.header("Refer-To")
+    rtp.close()
