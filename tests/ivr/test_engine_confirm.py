@@ -209,6 +209,18 @@ def test_the_question_is_asked_once_per_call(tmp_path: Path) -> None:
     assert call.engine.asking is None
 
 
+def test_no_question_in_an_emergency_flow_that_records(tmp_path: Path) -> None:
+    """An emergency flow may record the caller too: that recording is never asked about."""
+    flows = TWO_RECORDINGS.replace("duty_flow:\n", "duty_flow:\n  - record: {beep: false}\n")
+    call = Call(load_flow(_menu(tmp_path, CONFIRM, flows)))
+    call.start()
+    actions = call.send(EmergencyRaised("duty", "agent"), after=1)
+    assert [type(a) for a in actions] == [StopRecording, Record]  # the duty flow's recording
+    done = RecordingDone("b.wav", 5.0, "silence", 2.0, suspected_line="duty")
+    assert [a for a in call.send(done, after=5) if isinstance(a, Transfer)] == [Transfer("duty")]
+    assert call.engine.asking is None
+
+
 @pytest.mark.parametrize(
     ("top", "line"),
     [
