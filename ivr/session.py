@@ -21,6 +21,8 @@ from asr.streaming import AsrResult, Final, KeywordHit, Partial
 from ivr.engine import actions, events
 from ivr.engine.engine import FlowEngine
 from ivr.intake_outcome import Journal, cut_order, invalid_report
+from ivr.intake_verdicts import IntakeVerdicts
+from ivr.intake_watch import log_question
 from ivr.orders_client import OrdersUnavailable
 from ivr.queueing import NO_QUEUE, AgentOffer, OfferEnded, QueueApi, QueueDriver, QueueRequest
 from ivr.sip.leg import LegAudio, LegDigit, LegEnded, LegPlayed, LegTransfer
@@ -173,6 +175,10 @@ class CallSession:
             classify=classify,
             speech=speech is not None or after_call is not None,
         )
+        self.verdicts = IntakeVerdicts(leg.call_id, classify, self.transcripts,
+            menu_key=lambda: next(iter(engine.call.menu_path), None),
+            raise_emergency=self.raise_emergency, spawn=self._spawn,
+            tell_engine=lambda done: leg.events.put_nowait(_Outcome(done)))  # fmt: skip
         self._ended = False
         self.journal = journal
         self._orders_in_flight = 0
@@ -180,6 +186,7 @@ class CallSession:
     def raise_emergency(self, line: str, source: str) -> None:
         """An emergency for ``line`` from outside the keys (agent command, spoken keyword)."""
         self.transcripts.emergency = True
+        self.verdicts.watch.emergency_raised()
         self.leg.events.put_nowait(_Outcome(events.EmergencyRaised(line, source)))
 
     async def run(self) -> None:
@@ -239,7 +246,7 @@ class CallSession:
         elif isinstance(item, LegEnded):
             self._ended = True
             self._leave_queue("hangup")
-            done = self._finish_recording("hangup")
+            done = self._finish_recording("hangup") or self.verdicts.hung_up()
             if done is not None:
                 await self._feed(done)
             await self._feed(events.Hangup())
@@ -266,7 +273,7 @@ class CallSession:
                 done = self._finish_recording(action.reason)
                 if done is not None:
                     self._stopped_ref = done.recording
-                    self.leg.events.put_nowait(_Outcome(done))
+                    self.verdicts.recording_done(done)
             elif isinstance(action, actions.CreateOrder):
                 if action.recording is None and self._stopped_ref is not None:
                     # An emergency stopped the intake and opens its order in the same step,
@@ -288,6 +295,8 @@ class CallSession:
                 self._start_transfer(action)
             elif isinstance(action, actions.Enqueue):
                 self._start_queue(action.group, action.priority, action.skills, None)
+            elif isinstance(action, actions.EmergencyQuestion):
+                log_question(self.leg.call_id, action.line, action.outcome)
 
     # -- transfer to a dedicated line --
     def _start_transfer(self, action: actions.Transfer) -> None:
@@ -458,6 +467,7 @@ class CallSession:
                 if self._stream is not None:
                     self._stream_ref = self._recording.ref
                     self.transcripts.streaming(self._stream_ref)
+                    self.verdicts.watch.recording()
 
     def _record_audio(self, pcm16: bytes) -> None:
         recording = self._recording
@@ -473,7 +483,8 @@ class CallSession:
         if recording.silent_frames * FRAME_SECONDS >= recording.spec.silence_seconds:
             done = self._finish_recording("silence")
             if done is not None:
-                self.leg.events.put_nowait(_Outcome(done))
+                self._stopped_ref = done.recording  # the engine hears of it after its verdict
+                self.verdicts.recording_done(done)
 
     def _finish_recording(self, reason: str) -> events.RecordingDone | None:
         recording, self._recording = self._recording, None
@@ -494,6 +505,7 @@ class CallSession:
         for result in results:
             if isinstance(result, Final):
                 self.transcripts.final(ref, result.text)
+                self.verdicts.final(result.text)
             elif isinstance(result, KeywordHit):
                 log.warning("call %s: emergency keyword %r", self.leg.call_id, result.phrase)
                 self.raise_emergency(result.line, "keyword")

@@ -34,8 +34,22 @@ from routing.units import DOMAIN_LABELS
 log = logging.getLogger("ivr.transcripts")
 
 Classifier = Callable[[str, str | None], dict[str, Any] | None]
-"""``(transcript, main-menu key) -> {category, domain, emergency_line, evidence}`` or ``None``
-(classification off). Blocking (jieba): called in a worker thread."""
+"""``(transcript, main-menu key) -> {category, domain, emergency_line, confirm_line, evidence}``
+or ``None`` (classification off); ``emergency_line``: sure, ``confirm_line``: unsure, ask
+(absent from classifiers that do not know it yet). Blocking (jieba): called in a worker
+thread."""
+
+
+async def classify_off_loop(
+    classify: Classifier, text: str, menu: str | None, what: str
+) -> dict[str, Any] | None:
+    """``classify`` in a worker thread (jieba blocks); ``None`` (logged for ``what``) if it
+    fails."""
+    try:
+        return await asyncio.to_thread(classify, text, menu)
+    except Exception:
+        log.exception("%s: classification failed", what)
+        return None
 
 
 def intake_classifier(rules: IntakeRules) -> Classifier | None:
@@ -138,20 +152,25 @@ class IntakeTranscripts:
         classification = None
         if text and self.classify is not None:
             menu = order.menu_path[0] if order.menu_path else None
-            try:
-                classification = await asyncio.to_thread(self.classify, text, menu)
-            except Exception:
-                log.exception("order %s: classification failed", number)
+            classification = await classify_off_loop(self.classify, text, menu, f"order {number}")
         try:
             await self.orders.put_transcript(number, text, status, classification)
         except OrdersUnavailable as exc:
             log.error("order %s: transcript not stored: %s", number, exc)
 
-    async def _text_of(self, ref: str, order: actions.CreateOrder) -> tuple[str, str]:
+    async def live_text(self, ref: str) -> str | None:
+        """The whole live text of recording ``ref`` once its stream is closed (``None``: it
+        was not recognised live)."""
         streamed = self._streamed.get(ref)
-        if streamed is not None:
-            await streamed.closed.wait()
-            return " ".join(streamed.finals), "done"
+        if streamed is None:
+            return None
+        await streamed.closed.wait()
+        return " ".join(streamed.finals)
+
+    async def _text_of(self, ref: str, order: actions.CreateOrder) -> tuple[str, str]:
+        live = await self.live_text(ref)
+        if live is not None:
+            return live, "done"
         if not self.speech or self.after_call is None:
             return "", "unavailable"
         await self._call_over.wait()  # transcribed after the call, when its priority is known

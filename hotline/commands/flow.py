@@ -50,6 +50,12 @@ def register(commands: Any) -> None:
     simulate.add_argument(
         "--orders-fail", action="store_true", help="the work-order service refuses orders"
     )
+    simulate.add_argument(
+        "--no-classify",
+        action="store_true",
+        help="do not classify what the caller says into recordings (config/intake.yaml): "
+        "no emergency raised by the classifier, no confirming question",
+    )
     simulate.set_defaults(run=_simulate)
 
     reload = commands.add_parser(
@@ -96,6 +102,7 @@ def _simulate(args: argparse.Namespace) -> int:
     # The number the service would give today's 42nd order (days count in China).
     number = f"12320-{start.astimezone(CHINA):%Y%m%d}-00042"
     orders = OrderService(number=None) if args.orders_fail else OrderService(number=number)
+    classify = None if args.no_classify else _intake_classifier(settings.intake)
     audio = settings.ivr.prompt_audio
     durations = PromptDurations(audio, flow.language, flow.prompt_language, flow.prompt_text)
     try:
@@ -110,6 +117,7 @@ def _simulate(args: argparse.Namespace) -> int:
             calendar=calendar,
             connects=args.connects,
             show_texts=True,
+            classify=classify,
         )
     except IvrError as exc:
         print(f"simulation stopped: {exc}", file=sys.stderr)
@@ -125,7 +133,28 @@ def _simulate(args: argparse.Namespace) -> int:
         )
     if result.unused:
         print(f"unused input: {', '.join(format_step(step) for step in result.unused)}")
+    if result.question is not None:
+        asked = result.question
+        print(f"asked whether to transfer to {asked.line}: {asked.outcome}")
     return 0
+
+
+def _intake_classifier(rules_file: Path) -> Any:
+    """The worker's intake classifier (``ivr.transcripts.intake_classifier``) on ``rules_file``,
+    so that ``speech:TEXT`` said into a recording is classified as a call's intake; ``None``
+    (said on stderr) when the rules cannot be used."""
+    from asr.errors import AsrError
+    from asr.intake import load_intake_rules
+    from ivr.transcripts import intake_classifier
+
+    try:
+        classify = intake_classifier(load_intake_rules(rules_file))
+    except AsrError as exc:
+        print(f"intake classification off: {exc}", file=sys.stderr)
+        return None
+    if classify is None:
+        print(f"intake classification off: {rules_file} names unknown domains", file=sys.stderr)
+    return classify
 
 
 def _load_menu(settings: Settings, menu: Path | None) -> Any:

@@ -131,6 +131,21 @@ class Enqueue:
 
 
 @dataclass(frozen=True, slots=True)
+class EmergencyQuestion:
+    """The confirming question about ``line`` (``emergency_confirm``) has its outcome.
+
+    Nothing to carry out: the session logs it once per question so that operators can
+    count how often the IVR asks and what callers choose. ``outcome``: ``"confirmed"``
+    (the confirm key: the line's emergency flow follows), ``"declined"`` (another key),
+    ``"timeout"`` (no key), ``"hangup"`` (the caller hung up while asked) or
+    ``"interrupted"`` (an emergency was raised otherwise meanwhile, e.g. by an agent).
+    """
+
+    line: str
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
 class Hangup:
     """End the call."""
 
@@ -146,5 +161,6 @@ Action = (
     | StopListening
     | Transfer
     | Enqueue
+    | EmergencyQuestion
     | Hangup
 )

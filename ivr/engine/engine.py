@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from ivr.engine import actions, events
 from ivr.engine.calendar import Calendar, WeekdayCalendar
+from ivr.engine.confirm import HANGUP, INTERRUPTED, ConfirmRunner, emergency_step, question_for
 from ivr.engine.errors import EngineUsageError
 from ivr.engine.flow import Flow
 from ivr.engine.state import READ_ONLY_VARIABLES, CallState, End, Jump, Next, Runner, Step, Wait
@@ -78,6 +79,11 @@ class FlowEngine:
         """The flow name and verb index the call is at (for logs and the simulator)."""
         return self._flow_name, self._index
 
+    @property
+    def asking(self) -> str | None:
+        """The line the confirming question (``emergency_confirm``) is asking about, if any."""
+        return self._runner.line if isinstance(self._runner, ConfirmRunner) else None
+
     def next_deadline(self) -> datetime | None:
         """When the session must send ``TimerFired`` (``None``: no timer needed)."""
         return None if self._finished else self._deadline
@@ -89,8 +95,9 @@ class FlowEngine:
             return []
         self.call.now = now
         if isinstance(event, events.Hangup):
+            todo = self._hung_up_on_question(now) if isinstance(self._runner, ConfirmRunner) else []
             self._finished = True
-            return []
+            return todo
         if isinstance(event, events.CallStarted):
             if self._started:
                 return []
@@ -113,19 +120,44 @@ class FlowEngine:
             self._deadline is None or now < self._deadline
         ):
             return []  # early or stale timer
-        return self._advance(self._runner.on_event(self.call, event, now), now)
+        step = self._runner.on_event(self.call, event, now)
+        if isinstance(event, events.RecordingDone):
+            step = self._ask_first(step, event.suspected_line, now)
+        return self._advance(step, now)
 
     def _emergency(self, event: events.EmergencyRaised, now: datetime) -> list[actions.Action]:
         """Leave the current verb for the line's emergency flow (once per call)."""
         target = self.flow.emergency.get(event.line)
-        if target is None or "emergency_source" in self.call.variables:
+        step = None if target is None else emergency_step(self.call, target, event.line,
+                                                          event.source)  # fmt: skip
+        if step is None:
             return []  # no flow for that line, or an emergency is already being handled
-        self.call.variables["emergency_source"] = event.source
-        self.call.variables["emergency_line"] = event.line
-        stop: list[actions.Action] = [actions.StopRecording("emergency")]
-        if self.call.playing:
-            stop.insert(0, actions.StopPlayback())
-        return stop + self._advance(Step(outcome=Jump(target)), now)
+        if isinstance(self._runner, ConfirmRunner):
+            step = Step((self._runner.ended(INTERRUPTED), *step.actions), step.outcome)
+        return self._advance(step, now)
+
+    def _hung_up_on_question(self, now: datetime) -> list[actions.Action]:
+        """The caller hung up on the question: the flow still goes on as it would have, up to
+        its next wait, so that the intake becomes its order, as after a hang-up during the
+        recording (the session delivers ``RecordingDone`` first). Only the bookkeeping of
+        those steps is kept: nothing can be played or connected any more."""
+        assert isinstance(self._runner, ConfirmRunner)
+        step = Step((self._runner.ended(HANGUP),), self._runner.then)
+        kept = (actions.EmergencyQuestion, actions.CreateOrder, actions.InvalidCall)
+        return [action for action in self._advance(step, now) if isinstance(action, kept)]
+
+    def _ask_first(self, step: Step, suspected_line: str | None, now: datetime) -> Step:
+        """Ask the confirming question (``ivr.engine.confirm``) before the flow goes on as
+        ``step`` says, when the finished recording is a suspected emergency."""
+        if isinstance(step.outcome, Wait | End):
+            return step
+        question = question_for(self.flow.emergency_confirm, self.flow.emergency, self.call,
+                                suspected_line, step.outcome)  # fmt: skip
+        if question is None:
+            return step
+        self._runner = question
+        asked = question.start(self.call, now)
+        return Step((*step.actions, *asked.actions), asked.outcome)
 
     def _advance(self, step: Step, now: datetime) -> list[actions.Action]:
         emitted: list[actions.Action] = []

@@ -39,6 +39,11 @@ class RecordingDone:
     #: Seconds of the recording above the silence gate (``None``: not measured, counts as
     #: speech). None above ``invalid_calls.min_speech_seconds``: the caller said nothing.
     speech_seconds: float | None = None
+    #: The intake classifier is unsure whether this recording is an emergency for this line
+    #: (its ``confirm_line``): with the menu's ``emergency_confirm``, the engine asks the
+    #: caller once before the flow goes on. Set by the session after classifying the whole
+    #: recording; ``None``: nothing to ask.
+    suspected_line: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +92,10 @@ class QueueResult:
 class EmergencyRaised:
     """An emergency for a dedicated line, raised outside the menu's keys.
 
-    ``source`` is ``"keyword"`` (spotted in the caller's speech) or ``"agent"``
-    (an agent asked through the API). The engine leaves whatever it was doing for
+    ``source`` is ``"keyword"`` (spotted in the caller's speech), ``"classifier"`` (the
+    intake classifier was sure while the caller spoke) or ``"agent"`` (an agent asked
+    through the API); the engine itself uses ``"confirmed"`` when the caller confirms its
+    question (``emergency_confirm``). The engine leaves whatever it was doing for
     the flow the menu's ``emergency`` map names for ``line``.
     """
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from ivr.engine.errors import FlowError, Problem
 from ivr.engine.schema import (
+    EmergencyConfirm,
     InvalidCalls,
     Located,
     MenuDocument,
@@ -54,6 +55,8 @@ class Flow:
     emergency: Mapping[str, str] = field(default_factory=dict)
     #: When a call is a 无效来电 rather than a work order.
     invalid_calls: InvalidCalls = field(default_factory=InvalidCalls)
+    #: The question asked when the intake classifier is unsure (``None``: never asked).
+    emergency_confirm: EmergencyConfirm | None = None
 
     def prompt_keys(self) -> frozenset[str]:
         """Every prompt the menu can play, including ``digits/*``, hold and beep prompts."""
@@ -136,6 +139,7 @@ def load_flow(path: Path, *, prompt_texts: Path | None = None, routing: Path | N
     variables_known = not problems
     context = _Context(top.flows.keys(), texts, targets, located, problems, variables_known)
     prompts = _check_references(parsed, context)
+    prompts |= _check_confirm(top, context)
     all_texts = {top.language: texts} if texts is not None else {}
     all_texts.update(_other_languages(parsed, top.language, texts_path, context))
     if problems:
@@ -157,6 +161,7 @@ def load_flow(path: Path, *, prompt_texts: Path | None = None, routing: Path | N
         text=text,
         emergency=MappingProxyType(dict(top.emergency)),
         invalid_calls=top.invalid_calls,
+        emergency_confirm=top.emergency_confirm,
     )
 
 
@@ -249,6 +254,24 @@ def _check_references(parsed: Mapping[str, list[ParsedVerb]], context: _Context)
                     message = f"no text for prompt {ref.name!r} in {texts.source}"
                     problems.append(located.problem(where, message))
     return prompts
+
+
+def _check_confirm(top: MenuDocument, context: _Context) -> set[str]:
+    """``emergency_confirm``: every line has an emergency flow, every prompt a text."""
+    confirm = top.emergency_confirm
+    if confirm is None:
+        return set()
+    located, texts = context.located, context.texts
+    for line, prompt in confirm.prompts.items():
+        where = ("emergency_confirm", "prompts", line)
+        if line not in top.emergency:
+            listed = ", ".join(top.emergency) or "none"
+            message = f"line {line!r} has no flow in the 'emergency' map (lines: {listed})"
+            context.problems.append(located.problem(where, message, key=True))
+        if texts is not None and prompt not in texts:
+            message = f"no text for prompt {prompt!r} in {texts.source}"
+            context.problems.append(located.problem(where, message))
+    return set(confirm.prompts.values())
 
 
 def _unknown(kind: str, name: str, targets: Targets) -> str:

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from ivr.engine.errors import Problem
+from ivr.engine.state import MAX_SILENCE_SECONDS
 from ivr.engine.verbs import VERBS, VerbModel
-from ivr.engine.verbs.base import FlowName
+from ivr.engine.verbs.base import DtmfKey, FlowName, PromptKey, Seconds
 from ivr.engine.yamlsource import MarkedYaml, MarkedYamlError, YamlPath, format_path, load_marked
 
 #: Version of the menu language; bumped when a file must be changed to keep working.
@@ -39,6 +40,26 @@ class InvalidCalls(BaseModel):
     on_invalid: FlowName | None = None
 
 
+class EmergencyConfirm(BaseModel):
+    """``emergency_confirm: {key: "1", timeout: 5, prompts: {medical_120: confirm_120}}``.
+
+    When the intake classifier finds real evidence of an emergency for a line but is not
+    sure (its ``confirm_line``), the call asks once, right after the recording: the line's
+    prompt plays (a key may barge in), then the caller has ``timeout`` seconds for one key.
+    ``key`` goes to the line's flow of the ``emergency`` map, exactly as a raised emergency
+    does; any other key, no key or the timeout lets the flow go on where it would have.
+    Lines without a prompt here are never asked about. Asked at most once per call, and
+    never while an emergency is being handled.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: DtmfKey = "1"
+    timeout: Seconds = Field(5.0, gt=0, le=MAX_SILENCE_SECONDS)
+    #: Dedicated line (a key of the ``emergency`` map) → the prompt that asks about it.
+    prompts: dict[FlowName, PromptKey] = Field(min_length=1)
+
+
 class MenuDocument(BaseModel):
     """The top level of a menu file."""
 
@@ -54,6 +75,8 @@ class MenuDocument(BaseModel):
     emergency: dict[FlowName, FlowName] = Field(default_factory=dict)
     #: When a call is a 无效来电 instead of a work order (``InvalidCalls``).
     invalid_calls: InvalidCalls = Field(default_factory=InvalidCalls)
+    #: The question asked when the intake classifier is unsure (``EmergencyConfirm``).
+    emergency_confirm: EmergencyConfirm | None = None
 
 
 @dataclass(frozen=True, slots=True)

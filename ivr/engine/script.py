@@ -24,10 +24,23 @@ class Silence:
 
 @dataclass(frozen=True, slots=True)
 class Speak:
-    """At the next recording: talk ``seconds``, then press ``#``, fall silent, or talk on."""
+    """At the next recording: talk ``seconds``, then press ``#``, fall silent, or talk on.
+
+    ``text``: what the caller says, for the simulation's intake classifier (if it has one).
+    """
 
     seconds: float
     then: Literal["key", "silence", "talk_on"] = "key"
+    text: str = ""
+
+
+#: Mandarin at telephone pace: how long a ``speech:TEXT`` said into a recording lasts.
+SECONDS_PER_CHARACTER = 0.25
+
+
+def spoken(say: Say, then: Literal["key", "silence"]) -> Speak:
+    """``speech:TEXT`` met at a recording: the caller says ``TEXT`` into it."""
+    return Speak(max(1.0, len(say.text) * SECONDS_PER_CHARACTER), then, say.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +68,9 @@ def parse_script(text: str) -> list[CallerStep]:
     """``"2, speech:我要投诉收费, #"`` → steps; comma-separated items.
 
     Items: keys (``2``, ``123#``; ``!2`` presses during the prompt, barge-in),
-    ``speech:TEXT``, ``talk:SECONDS`` (at a recording; ends with ``#``),
-    ``silence``, ``hangup``.
+    ``speech:TEXT`` (said when the engine listens for speech, or into the next recording:
+    then ended by a ``#`` that follows it, else by silence), ``talk:SECONDS`` (at a
+    recording; ends with ``#``), ``silence``, ``hangup``.
     """
     steps: list[CallerStep] = []
     for raw in text.split(","):

@@ -10,20 +10,26 @@ can check the no-silence rule. Seed of ``hotline simulate`` (issue #3).
 Script steps are consumed in order: ``Press``/``Silence``/``HangUp`` when the
 engine next waits for a key (or, with ``during_prompt``, when the next prompt
 starts), ``Speak`` when the next recording starts, ``Say`` when the engine
-next listens for speech. ``parse_script`` reads the ``hotline simulate
---input`` form (``"2, speech:我要投诉收费, #"``).
+next listens for speech (or, met at a recording, is said into it). ``parse_script``
+reads the ``hotline simulate --input`` form (``"2, speech:我要投诉收费, #"``).
+
+With a ``classify`` callable (the worker's intake classifier, ``ivr.transcripts``), what the
+caller says into a recording is classified as a call's intake is: a sure emergency is raised
+when the caller stops talking, an unsure one marks the ``RecordingDone`` so that the engine
+asks its confirming question (``Simulation.question`` tells how that went).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Literal
+from typing import Any, Literal
 
 from ivr.engine import actions, events
 from ivr.engine.calendar import Calendar
+from ivr.engine.confirm import classifier_lines
 from ivr.engine.engine import FlowEngine
 from ivr.engine.flow import Flow
 from ivr.engine.script import (
@@ -36,8 +42,16 @@ from ivr.engine.script import (
     Speak,
     format_step,
     parse_script,
+    spoken,
 )
-from ivr.errors import IvrError
+from ivr.engine.simulation import (
+    Line,
+    OrderService,
+    Simulation,
+    SimulationError,
+    default_prompt_seconds,
+    longest_gap,
+)
 
 __all__ = [
     "CallerStep",
@@ -60,63 +74,9 @@ BEEP_SECONDS = 0.25
 KEY_GAP_SECONDS = 0.3
 CHINA = timezone(timedelta(hours=8))
 
-
-@dataclass(frozen=True, slots=True)
-class OrderService:
-    """How the work-order service answers ``CreateOrder``.
-
-    ``number=None`` refuses with ``reason``; ``after=None`` never answers.
-    """
-
-    number: str | None = "12320-20260501-00042"
-    after: float | None = 0.2
-    reason: str = "unavailable"
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    at: float  # seconds since the call started
-    who: Literal["engine", "caller", "session"]
-    text: str
-
-
-@dataclass(frozen=True)
-class Simulation:
-    lines: tuple[Line, ...]
-    timeline: tuple[tuple[float, actions.Action], ...]  # (seconds since start, action)
-    max_silence: float  # longest time the caller heard nothing and was not talking
-    ended_by: Literal["engine", "caller"]
-    seconds: float
-    unused: tuple[CallerStep, ...]
-    engine: FlowEngine
-
-    @property
-    def orders(self) -> tuple[actions.CreateOrder, ...]:
-        return tuple(a for _, a in self.timeline if isinstance(a, actions.CreateOrder))
-
-    @property
-    def invalid(self) -> tuple[actions.InvalidCall, ...]:
-        """无效来电 the engine counted instead of opening an order."""
-        return tuple(a for _, a in self.timeline if isinstance(a, actions.InvalidCall))
-
-    @property
-    def prompts(self) -> tuple[str, ...]:
-        """Every prompt key queued, in order (including ones stopped by barge-in)."""
-        plays = (a for _, a in self.timeline if isinstance(a, actions.Play))
-        return tuple(key for play in plays for key in play.prompts)
-
-    def transcript(self) -> str:
-        return "\n".join(f"{line.at:7.2f}s  {line.who:<8} {line.text}" for line in self.lines)
-
-
-class SimulationError(IvrError):
-    """The scripted call could not go on (e.g. the engine waits with nothing to wake it)."""
-
-
-def default_prompt_seconds(key: str, language: str = "") -> float:
-    """Round lengths for tests; ``hotline simulate`` passes the rendered audio's lengths
-    (``ivr.prompts.durations``)."""
-    return 0.5 if key.startswith("digits/") else 3.0
+#: ``ivr.transcripts.Classifier``: ``(intake text, main-menu key) -> {emergency_line,
+#: confirm_line, …}`` (that module runs it off the event loop, so it is not imported here).
+IntakeClassifier = Callable[[str, str | None], Mapping[str, Any] | None]
 
 
 def simulate(
@@ -133,10 +93,12 @@ def simulate(
     calendar: Calendar | None = None,
     connects: bool = False,
     show_texts: bool = False,
+    classify: IntakeClassifier | None = None,
 ) -> Simulation:
     """Run one call. ``prompt_seconds(key, language)``: how long a prompt plays;
     ``connects``: transfers and queues succeed (default: they fail, as in the session until
-    issues #5/#6); ``show_texts``: prompt texts in the lines."""
+    issues #5/#6); ``show_texts``: prompt texts in the lines; ``classify``: the intake
+    classifier what the caller says into recordings is given to."""
     run = _Run(
         flow,
         list(script),
@@ -149,6 +111,7 @@ def simulate(
     )
     run.connects = connects
     run.show_texts = show_texts
+    run.classify = classify
     return run.go()
 
 
@@ -209,6 +172,8 @@ class _Run:
         self.show_texts = False
         self.speech_due: _Due | None = None
         self.told_deadline: datetime | None = None
+        self.classify: IntakeClassifier | None = None
+        self.suspected: str | None = None  # the classifier's unsure line for this recording
 
     # -- main loop -------------------------------------------------------------------------
     def go(self) -> Simulation:
@@ -254,7 +219,9 @@ class _Run:
             self._say("caller", "hangs up")
             self._close_audio()
             self.ended_by = "caller"
-            self.engine.handle(events.Hangup(), self.now)
+            for action in self.engine.handle(events.Hangup(), self.now):
+                self.actions.append((self._offset(), action))
+                self._act(action)
             return
         if due.play_id is not None:
             played = self.playing.pop(0)
@@ -263,7 +230,12 @@ class _Run:
             self._say("caller", f"presses {due.event.key}")
         elif isinstance(due.event, events.RecordingDone):
             self._stop_recording_clock()
-            self._say("session", f"recording done: {due.event.reason}, {due.event.seconds:.1f}s")
+            line = due.event.suspected_line
+            unsure = f" (the classifier suspects an emergency for {line})" if line else ""
+            self._say("session", f"recording done: {due.event.reason}, {due.event.seconds:.1f}s"
+                      + unsure)  # fmt: skip
+        elif isinstance(due.event, events.EmergencyRaised):
+            self._say("session", f"emergency {due.event.line} raised by the {due.event.source}")
         elif isinstance(due.event, events.OrderCreated):
             self._say("session", f"order created: {due.event.number}")
         elif isinstance(due.event, events.OrderFailed):
@@ -320,6 +292,8 @@ class _Run:
                 self.speech_due = None
         elif isinstance(action, actions.Transfer | actions.Enqueue):
             self._connect(action)
+        elif isinstance(action, actions.EmergencyQuestion):
+            self._say("engine", f"emergency question for {action.line}: {action.outcome}")
         else:  # pragma: no cover - every action is handled above
             raise SimulationError(f"the simulator cannot carry out {action!r} yet")
 
@@ -377,7 +351,7 @@ class _Run:
             self.audible.append((begin, begin + timedelta(seconds=BEEP_SECONDS)))
             begin += timedelta(seconds=BEEP_SECONDS)
         self.recording_since = begin
-        step = self.script[0] if self.script else None
+        step = self._speech_into_recording()
         talk = 0.0
         if isinstance(step, Speak):
             self.script.pop(0)
@@ -387,13 +361,42 @@ class _Run:
         talk_end = begin + timedelta(seconds=talk)
         self.talking_until = talk_end
         self.talk_seconds = talk
+        self.suspected = None
+        if isinstance(step, Speak) and step.text:
+            self._classify(step.text, talk_end)
         if isinstance(step, Speak) and step.then == "key":
             self._push(talk_end, events.Digit("#"))
         elif not self.talk_on:
             silence = talk_end + timedelta(seconds=record.silence_seconds)
             seconds = (silence - begin).total_seconds()
-            done = events.RecordingDone(self._recording_name(), seconds, "silence", talk)
+            done = events.RecordingDone(
+                self._recording_name(), seconds, "silence", talk, self.suspected
+            )
             self.recording_silence = self._push(silence, done)
+
+    def _speech_into_recording(self) -> CallerStep | None:
+        """The next step, a ``speech:TEXT`` turned into talking into the recording (ended by
+        a ``#`` right after it, else by silence)."""
+        step = self.script[0] if self.script else None
+        if isinstance(step, Say):
+            following = self.script[1] if len(self.script) > 1 else None
+            by_key = isinstance(following, Press) and following.keys == "#"
+            if by_key:
+                self.script.pop(1)
+            self.script[0] = step = spoken(step, "key" if by_key else "silence")
+        return step
+
+    def _classify(self, text: str, talk_end: datetime) -> None:
+        """The intake as the session's live classification sees it: a sure line is raised as
+        the caller stops talking; an unsure one goes on the ``RecordingDone``."""
+        if self.classify is None:
+            return
+        menu = self.engine.call.menu_path[0] if self.engine.call.menu_path else None
+        sure, unsure = classifier_lines(self.classify(text, menu))
+        if sure is not None:
+            self._push(talk_end, events.EmergencyRaised(sure, "classifier"))
+        else:
+            self.suspected = unsure
 
     def _finish_recording(self, reason: str) -> None:
         if self.recording_since is None:
@@ -402,7 +405,9 @@ class _Run:
             self.cancelled.add(self.recording_silence.seq)
         seconds = max(0.0, (self.now - self.recording_since).total_seconds())
         speech = seconds if self.talk_on else min(self.talk_seconds, seconds)
-        self._push(self.now, events.RecordingDone(self._recording_name(), seconds, reason, speech))
+        suspected = None if reason == "emergency" else self.suspected
+        name = self._recording_name()
+        self._push(self.now, events.RecordingDone(name, seconds, reason, speech, suspected))
 
     def _stop_recording_clock(self) -> None:
         if self.recording_since is not None and self.talking_until is not None:
@@ -425,10 +430,12 @@ class _Run:
 
     # -- the caller's side -----------------------------------------------------------------
     def _listening(self) -> bool:
-        """The engine waits for a key: a menu whose prompt has ended."""
+        """The engine waits for a key: a menu whose prompt has ended, or its question."""
         name, index = self.engine.position
         if self.engine.finished or self.playing or self.engine.next_deadline() is None:
             return False
+        if self.engine.asking is not None:
+            return True  # the confirming question
         verb = self.flow.flows[name][index]
         return verb.verb in ("menu", "gather")
 
@@ -475,18 +482,3 @@ class _Run:
 
     def _max_silence(self) -> float:
         return longest_gap(self.audible, self.t0, self.now)
-
-
-def longest_gap(
-    intervals: Sequence[tuple[datetime, datetime]], start: datetime, end: datetime
-) -> float:
-    """Longest stretch of [start, end] not covered by any interval, in seconds."""
-    longest = 0.0
-    covered_until = start
-    for begin, finish in sorted(intervals):
-        if begin > covered_until:
-            longest = max(longest, (begin - covered_until).total_seconds())
-        covered_until = max(covered_until, finish)
-    if end > covered_until:
-        longest = max(longest, (end - covered_until).total_seconds())
-    return longest

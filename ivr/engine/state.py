@@ -79,6 +79,8 @@ class CallState:
     min_call_seconds: float = 0.0
     min_speech_seconds: float = 0.5
     on_invalid: str | None = None  # the flow a 无效来电 goes on at (None: it ends)
+    #: The confirming question (``emergency_confirm``) was asked: never twice in a call.
+    emergency_asked: bool = False
 
     def heard(self, speech_seconds: float | None) -> None:
         """A recording ended with this much speech above the gate."""

@@ -347,3 +347,42 @@ def test_diff_shows_the_running_against_the_on_disk_menu(
         "-b: 2",
         "+b: 3",
     ]
+
+
+def test_simulate_classifies_what_is_said_into_the_intake(
+    sim_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The worker's classifier on config/intake.yaml: a sure intake goes to 120 at once."""
+    settings = yaml.safe_load(sim_config.read_text(encoding="utf-8"))
+    settings["intake"] = str(ROOT / "config/intake.yaml")
+    sim_config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    args = ("--config", str(sim_config), "simulate", "--at", "2026-10-09T09:00", "--connects",
+            "--input", "2, speech:我爸昏迷了")  # fmt: skip
+    status, out, err = run(capsys, *args)
+    assert (status, err) == (0, "")
+    assert "session  emergency medical_120 raised by the classifier" in out
+    assert "transfer to line medical_120" in out
+    status, out, _ = run(capsys, *args, "--no-classify")
+    assert status == 0
+    assert "raised by the classifier" not in out
+    assert "create order: complaint, menu path 2" in out
+
+
+def test_simulate_shows_the_confirming_question_and_the_answer(
+    sim_config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unsure verdict (a stand-in until config/intake.yaml's rules give ``confirm_line``)."""
+    import hotline.commands.flow as flow_command
+
+    def unsure(text: str, menu: str | None) -> dict[str, object]:
+        return {"emergency_line": None, "confirm_line": "medical_120"}
+
+    monkeypatch.setattr(flow_command, "_intake_classifier", lambda rules: unsure)
+    script = "2, speech:我家老人胸口有点闷, 2"
+    status, out, _ = run(capsys, "--config", str(sim_config), "simulate", "--at",
+                         "2026-10-09T09:00", "--input", script)  # fmt: skip
+    assert status == 0
+    assert "「是否需要立即转接一二零急救？需要请按1，不需要请按2或稍候。」" in out
+    assert "emergency question for medical_120: declined" in out
+    assert "create order: complaint, menu path 2" in out
+    assert out.rstrip().endswith("asked whether to transfer to medical_120: declined")
