@@ -129,8 +129,12 @@ class IntakeClassifier:
         scores.update({f"{kind}:{label}": round(logs[label], 3) for label in model.labels})
         if kind == "domain" and best == self.rules.default_domain:
             return best  # nothing backs the default domain
-        for feature, weight in model.top_features(features, best, TOP_FEATURES):
-            evidence.append(Evidence(kind, best, _shown(feature), max(1, round(weight * 100))))
+        shown: set[str] = set()
+        for feature, weight in model.top_features(features, best, TOP_FEATURES * 2):
+            word = _shown(feature)  # "c:怎么" and "w:怎么" are one word to a reader
+            if word not in shown and len(shown) < TOP_FEATURES:
+                shown.add(word)
+                evidence.append(Evidence(kind, best, word, max(1, round(weight * 100))))
         return best
 
 

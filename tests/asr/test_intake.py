@@ -15,10 +15,12 @@ from asr.intake import (
     IntakeClassifier,
     IntakeResult,
     IntakeRules,
+    IntakeRulesError,
     load_corpus,
     load_intake_rules,
     normalise,
 )
+from asr.intake.text import counts
 from asr.segmenter import JiebaSegmenter
 from tests.asr.intake_cases import CASES, Case
 
@@ -317,3 +319,44 @@ def test_vosk_transcripts_are_joined(text: str, expected: str) -> None:
 
 def test_seed_cases_keep_their_menu_keys() -> None:
     assert any(isinstance(c, Case) and c.menu for c in CASES)
+
+
+# --- loading
+@pytest.mark.parametrize(
+    ("text", "most"),
+    [
+        ("车间里二十来个人", 20),
+        ("七八个工人", 7),
+        ("十几个学生", 12),
+        ("一家五口", 5),
+        ("好几十人", 40),
+        ("等了三个小时", None),  # time, not people
+        ("怀孕八个月", None),
+    ],
+)
+def test_counts_of_people(text: str, most: int | None) -> None:
+    assert max((c.value for c in counts(text)), default=None) == most
+
+
+def test_rule_errors_name_file_line_and_column(tmp_path: Path) -> None:
+    rules = tmp_path / "intake.yaml"
+    text = RULES_PATH.read_text(encoding="utf-8")
+    rules.write_text(text.replace("all_of: [hazards, exposure_ill]", "all_of: [hazard, x]"))
+    with pytest.raises(IntakeRulesError, match=r"intake\.yaml:\d+:\d+: unknown class 'hazard'"):
+        load_intake_rules(rules)
+    rules.write_text("version: [", encoding="utf-8")
+    with pytest.raises(IntakeRulesError, match=str(rules)):
+        load_intake_rules(rules)
+    with pytest.raises(IntakeRulesError, match="missing"):
+        load_intake_rules(tmp_path / "missing.yaml")
+
+
+def test_corpus_errors_name_the_sentence(tmp_path: Path, rules: IntakeRules) -> None:
+    corpus = tmp_path / "c.yaml"
+    corpus.write_text(
+        "- {text: 我爸昏迷了, line: medical_120, category: help, domain: null}\n"
+        "- {text: 我爸昏迷了, line: ambulance, category: help, domain: null}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(IntakeRulesError, match=r"c\.yaml:2:3: line 'ambulance'"):
+        load_corpus(corpus, rules)
