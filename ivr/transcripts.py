@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from asr.after_call import Priority
-from asr.intake import IntakeRules, classify, unknown_domains
+from asr.intake import IntakeClassifier, IntakeRules, unknown_domains
 from asr.segmenter import JiebaSegmenter
 from ivr.engine import actions
 from ivr.orders_client import OrdersUnavailable
@@ -36,8 +36,8 @@ log = logging.getLogger("ivr.transcripts")
 Classifier = Callable[[str, str | None], dict[str, Any] | None]
 """``(transcript, main-menu key) -> {category, domain, emergency_line, confirm_line, evidence}``
 or ``None`` (classification off); ``emergency_line``: sure, ``confirm_line``: unsure, ask
-(absent from classifiers that do not know it yet). Blocking (jieba): called in a worker
-thread."""
+(classifiers built elsewhere may leave it out). Blocking (jieba, the models): called in
+a worker thread."""
 
 
 async def classify_off_loop(
@@ -54,17 +54,17 @@ async def classify_off_loop(
 
 def intake_classifier(rules: IntakeRules) -> Classifier | None:
     """The classification of ``intake.yaml``'s rules, or ``None`` (logged) when they name a
-    domain dispatch does not know. Blocking: jieba builds its dictionary here (≈1 s), so no
-    call waits for it later."""
+    domain dispatch does not know. Blocking: jieba builds its dictionary and the category and
+    domain models are trained here (≈2-3 s), so no call waits for it later."""
     unknown = unknown_domains(rules, DOMAIN_LABELS)
     if unknown:
         log.error("intake classification off: domains %s are not dispatch domains", unknown)
         return None
-    segmenter = JiebaSegmenter(rules.vocabulary())
-    segmenter.cut("热线")
+    classifier = IntakeClassifier(rules, JiebaSegmenter(rules.vocabulary()))
+    classifier.classify("热线")
 
     def classify_intake(text: str, menu: str | None) -> dict[str, Any]:
-        return classify(text, rules, segmenter, menu=menu).for_order()
+        return classifier.classify(text, menu).for_order()
 
     return classify_intake
 

@@ -263,12 +263,15 @@ class Classification:
     A suggestion for the call taker, kept with its evidence: the caller's menu choice stays
     the order's category; ``domain`` fills the order's domain when it has none (and a word
     backs it); an ``emergency_line`` on an order that is not an emergency alerts supervisors.
+    ``confirm_line`` is a line the words point at without certainty (the IVR asked the caller
+    once); it raises no alert by itself.
     """
 
     category: str
     domain: str | None
     emergency_line: str | None
     evidence: tuple[Evidence, ...] = ()
+    confirm_line: str | None = None
 
     @property
     def domain_backed(self) -> bool:
@@ -280,6 +283,7 @@ class Classification:
             "category": self.category,
             "domain": self.domain,
             "emergency_line": self.emergency_line,
+            "confirm_line": self.confirm_line,
             "evidence": [item.to_json() for item in self.evidence],
         }
 

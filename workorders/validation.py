@@ -187,11 +187,14 @@ def parse_transcript_update(body: Mapping[str, object]) -> TranscriptUpdate:
 
 
 def _classification(value: object) -> Classification:
-    """``{"category", "domain", "emergency_line", "evidence": [{kind, label, word, weight}]}``."""
+    """``{"category", "domain", "emergency_line", "confirm_line", "evidence": [{kind, label,
+    word, weight}]}``; at most one of the two lines is set (sure, or to be confirmed)."""
     where = "classification"
     if not isinstance(value, dict):
         raise InvalidInput(f"{where} must be an object", field=where)
-    _reject_unknown(value, {"category", "domain", "emergency_line", "evidence"}, prefix=where)
+    _reject_unknown(
+        value, {"category", "domain", "emergency_line", "confirm_line", "evidence"}, prefix=where
+    )
     category = value.get("category")
     if not isinstance(category, str):
         raise InvalidInput(f"{where}.category is required", field=f"{where}.category")
@@ -201,11 +204,12 @@ def _classification(value: object) -> Classification:
         raise InvalidInput(
             f"{where}.category {category!r} is not a category", field=f"{where}.category"
         ) from None
-    line = value.get("emergency_line")
-    if line is not None and not (isinstance(line, str) and _LINE.fullmatch(line)):
+    line = _line_or_null(value, "emergency_line", where)
+    confirm = _line_or_null(value, "confirm_line", where)
+    if line is not None and confirm is not None:
         raise InvalidInput(
-            f"{where}.emergency_line must be the name of a dedicated line or null",
-            field=f"{where}.emergency_line",
+            f"{where}: emergency_line (sure) and confirm_line (to ask) exclude each other",
+            field=f"{where}.confirm_line",
         )
     evidence = value.get("evidence", [])
     if not isinstance(evidence, list) or len(evidence) > MAX_EVIDENCE:
@@ -220,7 +224,17 @@ def _classification(value: object) -> Classification:
         evidence=tuple(
             _evidence(item, f"{where}.evidence[{n}]") for n, item in enumerate(evidence)
         ),
+        confirm_line=confirm,
     )
+
+
+def _line_or_null(value: Mapping[str, object], key: str, where: str) -> str | None:
+    line = value.get(key)
+    if line is not None and not (isinstance(line, str) and _LINE.fullmatch(line)):
+        raise InvalidInput(
+            f"{where}.{key} must be the name of a dedicated line or null", field=f"{where}.{key}"
+        )
+    return line
 
 
 def _evidence(item: object, where: str) -> Evidence:

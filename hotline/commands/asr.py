@@ -42,7 +42,7 @@ def register(commands: Any) -> None:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    from asr.intake import IntakeRulesError, classify, load_intake_rules
+    from asr.intake import IntakeClassifier, IntakeRulesError, load_intake_rules
     from asr.segmenter import JiebaSegmenter
     from routing.units import DOMAIN_LABELS
 
@@ -51,16 +51,21 @@ def _classify(args: argparse.Namespace) -> int:
     except IntakeRulesError as exc:
         print(exc, file=sys.stderr)
         return 1
-    result = classify(args.text, rules, JiebaSegmenter(rules.vocabulary()), menu=args.menu)
+    classifier = IntakeClassifier(rules, JiebaSegmenter(rules.vocabulary()))
+    result = classifier.classify(args.text, args.menu)
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False, indent=1))
         return 0
     print(f"category:        {result.category}")
     print(f"domain:          {result.domain} ({DOMAIN_LABELS.get(result.domain, '?')})")
     print(f"emergency line:  {result.emergency_line or '-'}")
+    print(f"confirm line:    {result.confirm_line or '-'}  (not sure: the IVR asks once)")
     print("evidence:")
     for item in result.evidence:
-        print(f"  {item.kind:<10} {item.label:<18} {item.word}  ({item.weight:+d})")
+        print(f"  {item.kind:<10} {item.label:<22} {item.word}  ({item.weight:+d})")
+    lines = {k: v for k, v in result.scores.items() if k.startswith("line:")}
+    if lines:
+        print("line scores:     " + ", ".join(f"{k[5:]} {v:g}" for k, v in lines.items()))
     if not result.evidence:
         print("  (no rule word matched)")
     return 0

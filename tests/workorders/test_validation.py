@@ -153,6 +153,14 @@ def test_idempotency_key_accepted() -> None:
             {**SPOKEN, "classification": {**CLASSIFIED, "emergency_line": "120 now"}},
             "classification.emergency_line",
         ),
+        (
+            {**SPOKEN, "classification": {**CLASSIFIED, "confirm_line": ["medical_120"]}},
+            "classification.confirm_line",
+        ),
+        (  # sure and to-be-confirmed at once: one of them is a lie
+            {**SPOKEN, "classification": {**CLASSIFIED, "confirm_line": "fire_119"}},
+            "classification.confirm_line",
+        ),
         ({**SPOKEN, "classification": {**CLASSIFIED, "evidence": {}}}, "classification.evidence"),
         (
             {**SPOKEN, "classification": {**CLASSIFIED, "evidence": [{"kind": "domain"}]}},
@@ -197,7 +205,7 @@ def test_transcript_with_its_classification() -> None:
     assert update.classification == Classification(
         "help", "medical_service", "medical_120", (Evidence("emergency", "medical_120", "昏迷", 2),)
     )
-    assert update.classification.to_json() == CLASSIFIED
+    assert update.classification.to_json() == {**CLASSIFIED, "confirm_line": None}
     assert not update.classification.domain_backed  # no domain word among the evidence
 
 
@@ -357,3 +365,15 @@ def test_bodies_must_be_utf8_json_objects(raw: bytes) -> None:
 
 def test_a_utf8_body_is_read() -> None:
     assert parse_json_object('{"名": "张"}'.encode()) == {"名": "张"}
+
+
+def test_a_line_to_confirm_is_kept() -> None:
+    """The IVR's classifier sends ``confirm_line`` (asked, not sure) with no emergency_line."""
+    body = {**CLASSIFIED, "emergency_line": None, "confirm_line": "medical_120"}
+    update = parse_transcript_update({**SPOKEN, "classification": body})
+    assert update.classification is not None
+    assert (update.classification.emergency_line, update.classification.confirm_line) == (
+        None,
+        "medical_120",
+    )
+    assert update.classification.to_json()["confirm_line"] == "medical_120"

@@ -119,7 +119,13 @@ _SCHEMAS: dict[str, Any] = {
             "domain": {"anyOf": [_ref("Domain"), {"type": "null"}]},
             "emergency_line": {
                 **_NULLABLE_STR,
-                "description": "dedicated line (routing.yaml) the words point at",
+                "description": "dedicated line (routing.yaml) the words point at, surely "
+                "(the IVR transfers at once)",
+            },
+            "confirm_line": {
+                **_NULLABLE_STR,
+                "description": "dedicated line the words point at without certainty (the IVR "
+                "asks the caller once); null when emergency_line is set",
             },
             "evidence": {
                 "type": "array",
@@ -132,7 +138,8 @@ _SCHEMAS: dict[str, Any] = {
                         "kind": {
                             "type": "string",
                             "description": (
-                                "category, domain, emergency, acute, suppressor, menu, negated"
+                                "category, domain, emergency, frame, acute, suppressor, "
+                                "menu, negated, suppressed, time"
                             ),
                         },
                         "label": _STR,

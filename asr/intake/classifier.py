@@ -1,0 +1,178 @@
+"""``IntakeClassifier``: the one entry point, built once from the rules, pure afterwards.
+
+Built from ``IntakeRules`` (with their corpus) and a ``Segmenter``; ``classify(text, menu)``
+does no I/O. The emergency line comes from the rules (``asr.intake.frames``); category and
+domain from two regressions trained here on the corpus, over features that generalise
+beyond the corpus' wording: character n-grams (dialect spellings share characters with the
+standard words), jieba words, the cue classes of ``intake.yaml`` (a cue word the corpus never
+used still counts as its class) and the markers the frames found (past, calm, complaint...).
+An emergency decides the category (help, or report for public health) and, for public health,
+the domain its frame implies. Without a corpus the cue words are counted as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from asr.intake.evidence import Evidence, IntakeResult
+from asr.intake.frames import LineDecision, decide
+from asr.intake.model import TextModel
+from asr.intake.rules import Cues, IntakeRules
+from asr.intake.text import normalise
+
+TOP_FEATURES = 3
+CHAR_NGRAMS = (2, 3)
+_STRIP = set("，。！？；：、,.!?;:…—\"'“”‘’（）() \t\n")
+
+
+class Segmenter(Protocol):
+    def cut(self, text: str) -> list[str]: ...
+
+
+class IntakeClassifier:
+    """Category, domain and emergency line of an intake (see the module docstring)."""
+
+    def __init__(self, rules: IntakeRules, segmenter: Segmenter) -> None:
+        self.rules = rules
+        self.segmenter = segmenter
+        self._category: TextModel | None = None
+        self._domain: TextModel | None = None
+        examples = rules.corpus
+        if examples:
+            # The category of an emergency is its line's: learn it from the other sentences.
+            calm = [e for e in examples if e.line is None]
+            if calm:
+                docs = [self.features(e.text) for e in calm]
+                self._category = TextModel(docs, [e.category for e in calm], rules.regularisation)
+            labelled = [e for e in examples if e.domain is not None]
+            if labelled:
+                docs = [self.features(e.text) for e in labelled]
+                domains = [str(e.domain) for e in labelled]
+                self._domain = TextModel(docs, domains, rules.regularisation)
+
+    def features(self, text: str, decision: LineDecision | None = None) -> list[str]:
+        """The feature strings of ``text`` (normalised inside)."""
+        plain = normalise(text)
+        if decision is None:
+            decision = decide(plain, self.rules)
+        chars = "".join(c for c in plain if c not in _STRIP)
+        found = [f"c:{chars[i : i + n]}" for n in CHAR_NGRAMS for i in range(len(chars) - n + 1)]
+        found += [f"w:{t}" for t in self.segmenter.cut(plain) if t.strip() and t not in _STRIP]
+        for prefix, cues in (("cat", self.rules.categories), ("dom", self.rules.domains)):
+            found += [f"{prefix}:{c.label}" for c in cues if _cue_hits(chars, c)]
+        found += [f"sig:{s}" for s in sorted(decision.signals)]
+        return found
+
+    def classify(self, text: str, menu: str | None = None) -> IntakeResult:
+        """Classify one intake transcript; ``menu`` is the main-menu key the caller pressed."""
+        rules = self.rules
+        plain = normalise(text)
+        decision = decide(plain, rules)
+        evidence = list(decision.evidence)
+        scores: dict[str, float] = {f"line:{k}": v for k, v in decision.scores.items()}
+        features = self.features(plain, decision)
+        chars = "".join(c for c in plain if c not in _STRIP)
+        menu_category = rules.menu.get(menu) if menu is not None else None
+        if menu_category is not None:
+            weight = round(rules.menu_weight)
+            evidence.append(Evidence("menu", menu_category, str(menu), weight))
+
+        emergency = decision.line or decision.confirm
+        if emergency is not None:
+            category = next(r.category for r in rules.emergencies if r.line == emergency)
+        elif not plain:
+            category = menu_category or rules.default_category
+        else:
+            category = self._choose(
+                self._category, rules.categories, chars, features, "category", evidence, scores,
+                bonus={menu_category: rules.menu_weight} if menu_category else {},
+                default=rules.default_category,
+            )  # fmt: skip
+        if decision.domain is not None:
+            domain = decision.domain
+            evidence.append(Evidence("domain", domain, "frame", rules.scoring.frame))
+        elif not plain:
+            domain = rules.default_domain
+        else:
+            domain = self._choose(
+                self._domain, rules.domains, chars, features, "domain", evidence, scores,
+                bonus={}, default=rules.default_domain,
+            )  # fmt: skip
+        return IntakeResult(
+            category, domain, decision.line, tuple(evidence), scores, decision.confirm
+        )
+
+    def _choose(
+        self,
+        model: TextModel | None,
+        cues: Sequence[Cues],
+        chars: str,
+        features: Sequence[str],
+        kind: str,
+        evidence: list[Evidence],
+        scores: dict[str, float],
+        *,
+        bonus: Mapping[str, float],
+        default: str,
+    ) -> str:
+        if model is None:
+            return _count_cues(cues, chars, kind, evidence, scores, bonus, default)
+        logs = dict(model.predict(features).log_probs)
+        for label, extra in bonus.items():
+            logs[label] = logs.get(label, -30.0) + extra
+        for cue in cues:  # the lexicon counts directly too: it reaches words the corpus lacks
+            found = _cue_score(chars, cue)
+            if found and cue.label in logs:
+                logs[cue.label] += self.rules.cue_weight * found
+        best = max(model.labels, key=lambda label: logs.get(label, -30.0))
+        scores.update({f"{kind}:{label}": round(logs[label], 3) for label in model.labels})
+        if kind == "domain" and best == self.rules.default_domain:
+            return best  # nothing backs the default domain
+        shown: set[str] = set()
+        for feature, weight in model.top_features(features, best, TOP_FEATURES * 2):
+            word = _shown(feature)  # "c:怎么" and "w:怎么" are one word to a reader
+            if word not in shown and len(shown) < TOP_FEATURES:
+                shown.add(word)
+                evidence.append(Evidence(kind, best, word, max(1, round(weight * 100))))
+        return best
+
+
+def _cue_score(text: str, cue: Cues) -> int:
+    """Strong words 2, others 1; a word inside a longer word of the same cue counts once."""
+    weights = {**dict.fromkeys(cue.words, 1), **dict.fromkeys(cue.strong, 2)}
+    found = [w for w in weights if w in text]
+    return sum(weights[w] for w in found if not any(w != o and w in o for o in found))
+
+
+def _cue_hits(chars: str, cues: Cues) -> bool:
+    return any(w in chars for w in (*cues.words, *cues.strong))
+
+
+def _shown(feature: str) -> str:
+    """``c:投诉`` → ``投诉``; class and marker features keep their prefix."""
+    prefix, _, rest = feature.partition(":")
+    return (rest if prefix in ("c", "w") else feature)[:64]
+
+
+def _count_cues(
+    cues: Sequence[Cues],
+    chars: str,
+    kind: str,
+    evidence: list[Evidence],
+    scores: dict[str, float],
+    bonus: Mapping[str, float],
+    default: str,
+) -> str:
+    """Without a corpus: count cue words (strong 2, others 1) found in the text."""
+    totals: dict[str, float] = {}
+    for cue in cues:
+        weights = {**dict.fromkeys(cue.words, 1), **dict.fromkeys(cue.strong, 2)}
+        for word, weight in weights.items():
+            if word in chars:
+                totals[cue.label] = totals.get(cue.label, 0) + weight
+                evidence.append(Evidence(kind, cue.label, word, weight))
+        totals[cue.label] = totals.get(cue.label, 0) + bonus.get(cue.label, 0)
+    scores.update({f"{kind}:{k}": v for k, v in totals.items() if v})
+    ranked = [c.label for c in cues if totals.get(c.label, 0) > 0]
+    return max(ranked, key=lambda label: totals[label], default=default)
