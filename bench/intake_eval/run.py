@@ -169,13 +169,13 @@ def report(overall: Tally, per_kind: dict[str, Tally], errors: list[dict[str, An
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("file", type=Path)
+    parser.add_argument("files", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--json", type=Path, help="write the figures and errors here")
     parser.add_argument("--rules", type=Path, default=DEFAULT_RULES)
     args = parser.parse_args(argv)
     try:
         rules = load_intake_rules(args.rules)
-        examples = load_corpus(args.file, rules)
+        examples = [e for file in args.files for e in load_corpus(file, rules)]
     except IntakeRulesError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -189,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(f"  {text}" for text in overlap[:10]))
     if args.json is not None:
         data = {
-            "file": str(args.file),
+            "files": [str(file) for file in args.files],
             "overall": overall.figures(),
             "per_kind": {kind: tally.figures() for kind, tally in sorted(per_kind.items())},
             "in_training_corpus": overlap,
