@@ -69,6 +69,13 @@ def worker_up_line(host: str, port: int) -> str:
     return f"IVR worker sip:{host}:{port} up"
 
 
+def worker_restarted_line(host: str, port: int) -> str:
+    """What the edge logs when a worker registers again as a new process (kamailio.cfg
+    ``WORKER_REGISTER``): it ends the old process's calls, and a restart quicker than the
+    probes leaves the worker in rotation, with no "down" and "up" lines."""
+    return f"IVR worker sip:{host}:{port} restarted"
+
+
 def write_dispatcher_list(
     path: Path, workers: Iterable[tuple[str, int]], up: Collection[tuple[str, int]] = ()
 ) -> Path:

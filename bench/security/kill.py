@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.capacity.media import make as make_media
-from bench.security.node import REPO, BatteryNode, caller_numbers, sipp, sipp_counts
+from bench.security.node import GATEWAY, REPO, BatteryNode, caller_numbers, sipp, sipp_counts
 from bench.security.report import Figure, StepResult
 from bench.security.tones import seconds_of_tones, tone_frequencies
 from tests.e2e.peers import Process
 from tests.e2e.sipp import answered_calls
 
-FIRST_SOURCE = "127.0.0.8"
+FIRST_SOURCE = GATEWAY  # allow-listed at the edge, as a carrier's trunk is
 # The same host as wave 1, as every call of a carrier comes from its gateway: a stale
 # stream then differs from a new caller's by port only (issue 13 item 6).
 SECOND_SOURCE = FIRST_SOURCE
