@@ -80,7 +80,7 @@ def _sip(packet: Datagram) -> tuple[str, dict[str, str], str] | None:
         return None
     head, _, body = text.partition("\r\n\r\n")
     start, *lines = head.split("\r\n")
-    headers = {}
+    headers: dict[str, str] = {}
     for line in lines:
         name, _, value = line.partition(":")
         headers.setdefault(name.strip().lower(), value.strip())

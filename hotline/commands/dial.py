@@ -125,7 +125,9 @@ def _sox(inputs: list[str], out: Path, effects: list[str]) -> Path:
 
 def _seconds(path: Path) -> float:
     with wave.open(str(path)) as wav:
-        return wav.getnframes() / wav.getframerate()
+        frames: int = wav.getnframes()
+        rate: int = wav.getframerate()
+    return frames / rate
 
 
 def _prompt_seconds(settings: Settings, key: str) -> float | None:
