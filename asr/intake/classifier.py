@@ -12,8 +12,9 @@ hypothetical, complaint, story, not urgent, cues a marker cancelled).
   (thresholds chosen by cross-validation, ``bench.intake_eval.tune``). The hand-written cues
   and frames (``asr.intake.frames``) still run: their markers are features, and their words,
   frames and verdict are evidence beside the model's top features.
-* An emergency decides the category (help, or report for public health); for public health
-  the domain is the frame's, or the domain model's best among the frames' domains.
+* A sure emergency decides the category (help, or report for public health); a line to
+  confirm does not (the caller may say no). For a public-health line the domain is the
+  frame's, or the domain model's best among the frames' domains.
 * Otherwise the **category** model (trained on the sentences without an emergency) and the
   **domain** model decide, with the cue lexicon and the menu key added to their scores.
 """
@@ -63,12 +64,14 @@ class IntakeClassifier:
         if len(set(lines)) > 1:
             self._line = TextModel(docs, lines, rules.line.C, min_df=LINE_MIN_DF)
         # The category of an emergency is its line's: learn it from the other sentences.
-        calm = [(d, e.category) for d, e in zip(docs, examples, strict=True) if e.line is None]
+        calm = [i for i, e in enumerate(examples) if e.line is None]
         if calm:
-            self._category = TextModel(*zip(*calm, strict=True), rules.regularisation)
-        labelled = [(d, e.domain) for d, e in zip(docs, examples, strict=True) if e.domain]
+            categories = [examples[i].category for i in calm]
+            self._category = TextModel([docs[i] for i in calm], categories, rules.regularisation)
+        labelled = [i for i, e in enumerate(examples) if e.domain]
         if labelled:
-            self._domain = TextModel(*zip(*labelled, strict=True), rules.regularisation)
+            domains = [str(examples[i].domain) for i in labelled]
+            self._domain = TextModel([docs[i] for i in labelled], domains, rules.regularisation)
 
     def features(self, text: str, decision: LineDecision | None = None) -> list[str]:
         """The feature strings of ``text`` (normalised inside)."""
@@ -99,8 +102,8 @@ class IntakeClassifier:
 
         sure, confirm = self._decide_line(features, decision, evidence, scores)
         emergency = sure or confirm
-        if emergency is not None:
-            category = next(r.category for r in rules.emergencies if r.line == emergency)
+        if sure is not None:  # a line to confirm may be declined: the model keeps the category
+            category = next(r.category for r in rules.emergencies if r.line == sure)
         elif not plain:
             category = menu_category or rules.default_category
         else:
@@ -145,6 +148,8 @@ class IntakeClassifier:
             evidence.append(Evidence("rules", verdict, said, decision.scores.get(verdict, 0)))
         if self._line is None:
             return decision.line, decision.confirm
+        if not features:
+            return None, None  # nothing said
         probs = self._line.probabilities(features)
         scores.update({f"p:{label}": round(p, 3) for label, p in probs.items()})
         ranked = sorted(self._order, key=lambda line: -probs.get(line, 0.0))
@@ -162,8 +167,12 @@ class IntakeClassifier:
             if word not in shown and len(shown) < TOP_FEATURES:
                 shown.add(word)
                 evidence.append(Evidence("line", best, word, max(1, round(weight * 100))))
-        if p >= self.thresholds.sure:
+        needed = self.thresholds.sure if decision.scores else self.thresholds.unbacked
+        if p >= needed and not _rules_cancelled(decision):
             return best, None
+        if p >= self.thresholds.sure:
+            why = "the rules cancelled it" if decision.scores else "no rule cue backs it"
+            evidence.append(Evidence("line", best, f"sure → confirm: {why}", 0))
         return None, best
 
     def _choose(
@@ -202,6 +211,18 @@ class IntakeClassifier:
                 shown.add(word)
                 evidence.append(Evidence(kind, best, word, max(1, round(weight * 100))))
         return best
+
+
+CANCELLING = frozenset({"past", "resolved", "story", "not_urgent", "hypothetical"})
+
+
+def _rules_cancelled(decision: LineDecision) -> bool:
+    """The rules saw a danger and saw it cancelled (past, resolved, a story, not urgent, a
+    hypothetical), and no line kept a positive score: the model's sure becomes a question."""
+    if any(score > 0 for score in decision.scores.values()):
+        return False
+    cancelled = any(s.startswith("cancelled:") for s in decision.signals)
+    return cancelled or bool(decision.scores and decision.signals & CANCELLING)
 
 
 def _cue_score(text: str, cue: Cues) -> int:

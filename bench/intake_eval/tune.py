@@ -23,8 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from asr.intake import Example, IntakeClassifier, IntakeResult, IntakeRulesError
-from asr.intake import LineThresholds, load_intake_rules
+from asr.intake import Example, IntakeClassifier, IntakeResult, IntakeRulesError, load_intake_rules
 from asr.segmenter import JiebaSegmenter
 from bench.intake_eval.run import DEFAULT_RULES, report, tally
 
@@ -95,13 +94,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     sure, confirm = choose(predictions, args.max_false_alarms, args.max_confirm)
     pairs: list[tuple[Example, IntakeResult]] = []
     for classifier, test in trained:
-        classifier.thresholds = LineThresholds(sure, confirm, rules.line.C)
+        classifier.thresholds = replace(rules.line, sure=sure, confirm=confirm)
         pairs += [(e, classifier.classify(e.text)) for e in test]
     overall, per_kind, errors = tally(pairs)
-    print(f"thresholds ({args.folds}-fold, out-of-fold false alarms <= "
-          f"{args.max_false_alarms:.1%}, confirm on non-emergencies <= {args.max_confirm:.1%}):")
-    print(f"  model.line: {{sure: {sure}, confirm: {confirm}, C: {rules.line.C:g}}}"
-          f"   (now in {args.rules}: sure {rules.line.sure}, confirm {rules.line.confirm})\n")
+    print(
+        f"thresholds ({args.folds}-fold, out-of-fold false alarms <= "
+        f"{args.max_false_alarms:.1%}, confirm on non-emergencies <= {args.max_confirm:.1%}):"
+    )
+    print(
+        f"  model.line: {{sure: {sure}, confirm: {confirm}, unbacked: {rules.line.unbacked}, "
+        f"C: {rules.line.C:g}}}"
+        f"   (now in {args.rules}: sure {rules.line.sure}, confirm {rules.line.confirm})\n"
+    )
     print(report(overall, per_kind, errors if args.errors else []))
     if args.json is not None:
         data = {
