@@ -117,8 +117,8 @@ class IntakeClassifier:
         if decision.domain is not None and emergency is not None and rules_line == emergency:
             domain = decision.domain
             evidence.append(Evidence("domain", domain, "frame", rules.scoring.frame))
-        elif not plain:
-            domain = rules.default_domain
+        elif not plain or (sure is not None and not framed):
+            domain = rules.default_domain  # 120/119/110/122: no domain is checked or routed on
         else:
             domain = self._choose(
                 self._domain, rules.domains, chars, features, "domain", evidence, scores,

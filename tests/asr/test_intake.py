@@ -384,3 +384,45 @@ def test_corpus_errors_name_the_sentence(tmp_path: Path, rules: IntakeRules) -> 
     )
     with pytest.raises(IntakeRulesError, match=r"c\.yaml:2:3: line 'ambulance'"):
         load_corpus(corpus, rules)
+
+
+def test_a_corpus_directory_is_read_in_name_order(tmp_path: Path) -> None:
+    (tmp_path / "intake.yaml").write_text(
+        RULES_PATH.read_text(encoding="utf-8").replace(
+            "corpus: intake_corpus ", "corpus: corpus_dir "
+        ),
+        encoding="utf-8",
+    )
+    corpus = tmp_path / "corpus_dir"
+    corpus.mkdir()
+    (corpus / "b.yaml").write_text(
+        "- {text: 我爸昏迷了, line: medical_120, category: help, domain: null}\n",
+        encoding="utf-8",
+    )
+    (corpus / "a.yaml").write_text(
+        "- {text: 想问疫苗, line: null, category: consult, domain: prevention}\n"
+        "- {text: 坏的, line: null, category: nonsense, domain: null}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(IntakeRulesError, match=r"a\.yaml:2:3: category 'nonsense'"):
+        load_intake_rules(tmp_path / "intake.yaml")
+    (corpus / "a.yaml").write_text(
+        "- {text: 想问疫苗, line: null, category: consult, domain: prevention}\n",
+        encoding="utf-8",
+    )
+    rules = load_intake_rules(tmp_path / "intake.yaml")
+    assert [e.text for e in rules.corpus] == ["想问疫苗", "我爸昏迷了"]
+
+
+def test_the_tuner_folds_and_thresholds() -> None:
+    """bench.intake_eval.tune: stratified folds, the lowest thresholds within the limits."""
+    from bench.intake_eval.tune import OutOfFold, choose, folds
+
+    def example(line: str | None) -> Example:
+        return Example("x", line, "help", None)
+
+    assert folds([example("a"), example(None), example("a"), example("a")], 2) == [0, 0, 1, 0]
+    calm = [OutOfFold(example(None), "medical_120", p) for p in (0.9, 0.5, 0.3) + (0.01,) * 97]
+    # one false alarm in 100 allowed: sure just above 0.5; one question (0.5) allowed
+    assert choose(calm, 0.01, 0.01) == (0.51, 0.31)
+    assert choose(calm, 0.0, 0.0) == (0.91, 0.91)  # no band at all
