@@ -55,7 +55,7 @@ async def classify_off_loop(
 def intake_classifier(rules: IntakeRules) -> Classifier | None:
     """The classification of ``intake.yaml``'s rules, or ``None`` (logged) when they name a
     domain dispatch does not know. Blocking: jieba builds its dictionary and the category and
-    domain models are trained here (≈2-3 s), so no call waits for it later."""
+    domain models are trained here (3-5 s), so no call waits for it later."""
     unknown = unknown_domains(rules, DOMAIN_LABELS)
     if unknown:
         log.error("intake classification off: domains %s are not dispatch domains", unknown)

@@ -1,13 +1,22 @@
 """``IntakeClassifier``: the one entry point, built once from the rules, pure afterwards.
 
 Built from ``IntakeRules`` (with their corpus) and a ``Segmenter``; ``classify(text, menu)``
-does no I/O. The emergency line comes from the rules (``asr.intake.frames``); category and
-domain from two regressions trained here on the corpus, over features that generalise
-beyond the corpus' wording: character n-grams (dialect spellings share characters with the
-standard words), jieba words, the cue classes of ``intake.yaml`` (a cue word the corpus never
-used still counts as its class) and the markers the frames found (past, calm, complaint...).
-An emergency decides the category (help, or report for public health) and, for public health,
-the domain its frame implies. Without a corpus the cue words are counted as before.
+does no I/O. Three logistic regressions are trained here on the corpus, over the same feature
+strings: character 1- to 3-grams (dialect spellings share characters with the standard
+words), jieba words, the cue classes of ``intake.yaml`` (a cue word the corpus never used
+still counts as its class) and the markers the rules found (past, resolved, calm, mild,
+hypothetical, complaint, story, not urgent, cues a marker cancelled).
+
+* The **line** model (none + the emergency lines) decides the emergency line: its best line
+  is sure at ``p >= line.sure`` and asked about at ``line.confirm <= p < line.sure``
+  (thresholds chosen by cross-validation, ``bench.intake_eval.tune``). The hand-written cues
+  and frames (``asr.intake.frames``) still run: their markers are features, and their words,
+  frames and verdict are evidence beside the model's top features.
+* A sure emergency decides the category (help, or report for public health); a line to
+  confirm does not (the caller may say no). For a public-health line the domain is the
+  frame's, or the domain model's best among the frames' domains.
+* Otherwise the **category** model (trained on the sentences without an emergency) and the
+  **domain** model decide, with the cue lexicon and the menu key added to their scores.
 """
 
 from __future__ import annotations
@@ -22,7 +31,10 @@ from asr.intake.rules import Cues, IntakeRules
 from asr.intake.text import normalise
 
 TOP_FEATURES = 3
-CHAR_NGRAMS = (2, 3)
+CHAR_NGRAMS = (1, 2, 3)
+NONE = "none"
+"""The line model's label for "no emergency line"."""
+LINE_MIN_DF = 2
 _STRIP = set("，。！？；：、,.!?;:…—\"'“”‘’（）() \t\n")
 
 
@@ -36,20 +48,30 @@ class IntakeClassifier:
     def __init__(self, rules: IntakeRules, segmenter: Segmenter) -> None:
         self.rules = rules
         self.segmenter = segmenter
+        self.thresholds = rules.line
+        """Read at every ``classify``: ``bench.intake_eval.tune`` sets them on fold models."""
         self._category: TextModel | None = None
         self._domain: TextModel | None = None
+        self._line: TextModel | None = None
+        self._order = tuple(rule.line for rule in rules.emergencies)
+        self._public_domains = {
+            rule.line: tuple(dict.fromkeys(f.domain for f in rule.frames if f.domain))
+            for rule in rules.emergencies
+        }
         examples = rules.corpus
-        if examples:
-            # The category of an emergency is its line's: learn it from the other sentences.
-            calm = [e for e in examples if e.line is None]
-            if calm:
-                docs = [self.features(e.text) for e in calm]
-                self._category = TextModel(docs, [e.category for e in calm], rules.regularisation)
-            labelled = [e for e in examples if e.domain is not None]
-            if labelled:
-                docs = [self.features(e.text) for e in labelled]
-                domains = [str(e.domain) for e in labelled]
-                self._domain = TextModel(docs, domains, rules.regularisation)
+        docs = [self.features(e.text) for e in examples]
+        lines = [e.line or NONE for e in examples]
+        if len(set(lines)) > 1:
+            self._line = TextModel(docs, lines, rules.line.C, min_df=LINE_MIN_DF)
+        # The category of an emergency is its line's: learn it from the other sentences.
+        calm = [i for i, e in enumerate(examples) if e.line is None]
+        if calm:
+            categories = [examples[i].category for i in calm]
+            self._category = TextModel([docs[i] for i in calm], categories, rules.regularisation)
+        labelled = [i for i, e in enumerate(examples) if e.domain]
+        if labelled:
+            domains = [str(examples[i].domain) for i in labelled]
+            self._domain = TextModel([docs[i] for i in labelled], domains, rules.regularisation)
 
     def features(self, text: str, decision: LineDecision | None = None) -> list[str]:
         """The feature strings of ``text`` (normalised inside)."""
@@ -78,9 +100,10 @@ class IntakeClassifier:
             weight = round(rules.menu_weight)
             evidence.append(Evidence("menu", menu_category, str(menu), weight))
 
-        emergency = decision.line or decision.confirm
-        if emergency is not None:
-            category = next(r.category for r in rules.emergencies if r.line == emergency)
+        sure, confirm = self._decide_line(features, decision, evidence, scores)
+        emergency = sure or confirm
+        if sure is not None:  # a line to confirm may be declined: the model keeps the category
+            category = next(r.category for r in rules.emergencies if r.line == sure)
         elif not plain:
             category = menu_category or rules.default_category
         else:
@@ -89,19 +112,68 @@ class IntakeClassifier:
                 bonus={menu_category: rules.menu_weight} if menu_category else {},
                 default=rules.default_category,
             )  # fmt: skip
-        if decision.domain is not None:
+        framed = self._public_domains.get(emergency or "", ())
+        rules_line = decision.line or decision.confirm
+        if decision.domain is not None and emergency is not None and rules_line == emergency:
             domain = decision.domain
             evidence.append(Evidence("domain", domain, "frame", rules.scoring.frame))
-        elif not plain:
-            domain = rules.default_domain
+        elif not plain or (sure is not None and not framed):
+            domain = rules.default_domain  # 120/119/110/122: no domain is checked or routed on
         else:
             domain = self._choose(
                 self._domain, rules.domains, chars, features, "domain", evidence, scores,
-                bonus={}, default=rules.default_domain,
+                bonus={}, default=rules.default_domain, among=framed,
             )  # fmt: skip
-        return IntakeResult(
-            category, domain, decision.line, tuple(evidence), scores, decision.confirm
-        )
+        return IntakeResult(category, domain, sure, tuple(evidence), scores, confirm)
+
+    def line_probabilities(self, text: str) -> dict[str, float]:
+        """The line model's probability of every label (``none`` and the lines) for ``text``;
+        empty without a corpus. What ``bench.intake_eval.tune`` cross-validates."""
+        if self._line is None:
+            return {}
+        return self._line.probabilities(self.features(text))
+
+    def _decide_line(
+        self,
+        features: Sequence[str],
+        decision: LineDecision,
+        evidence: list[Evidence],
+        scores: dict[str, float],
+    ) -> tuple[str | None, str | None]:
+        """(sure line, line to confirm) from the line model; the rules' own verdict when there
+        is no corpus. Of the lines at or above ``sure``, the first in precedence wins."""
+        verdict = decision.line or decision.confirm
+        if verdict is not None:
+            said = "sure" if decision.line else "confirm"
+            evidence.append(Evidence("rules", verdict, said, decision.scores.get(verdict, 0)))
+        if self._line is None:
+            return decision.line, decision.confirm
+        if not features:
+            return None, None  # nothing said
+        probs = self._line.probabilities(features)
+        scores.update({f"p:{label}": round(p, 3) for label, p in probs.items()})
+        ranked = sorted(self._order, key=lambda line: -probs.get(line, 0.0))
+        best = ranked[0]
+        p = probs.get(best, 0.0)
+        if p < self.thresholds.confirm:
+            return None, None
+        if p >= self.thresholds.sure:
+            best = next(ln for ln in self._order if probs.get(ln, 0.0) >= self.thresholds.sure)
+            p = probs[best]
+        evidence.append(Evidence("line", best, f"p={p:.2f}", round(p * 100)))
+        shown: set[str] = set()
+        for feature, weight in self._line.top_features(features, best, TOP_FEATURES * 2):
+            word = _shown(feature)
+            if word not in shown and len(shown) < TOP_FEATURES:
+                shown.add(word)
+                evidence.append(Evidence("line", best, word, max(1, round(weight * 100))))
+        needed = self.thresholds.sure if decision.scores else self.thresholds.unbacked
+        if p >= needed and not _rules_cancelled(decision):
+            return best, None
+        if p >= self.thresholds.sure:
+            why = "the rules cancelled it" if decision.scores else "no rule cue backs it"
+            evidence.append(Evidence("line", best, f"sure → confirm: {why}", 0))
+        return None, best
 
     def _choose(
         self,
@@ -115,7 +187,9 @@ class IntakeClassifier:
         *,
         bonus: Mapping[str, float],
         default: str,
+        among: Sequence[str] = (),
     ) -> str:
+        """The best label of ``model`` (only of ``among`` when given and known to it)."""
         if model is None:
             return _count_cues(cues, chars, kind, evidence, scores, bonus, default)
         logs = dict(model.predict(features).log_probs)
@@ -125,7 +199,8 @@ class IntakeClassifier:
             found = _cue_score(chars, cue)
             if found and cue.label in logs:
                 logs[cue.label] += self.rules.cue_weight * found
-        best = max(model.labels, key=lambda label: logs.get(label, -30.0))
+        allowed = [label for label in model.labels if label in among] or list(model.labels)
+        best = max(allowed, key=lambda label: logs.get(label, -30.0))
         scores.update({f"{kind}:{label}": round(logs[label], 3) for label in model.labels})
         if kind == "domain" and best == self.rules.default_domain:
             return best  # nothing backs the default domain
@@ -136,6 +211,18 @@ class IntakeClassifier:
                 shown.add(word)
                 evidence.append(Evidence(kind, best, word, max(1, round(weight * 100))))
         return best
+
+
+CANCELLING = frozenset({"past", "resolved", "story", "not_urgent", "hypothetical"})
+
+
+def _rules_cancelled(decision: LineDecision) -> bool:
+    """The rules saw a danger and saw it cancelled (past, resolved, a story, not urgent, a
+    hypothetical), and no line kept a positive score: the model's sure becomes a question."""
+    if any(score > 0 for score in decision.scores.values()):
+        return False
+    cancelled = any(s.startswith("cancelled:") for s in decision.signals)
+    return cancelled or bool(decision.scores and decision.signals & CANCELLING)
 
 
 def _cue_score(text: str, cue: Cues) -> int:

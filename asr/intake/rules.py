@@ -108,6 +108,20 @@ class Scoring:
 
 
 @dataclass(frozen=True)
+class LineThresholds:
+    """When the line model's probability of its best line is enough: ``sure`` transfers at
+    once, ``confirm`` asks once. Chosen by cross-validation (``bench.intake_eval.tune``)."""
+
+    sure: float = 0.5
+    confirm: float = 0.25
+    C: float = 16.0
+    """Inverse regularisation of the line model."""
+    unbacked: float = 0.6
+    """``sure`` when the rules found no cue of any line at all (short, out-of-corpus calls
+    such as "喂你好，是这样的" sat at 0.38)."""
+
+
+@dataclass(frozen=True)
 class Example:
     """One labelled sentence of the corpus (docs/intake-labels.md)."""
 
@@ -137,6 +151,7 @@ class IntakeRules:
     """Added to a label's log-probability per point of its cue words (strong 2, others 1)."""
     menu_weight: float = 2.0
     """Added to the log-probability of the category of the main-menu key pressed."""
+    line: LineThresholds = LineThresholds()
 
     def vocabulary(self) -> set[str]:
         """Every word the rules mention, for the segmenter's dictionary."""
@@ -163,7 +178,8 @@ def unknown_domains(rules: IntakeRules, known: Collection[str]) -> list[str]:
 
 
 def load_intake_rules(path: Path) -> IntakeRules:
-    """Read and check ``config/intake.yaml`` and the corpus it names."""
+    """Read and check ``config/intake.yaml`` and the corpus it names (a file, or a directory
+    whose ``*.yaml`` files are read in name order)."""
     path = Path(path)
     data = _read(path)
     try:
@@ -176,7 +192,10 @@ def load_intake_rules(path: Path) -> IntakeRules:
     if corpus_name is None:
         return rules
     corpus_path = path.parent / str(corpus_name)
-    corpus = load_corpus(corpus_path)  # its lines are measured, not learnt: checked by the bench
+    files = sorted(corpus_path.glob("*.yaml")) if corpus_path.is_dir() else [corpus_path]
+    if not files:
+        raise IntakeRulesError(f"{corpus_path}: no *.yaml corpus files")
+    corpus = tuple(e for file in files for e in load_corpus(file))  # lines: see the bench
     return replace(rules, corpus=corpus)
 
 
@@ -256,6 +275,7 @@ def parse_intake_rules(data: Any) -> IntakeRules:
         default_category=str(data.get("default_category", "consult")),
         default_domain=str(data.get("default_domain", "other")),
         menu_weight=float(data.get("menu_weight", 2.0)),
+        line=_line_thresholds(model.get("line") or {}),
     )
     labels = {c.label for c in categories}
     referenced = {*menu.values(), rules.default_category, *(r.category for r in emergencies)}
@@ -336,6 +356,26 @@ def _frame(keys: tuple[str | int, ...], body: Any, classes: Mapping[str, tuple[s
             resolved.append(_words((*keys, "all_of"), {n: group}, n))
     unless = body.get("unless") or []
     return Frame(str(body.get("name", "frame")), tuple(resolved), body.get("domain"), tuple(unless))
+
+
+def _line_thresholds(body: Any) -> LineThresholds:
+    keys = ("model", "line")
+    if not isinstance(body, dict):
+        raise Invalid(keys, "expected a mapping with sure, confirm, unbacked, C")
+    unknown = set(body) - set(LineThresholds.__dataclass_fields__)
+    if unknown:
+        raise Invalid((*keys, sorted(unknown)[0]), f"unknown key {sorted(unknown)}")
+    values: dict[str, float] = {}
+    for key, value in body.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise Invalid((*keys, key), f"{key} must be a number")
+        values[key] = float(value)
+    found = LineThresholds(**values)
+    if not 0 < found.confirm <= found.sure <= found.unbacked <= 1:
+        raise Invalid((*keys, "confirm"), "need 0 < confirm <= sure <= unbacked <= 1")
+    if found.C <= 0:
+        raise Invalid((*keys, "C"), "C must be above 0")
+    return found
 
 
 def _markers(body: Mapping[str, Any]) -> Markers:

@@ -89,10 +89,16 @@ def _rate(right: int, total: int) -> dict[str, Any]:
 def evaluate(
     examples: Sequence[Example], classifier: IntakeClassifier
 ) -> tuple[Tally, dict[str, Tally], list[dict[str, Any]]]:
+    return tally([(example, classifier.classify(example.text)) for example in examples])
+
+
+def tally(
+    pairs: Sequence[tuple[Example, IntakeResult]],
+) -> tuple[Tally, dict[str, Tally], list[dict[str, Any]]]:
+    """Figures overall and per kind, and the errors, of (example, result) pairs."""
     overall, per_kind = Tally(), defaultdict[str, Tally](Tally)
     errors = []
-    for example in examples:
-        result = classifier.classify(example.text)
+    for example, result in pairs:
         overall.add(example, result)
         per_kind[example.kind].add(example, result)
         wrong = [

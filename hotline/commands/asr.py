@@ -65,7 +65,11 @@ def _classify(args: argparse.Namespace) -> int:
         print(f"  {item.kind:<10} {item.label:<22} {item.word}  ({item.weight:+d})")
     lines = {k: v for k, v in result.scores.items() if k.startswith("line:")}
     if lines:
-        print("line scores:     " + ", ".join(f"{k[5:]} {v:g}" for k, v in lines.items()))
+        print("rule scores:     " + ", ".join(f"{k[5:]} {v:g}" for k, v in lines.items()))
+    probs = {k[2:]: v for k, v in result.scores.items() if k.startswith("p:")}
+    if probs:
+        ranked = sorted(probs.items(), key=lambda kv: -kv[1])
+        print("line model:      " + ", ".join(f"{k} {v:.2f}" for k, v in ranked))
     if not result.evidence:
         print("  (no rule word matched)")
     return 0
