@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from ivr.sip.stack import events as ev
@@ -11,7 +13,10 @@ from tests.ivr.stack_net import FakeNetwork
 
 CALLER: Address = ("10.0.0.1", 5060)
 IVR: Address = ("10.0.0.2", 5060)
-OFFER = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8\r\n"
+OFFER = (
+    b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+    b"m=audio 4000 RTP/AVP 8\r\n"
+)
 ANSWER = OFFER.replace(b"10.0.0.1", b"10.0.0.2")
 HOLD = OFFER + b"a=sendonly\r\n"
 
@@ -97,7 +102,7 @@ def test_lost_2xx_and_ack_are_recovered_by_retransmission(net: FakeNetwork) -> N
 def test_duplicated_and_reordered_datagrams_change_nothing(net: FakeNetwork) -> None:
     net.duplicate = lambda m, s, d: True
     net.jitter = 0.05
-    uac, uas = answered(net)
+    uac, _uas = answered(net)
     net.agents[CALLER].apply(ev.HangUp(uac), net.now)
     net.run(1)
     assert net.kinds(IVR) == ["IncomingCall", "CallConfirmed", "CallEnded"]
@@ -167,7 +172,7 @@ def test_fix_ack_wait_refer_and_bye_wait_for_the_ack_of_our_2xx(net: FakeNetwork
     """The adapter's ACK_WAIT_SECONDS rule: a REFER sent before the caller's ACK of our
     200 confused the caller; in-dialog requests wait for the ACK (4 s at most)."""
     net.drop = is_("ACK")  # type: ignore[assignment]
-    uac, uas = call_in(net)
+    _uac, uas = call_in(net)
     net.agents[IVR].apply(ev.Answer(uas, ANSWER), net.now)
     net.agents[IVR].apply(ev.Refer(uas, "sip:operator@10.0.0.9"), net.now)
     net.run(3.9)
@@ -183,7 +188,7 @@ def test_without_any_ack_held_requests_go_after_ack_wait_and_the_call_ends(
     net: FakeNetwork,
 ) -> None:
     net.drop = is_("ACK")  # type: ignore[assignment]
-    uac, uas = call_in(net)
+    _uac, uas = call_in(net)
     start = net.now
     net.agents[IVR].apply(ev.Answer(uas, ANSWER), net.now)
     net.agents[IVR].apply(ev.HangUp(uas), net.now)
@@ -195,11 +200,11 @@ def test_without_any_ack_held_requests_go_after_ack_wait_and_the_call_ends(
 
 def test_no_ack_at_all_ends_the_call_after_64_t1(net: FakeNetwork) -> None:
     net.drop = is_("ACK")  # type: ignore[assignment]
-    uac, uas = call_in(net)
+    _uac, uas = call_in(net)
     net.agents[IVR].apply(ev.Answer(uas, ANSWER), net.now)
     net.run(40)
     oks = net.sent("200 INVITE")
-    gaps = [round(b.at - a.at, 2) for a, b in zip(oks, oks[1:], strict=False)]
+    gaps = [round(b.at - a.at, 2) for a, b in itertools.pairwise(oks)]
     assert gaps == [0.5, 1, 2, 4, 4, 4, 4, 4, 4, 4]  # T1 doubling, capped at T2
     assert ev.CallEnded(uas, ev.REASON_NO_ACK, 408) in net.events[IVR]
     assert len(net.sent("BYE", source=IVR)) == 1
@@ -260,7 +265,7 @@ def test_dtmf_info_and_in_dialog_options(net: FakeNetwork) -> None:
 
 
 def test_bye_for_an_unknown_dialog_gets_481(net: FakeNetwork) -> None:
-    uac, uas = answered(net)
+    uac, _uas = answered(net)
     ua = net.agents[CALLER]
     dialog = ua.calls[uac].dialog
     assert dialog is not None
