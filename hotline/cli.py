@@ -6,10 +6,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from hotline.commands import agents, asr, calendar, console, dial, flow, node, orders, spool
+from hotline.commands import (
+    agents,
+    asr,
+    calendar,
+    console,
+    dial,
+    events,
+    flow,
+    node,
+    orders,
+    spool,
+)
 from hotline.settings import DEFAULT_CONFIG, SettingsError
 
-COMMAND_MODULES = (node, flow, asr, orders, console, calendar, dial, agents, spool)
+COMMAND_MODULES = (node, flow, asr, orders, console, calendar, dial, agents, spool, events)
 CONFIG_HELP = f"hotline.yaml (default {DEFAULT_CONFIG}); its paths are relative to its directory"
 
 
@@ -36,3 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -21,6 +21,8 @@ import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from events.payloads import EVENT_KINDS, EVENT_TYPES
+from events.schema import SCHEMA_PATH, events_schema, events_schema_text
 from ivr.bus import CallBus
 from routing.agents import load_agents
 from tests.workorders.conftest import FakeClock
@@ -28,13 +30,6 @@ from tests.workorders.peers import free_port, running_mosquitto, wait_until
 from tests.workorders.test_api_workflow import USERS, Api
 from workorders.api import create_app
 from workorders.events.publisher import OutboxPublisher
-from workorders.events.schema import (
-    EVENT_KINDS,
-    EVENT_TYPES,
-    SCHEMA_PATH,
-    events_schema,
-    events_schema_text,
-)
 from workorders.store import Store
 
 pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
@@ -49,7 +44,7 @@ VALIDATOR = jsonschema.Draft202012Validator(events_schema())
 def test_the_kept_schema_is_the_generated_one() -> None:
     kept = (REPO / SCHEMA_PATH).read_text(encoding="utf-8")
     assert kept == events_schema_text(), (
-        "regenerate: python -m workorders.events.schema > docs/events.schema.json"
+        "regenerate: hotline events schema > docs/events.schema.json"
     )
     jsonschema.Draft202012Validator.check_schema(json.loads(kept))
 

@@ -20,16 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from events.topics import CONSOLE_SUBSCRIPTIONS
 from workorders.events.dedupe import EventDeduper
 from workorders.tokens import ROLE_ADMIN, ROLE_SUPERVISOR
 
 #: The topics the service subscribes to for the console.
-SUBSCRIPTIONS = (
-    "hotline/pops/+",
-    "hotline/agents/+/pops",
-    "hotline/alerts/supervisors",
-    "hotline/queues/+",
-)
+SUBSCRIPTIONS = CONSOLE_SUBSCRIPTIONS  # the contract's (events.topics)
 SUPERVISOR_ROLES = frozenset({ROLE_SUPERVISOR, ROLE_ADMIN})
 MAX_EVENT_BYTES = 64 * 1024
 

@@ -1,9 +1,9 @@
-"""Events on MQTT: pure shapes (``screenpop``, ``alerts``, ``agents``), their JSON Schema
-(``schema``), ``topics`` (the one sanitiser of topic levels), ``delivery`` (the publisher's
-per-topic order and quarantine rule), ``dedupe`` for consumers, ``cancellation`` (a Python
-3.11 workaround), and the
-two aiomqtt adapters — ``publisher`` (outbox → broker) and ``subscriber`` (broker → the
-console's WebSocket hub), the only modules here that import aiomqtt.
+"""The work-order service's side of the events on MQTT.
 
-Nothing is imported here, so importing ``workorders.events.screenpop`` does not load aiomqtt.
+The contract (topics, payload models, the JSON schema) and the aiomqtt adapter are the
+top-level ``events`` package, shared with the IVR. Here: the builders that map the service's
+objects onto the contract (``screenpop``, ``alerts``, ``agents``), ``delivery`` (the
+publisher's per-topic order and quarantine rule), ``dedupe`` for consumers, and the two users
+of the adapter — ``publisher`` (outbox → broker) and ``subscriber`` (broker → the console's
+WebSocket hub).
 """

@@ -1,7 +1,8 @@
-"""Events of the ACD: the pop an agent gets with an offered call, and queue changes. Pure.
+"""Events of the ACD, built from the service's objects: the pop an agent gets with an offered
+call, and queue changes. Pure.
 
-Same envelope as the screen-pops (``{"id", "type", "at", "payload"}``), written to the outbox
-in the transaction of the ACD step that caused them and published with QoS 1.
+Shapes and topics are the contract's (``events.payloads``, ``events.topics``). Written to the
+outbox in the transaction of the ACD step that caused them and published with QoS 1.
 """
 
 from __future__ import annotations
@@ -11,22 +12,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workorders.events.screenpop import envelope
-from workorders.events.topics import topic_level
-from workorders.model import format_utc
+from events.payloads import (
+    CALL_OFFERED,
+    EVENT_KINDS,
+    QUEUE_CHANGED,
+    CallOffered,
+    CallOfferedPayload,
+    EarlierOrderEntry,
+    QueueChanged,
+    QueueChangedPayload,
+    utc_ms,
+)
+from events.schema import payload_schema
+from events.topics import agent_pop_topic, queue_topic
 
-CALL_OFFERED = "call.offered"
-QUEUE_CHANGED = "queue.changed"
+__all__ = [
+    "CALL_OFFERED",
+    "PAYLOAD_SCHEMAS",
+    "QUEUE_CHANGED",
+    "EarlierOrder",
+    "agent_pop_topic",
+    "call_offered_event",
+    "queue_changed_event",
+    "queue_topic",
+]
+
 EVENT_TYPES = (CALL_OFFERED, QUEUE_CHANGED)
-
-
-def agent_pop_topic(login: str) -> str:
-    """The agent's own topic: only that agent (and the service) may read it."""
-    return f"hotline/agents/{topic_level(login)}/pops"
-
-
-def queue_topic(group: str) -> str:
-    return f"hotline/queues/{topic_level(group)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,94 +64,43 @@ def call_offered_event(
     repeat_caller: bool,
     priority: str,
 ) -> dict[str, Any]:
-    payload = {
-        "call_id": call_id,
-        "caller_number": caller_number,
-        "group": group,
-        "menu_path": list(menu_path),
-        "order_number": order_number,
-        "history": [
-            {
-                "order_number": order.number,
-                "created_at": format_utc(order.created_at),
-                "category": order.category,
-                "status": order.status,
-            }
-            for order in history
-        ],
-        "repeat_caller": repeat_caller,
-        "priority": priority,
-        "agent": agent,
-    }
-    return envelope(event_id, CALL_OFFERED, at, payload)
+    # Validated, not typed: priority is a string in the ACD, an enum on the wire.
+    payload = CallOfferedPayload.model_validate(
+        {
+            "call_id": call_id,
+            "caller_number": caller_number,
+            "group": group,
+            "menu_path": list(menu_path),
+            "order_number": order_number,
+            "history": [
+                EarlierOrderEntry(
+                    order_number=order.number,
+                    created_at=utc_ms(order.created_at),
+                    category=order.category,
+                    status=order.status,
+                )
+                for order in history
+            ],
+            "repeat_caller": repeat_caller,
+            "priority": priority,
+            "agent": agent,
+        }
+    )
+    return CallOffered(id=event_id, type=CALL_OFFERED, at=utc_ms(at), payload=payload).wire()
 
 
 def queue_changed_event(
     event_id: str, at: datetime, *, group: str, label: str, waiting: int, agents_ready: int
 ) -> dict[str, Any]:
-    payload = {"group": group, "label": label, "waiting": waiting, "agents_ready": agents_ready}
-    return envelope(event_id, QUEUE_CHANGED, at, payload)
+    payload = QueueChangedPayload(
+        group=group, label=label, waiting=waiting, agents_ready=agents_ready
+    )
+    return QueueChanged(id=event_id, type=QUEUE_CHANGED, at=utc_ms(at), payload=payload).wire()
 
 
-_STRING = {"type": "string"}
-_UTC = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"}
-_ORDER_NUMBER = {"type": "string", "pattern": r"^12320-\d{8}-\d{5}$"}
-_COUNT = {"type": "integer", "minimum": 0}
+_KINDS = {kind.type: kind for kind in EVENT_KINDS}
 
-#: JSON Schema (2020-12) of the payload of each event type.
+#: JSON Schema (2020-12) of the payload of each event type (for the OpenAPI document).
 PAYLOAD_SCHEMAS: Mapping[str, dict[str, Any]] = {
-    CALL_OFFERED: {
-        "type": "object",
-        "additionalProperties": False,
-        "required": [
-            "call_id",
-            "caller_number",
-            "group",
-            "menu_path",
-            "order_number",
-            "history",
-            "repeat_caller",
-            "priority",
-            "agent",
-        ],
-        "properties": {
-            "call_id": _STRING,
-            "caller_number": _STRING,
-            "group": _STRING,
-            "menu_path": {"type": "array", "items": _STRING},
-            "order_number": {"anyOf": [_ORDER_NUMBER, {"type": "null"}]},
-            "history": {
-                "type": "array",
-                "description": "the caller's earlier orders, newest first (at most 10, 90 days)",
-                "items": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["order_number", "created_at", "category", "status"],
-                    "properties": {
-                        "order_number": _ORDER_NUMBER,
-                        "created_at": _UTC,
-                        "category": _STRING,
-                        "status": _STRING,
-                    },
-                },
-            },
-            "repeat_caller": {
-                "type": "boolean",
-                "description": "an earlier order lies within the repeat-caller window",
-            },
-            "priority": {"enum": ["normal", "emergency"]},
-            "agent": {"type": "string", "minLength": 1},
-        },
-    },
-    QUEUE_CHANGED: {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["group", "label", "waiting", "agents_ready"],
-        "properties": {
-            "group": _STRING,
-            "label": _STRING,
-            "waiting": _COUNT,
-            "agents_ready": _COUNT,
-        },
-    },
+    event_type: payload_schema(_KINDS[event_type]) for event_type in EVENT_TYPES
 }

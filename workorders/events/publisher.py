@@ -1,13 +1,11 @@
-"""Publishes the outbox to MQTT (aiomqtt): the only module that imports aiomqtt.
+"""Publishes the outbox to MQTT through the events adapter (``events.mqtt``).
 
 Delivery is at least once. A row is marked sent only after the broker acknowledged the
-publish (QoS 1: aiomqtt's ``publish`` returns once the PUBACK arrived); if the connection
+publish (QoS 1: ``Connection.publish`` returns once the PUBACK arrived); if the connection
 breaks between PUBACK and the database update, the event goes out again later under the same
-``id``. aiomqtt does not reconnect by itself, so ``run()`` wraps the client in a retry loop
-with capped exponential backoff (0.2 s doubling to 5 s, with jitter) and keeps going until it
-is cancelled. On Python 3.11 aiomqtt's waits for CONNACK and PUBACK can lose a cancellation
-(see ``workorders.events.cancellation``); the publisher checks for one after each of them, so
-a service shutdown that cancels it and waits for it does not wait forever.
+``id``. The link (``events.mqtt.MqttLink``) reconnects with capped exponential backoff (0.2 s
+doubling to 5 s, with jitter) and keeps going until it is cancelled; a database outage ends
+the connection the same way and is retried with the same backoff.
 
 It never blocks the API: the API only commits rows and calls ``wake()``; whether the broker is
 there or not is this task's business alone. One bad row never blocks the others
@@ -21,18 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import random
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
-import aiomqtt
-
+from events.mqtt import BrokerSettings, BrokerUnavailable, Connection, MqttLink, PublishRefused
+from events.payloads import encode_event
 from workorders.errors import WorkOrderError
-from workorders.events.cancellation import raise_lost_cancellation
 from workorders.events.delivery import MAX_ATTEMPTS, delivery_order, should_quarantine
 from workorders.events.screenpop import OutboxMessage
+
+__all__ = ["OutboxPublisher", "OutboxStore", "encode_event"]
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +45,6 @@ class OutboxStore(Protocol):
     async def record_failed_attempt(self, message_id: str, reason: str = "") -> int: ...
 
     async def quarantine(self, message_id: str, reason: str) -> None: ...
-
-
-def encode_event(event: Mapping[str, Any]) -> bytes:
-    """The MQTT payload: compact UTF-8 JSON (Chinese labels stay readable)."""
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class OutboxPublisher:
@@ -76,21 +67,28 @@ class OutboxPublisher:
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self._store = store
-        self._host = host
-        self._port = port
-        self._client_id = client_id
-        self._username = username
-        self._password = password
         self._poll_interval = poll_interval
         self._batch_size = batch_size
-        self._initial_backoff = initial_backoff
-        self._max_backoff = max_backoff
-        self._mqtt_timeout = mqtt_timeout
         self._max_attempts = max_attempts
         self._wake = asyncio.Event()
+        self._link = MqttLink(
+            BrokerSettings(
+                host, port, client_id, username, password, persistent_session=False,
+                timeout=mqtt_timeout,
+            ),
+            name="outbox publisher",
+            session=self._drain_forever,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+            expected_errors=(WorkOrderError,),  # the outbox is not readable: retried
+        )  # fmt: skip
         self.published = 0  # acknowledged publishes since start
-        self.failures = 0  # broker or database failures since start
         self.quarantined = 0  # rows given up on since start (kept in the outbox, with why)
+
+    @property
+    def failures(self) -> int:
+        """Broker or database failures since start."""
+        return self._link.failures
 
     def wake(self) -> None:
         """Look at the outbox now instead of at the next poll (call after a commit)."""
@@ -98,68 +96,27 @@ class OutboxPublisher:
 
     async def run(self) -> None:
         """Publish until cancelled. Broker and database outages are logged and retried."""
-        backoff = self._initial_backoff
-        streak = 0  # failures since the last successful connection
-        while True:
-            try:
-                async with aiomqtt.Client(
-                    self._host,
-                    self._port,
-                    identifier=self._client_id,
-                    username=self._username,
-                    password=self._password,
-                    timeout=self._mqtt_timeout,
-                ) as client:
-                    log.info(
-                        "connected to MQTT broker %s:%d%s",
-                        self._host,
-                        self._port,
-                        f" after {streak} failed attempts" if streak else "",
-                    )
-                    backoff, streak = self._initial_backoff, 0
-                    try:
-                        await self._drain_forever(client)
-                    finally:
-                        _collect_disconnect_error(client)
-            except aiomqtt.MqttError as error:
-                self._log_failure(streak, "MQTT broker %s:%d: %s", self._host, self._port, error)
-            except WorkOrderError as error:
-                self._log_failure(streak, "outbox not readable: %s", error.message)
-            except Exception:
-                log.exception("outbox publisher failed; retrying")
-                self.failures += 1
-            streak += 1
-            raise_lost_cancellation()  # a failed wait for CONNACK may have lost it
-            # Jitter keeps several nodes from reconnecting in lockstep.
-            await asyncio.sleep(backoff * (0.5 + random.random() / 2))
-            backoff = min(backoff * 2, self._max_backoff)
+        await self._link.run()
 
-    def _log_failure(self, streak: int, message: str, *args: object) -> None:
-        """The first failure of a streak is a warning; the retries that follow are debug."""
-        self.failures += 1
-        log.log(logging.WARNING if streak == 0 else logging.DEBUG, message, *args)
-
-    async def _drain_forever(self, client: aiomqtt.Client) -> None:
-        raise_lost_cancellation()  # the wait for CONNACK may have lost it
+    async def _drain_forever(self, connection: Connection) -> None:
         while True:
             # Cleared before reading, so a wake() during the read is not lost.
             self._wake.clear()
             rows = await self._store.outbox(limit=self._batch_size)
             batch = delivery_order(rows)
             for message in batch:
-                await self._publish(client, message)
-                raise_lost_cancellation()  # the wait for PUBACK may have lost it
+                await self._publish(connection, message)
             if len(rows) < self._batch_size or len(batch) < len(rows):
                 # Rows queued behind a suspect wait for it; new work or the poll retries.
                 await self._wait_for_work()
 
-    async def _publish(self, client: aiomqtt.Client, message: OutboxMessage) -> None:
+    async def _publish(self, connection: Connection, message: OutboxMessage) -> None:
         try:
-            await _publish_unless_disconnected(client, message.topic, encode_event(message.event))
-        except ValueError as error:  # paho refuses the topic or payload before sending
+            await connection.publish(message.topic, encode_event(message.event), qos=1)
+        except PublishRefused as error:
             await self._give_up(message, f"the MQTT client refused it: {error}")
             return
-        except aiomqtt.MqttError as error:
+        except BrokerUnavailable as error:
             # The link broke while this row was in flight: maybe the broker refused it.
             with contextlib.suppress(WorkOrderError):
                 reason = f"the broker dropped the connection on it: {error}"
@@ -187,44 +144,3 @@ class OutboxPublisher:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self._poll_interval):
                 await self._wake.wait()
-
-
-async def _publish_unless_disconnected(client: aiomqtt.Client, topic: str, payload: bytes) -> None:
-    """``client.publish`` with QoS 1, ended as soon as the connection is lost.
-
-    aiomqtt's publish waits for the PUBACK until its timeout even when the broker has already
-    dropped the connection (what Mosquitto does with a topic it refuses), so each try of a
-    refused row cost the whole timeout. Racing it against the client's disconnection (a
-    private future, looked up softly) makes the failure immediate.
-    """
-    disconnected = getattr(client, "_disconnected", None)
-    if not isinstance(disconnected, asyncio.Future):
-        await client.publish(topic, payload, qos=1)
-        return
-    publishing = asyncio.ensure_future(client.publish(topic, payload, qos=1))
-    try:
-        await asyncio.wait({publishing, disconnected}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not publishing.done():
-            publishing.cancel()
-            await asyncio.gather(publishing, return_exceptions=True)
-    if not publishing.cancelled():
-        publishing.result()  # its own error, or success
-        return
-    raise aiomqtt.MqttError("the broker closed the connection during the publish")
-
-
-def _collect_disconnect_error(client: aiomqtt.Client) -> None:
-    """Mark aiomqtt's "unexpected disconnection" error as seen.
-
-    When the broker drops the connection while we wait for work and we are then cancelled,
-    ``Client.__aexit__`` returns without looking at that error and asyncio later logs
-    "Future exception was never retrieved". The attribute is private, so look it up softly.
-    """
-    disconnected = getattr(client, "_disconnected", None)
-    if (
-        isinstance(disconnected, asyncio.Future)
-        and disconnected.done()
-        and not disconnected.cancelled()
-    ):
-        disconnected.exception()

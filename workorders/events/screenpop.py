@@ -1,8 +1,10 @@
-"""Screen-pop events: their JSON shape, topics, and JSON Schema. Pure code.
+"""Screen-pop events and agents' commands, built from the service's objects. Pure.
 
-Every event is ``{"id": uuid, "type": ..., "at": ISO-8601 UTC, "payload": {...}}``, published
-to ``hotline/pops/{group}`` with QoS 1. Delivery is at least once: a consumer that must not act
-twice dedupes on ``id`` (the id is also the outbox row id, so a re-publish keeps it).
+The shapes, topics and QoS are the contract's (``events.payloads``, ``events.topics``); this
+module only maps an ``AnsweredCall`` or a ``WorkOrder`` onto them and keeps the outbox row
+type. Every event is ``{"id": uuid, "type": ..., "at": ISO-8601 UTC, "payload": {...}}``,
+published with QoS 1. Delivery is at least once: a consumer that must not act twice dedupes
+on ``id`` (the id is also the outbox row id, so a re-publish keeps it).
 """
 
 from __future__ import annotations
@@ -12,20 +14,38 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workorders.events.topics import topic_level
-from workorders.model import AnsweredCall, WorkOrder, format_utc
+from events.payloads import (
+    CALL_ANSWERED,
+    CALL_EMERGENCY,
+    EVENT_KINDS,
+    ORDER_CREATED,
+    CallAnswered,
+    CallAnsweredPayload,
+    EmergencyCommand,
+    EmergencyCommandPayload,
+    OrderCreated,
+    OrderCreatedPayload,
+    utc_ms,
+)
+from events.schema import DIALECT, model_schema, payload_schema
+from events.topics import command_topic, pop_topic
+from workorders.model import AnsweredCall, WorkOrder
 
-CALL_ANSWERED = "call.answered"
-ORDER_CREATED = "order.created"
+__all__ = [
+    "CALL_ANSWERED",
+    "CALL_EMERGENCY",
+    "ORDER_CREATED",
+    "PAYLOAD_SCHEMAS",
+    "OutboxMessage",
+    "call_answered_event",
+    "command_topic",
+    "emergency_command",
+    "event_schema",
+    "order_created_event",
+    "pop_topic",
+]
+
 EVENT_TYPES = (CALL_ANSWERED, ORDER_CREATED)
-
-POP_TOPIC_ROOT = "hotline/pops"
-
-
-def pop_topic(group: str) -> str:
-    """The topic agents of ``group`` subscribe to for screen-pops (every topic builder passes
-    outside text through ``topics.topic_level``)."""
-    return f"{POP_TOPIC_ROOT}/{topic_level(group)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,107 +63,47 @@ class OutboxMessage:
     quarantined_at: datetime | None = None
 
 
-def envelope(
-    event_id: str, event_type: str, at: datetime, payload: dict[str, Any]
-) -> dict[str, Any]:
-    return {"id": event_id, "type": event_type, "at": format_utc(at), "payload": payload}
-
-
 def call_answered_event(event_id: str, call: AnsweredCall, at: datetime) -> dict[str, Any]:
-    payload = {
-        "call_id": call.call_id,
-        "caller_number": call.caller_number,
-        "callee": call.callee,
-        "group": call.group,
-    }
-    return envelope(event_id, CALL_ANSWERED, at, payload)
+    payload = CallAnsweredPayload(
+        call_id=call.call_id, caller_number=call.caller_number, callee=call.callee, group=call.group
+    )
+    return CallAnswered(id=event_id, type=CALL_ANSWERED, at=utc_ms(at), payload=payload).wire()
 
 
 def order_created_event(event_id: str, order: WorkOrder, at: datetime) -> dict[str, Any]:
-    payload = {
-        "call_id": order.call_id,
-        "caller_number": order.caller_number,
-        "menu_choice": order.menu_choice,
-        "menu_path": list(order.menu_path),
-        "category": order.category,
-        "category_label": order.category_label,
-        "order_number": order.number,
-        "flags": list(order.flags),
-    }
-    return envelope(event_id, ORDER_CREATED, at, payload)
-
-
-_STRING = {"type": "string"}
-_NULLABLE_STRING = {"type": ["string", "null"]}
-_STRINGS = {"type": "array", "items": _STRING}
-
-#: JSON Schema (2020-12) of the payload of each event type.
-PAYLOAD_SCHEMAS: Mapping[str, dict[str, Any]] = {
-    CALL_ANSWERED: {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["call_id", "caller_number", "callee", "group"],
-        "properties": {
-            "call_id": _STRING,
-            "caller_number": _STRING,
-            "callee": _STRING,
-            "group": _STRING,
-        },
-    },
-    ORDER_CREATED: {
-        "type": "object",
-        "additionalProperties": False,
-        "required": [
-            "call_id",
-            "caller_number",
-            "menu_choice",
-            "menu_path",
-            "category",
-            "category_label",
-            "order_number",
-            "flags",
-        ],
-        "properties": {
-            "call_id": _NULLABLE_STRING,
-            "caller_number": _STRING,
-            "menu_choice": _NULLABLE_STRING,
-            "menu_path": _STRINGS,
-            "category": _STRING,
-            "category_label": _STRING,
-            "order_number": {"type": "string", "pattern": r"^12320-\d{8}-\d{5}$"},
-            "flags": _STRINGS,
-        },
-    },
-}
-
-
-def event_schema(event_type: str) -> dict[str, Any]:
-    """JSON Schema (2020-12) of a whole event of ``event_type``."""
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": f"hotline screen-pop event {event_type}",
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["id", "type", "at", "payload"],
-        "properties": {
-            "id": {"type": "string", "format": "uuid"},
-            "type": {"const": event_type},
-            "at": {"type": "string", "format": "date-time"},
-            "payload": PAYLOAD_SCHEMAS[event_type],
-        },
-    }
-
-
-CALL_EMERGENCY = "call.emergency"
-
-
-def command_topic(call_id: str) -> str:
-    """Where the IVR worker holding ``call_id`` listens for commands (QoS 1)."""
-    return f"hotline/calls/{topic_level(call_id)}/commands"
+    payload = OrderCreatedPayload(
+        call_id=order.call_id,
+        caller_number=order.caller_number,
+        menu_choice=order.menu_choice,
+        menu_path=list(order.menu_path),
+        category=order.category,
+        category_label=order.category_label,
+        order_number=order.number,
+        flags=list(order.flags),
+    )
+    return OrderCreated(id=event_id, type=ORDER_CREATED, at=utc_ms(at), payload=payload).wire()
 
 
 def emergency_command(
     event_id: str, call_id: str, line: str, by: str, at: datetime
 ) -> dict[str, Any]:
     """An agent sends the caller of a live call to a dedicated line."""
-    return envelope(event_id, CALL_EMERGENCY, at, {"call_id": call_id, "line": line, "by": by})
+    payload = EmergencyCommandPayload(call_id=call_id, line=line, by=by)
+    return EmergencyCommand(id=event_id, type=CALL_EMERGENCY, at=utc_ms(at), payload=payload).wire()
+
+
+_KINDS = {kind.type: kind for kind in EVENT_KINDS}
+
+#: JSON Schema (2020-12) of the payload of each screen-pop type (for the OpenAPI document).
+PAYLOAD_SCHEMAS: Mapping[str, dict[str, Any]] = {
+    event_type: payload_schema(_KINDS[event_type]) for event_type in EVENT_TYPES
+}
+
+
+def event_schema(event_type: str) -> dict[str, Any]:
+    """JSON Schema (2020-12) of a whole event of ``event_type``."""
+    return {
+        "$schema": DIALECT,
+        "title": f"hotline screen-pop event {event_type}",
+        **model_schema(_KINDS[event_type].model),
+    }
