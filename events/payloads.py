@@ -31,7 +31,7 @@ from events.topics import (
 
 EVENT_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 UTC_MS_PATTERN = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
-ORDER_NUMBER_PATTERN = r"^12320-\d{8}-\d{5}$"
+ORDER_NUMBER_PATTERN = r"^12320-\d{8}-\d{5,}$"  # 05d: a 100,000th order of a day has 6
 
 EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN)]
 UtcMs = Annotated[str, Field(pattern=UTC_MS_PATTERN)]
