@@ -101,7 +101,14 @@ def test_load_refuses_a_missing_directory(tmp_path: Path) -> None:
         Transcriber.load(tmp_path / "absent")
 
 
+def test_load_refuses_a_directory_without_a_feature_conf(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailable, match=r"no conf/mfcc\.conf or conf/fbank\.conf"):
+        Transcriber.load(tmp_path)
+
+
 def test_load_refuses_a_directory_vosk_cannot_load(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "mfcc.conf").write_text("--sample-frequency=16000\n", encoding="utf-8")
     with pytest.raises(ModelUnavailable, match="could not load"):
         Transcriber.load(tmp_path)
 
