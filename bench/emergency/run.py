@@ -264,7 +264,8 @@ def main() -> None:
     from hotline.commands.node import build_all_prompts
     from hotline.settings import Settings
 
-    build_all_prompts(Settings.model_validate({"ivr": {"prompt_audio": str(media / "prompts")}}))
+    settings = Settings.model_validate({"ivr": {"prompt_audio": str(media / "prompts")}})
+    build_all_prompts(settings.anchored(REPO / "config"))  # menus and texts of this checkout
     runs = []
     for path in args.paths.split(","):
         load_before = os.getloadavg()[0]
