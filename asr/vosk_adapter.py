@@ -115,7 +115,7 @@ class Transcriber:
         resampler = None
         if sample_rate != self.model_rate:
             resampler = PcmResampler(sample_rate, self.model_rate)
-        return _VoskRecognizer(recognizer, resampler)
+        return _VoskRecognizer(recognizer, _chunk_bytes(self.model_rate), resampler)
 
     def transcribe_pcm16(self, pcm: bytes, sample_rate: int) -> str:
         """Transcribe 16-bit signed little-endian mono PCM at ``sample_rate`` Hz."""
@@ -201,20 +201,40 @@ def _text_of(result_json: str) -> str:
 
 
 class _VoskRecognizer:
-    """``asr.streaming.Recognizer`` over one ``vosk.KaldiRecognizer`` and its resampler."""
+    """``asr.streaming.Recognizer`` over one ``vosk.KaldiRecognizer`` and its resampler.
+
+    Vosk's output depends on how its input is cut into ``AcceptWaveform`` calls: at 16 kHz the
+    same samples in 31 different cuttings decoded to 4 or 5 different texts
+    (i-vector silence weighting and the decoder advance once per call). Streaming jobs batch
+    frames by timing, and the resampler hands out pieces of varying length, so Vosk only ever
+    gets blocks of ``block_bytes`` counted from the start of the utterance: the rest waits
+    for the next ``accept`` or for ``final``. Results are then a function of the audio alone;
+    partials trail by less than one block.
+    """
 
     def __init__(
-        self, recognizer: vosk.KaldiRecognizer, resampler: PcmResampler | None = None
+        self,
+        recognizer: vosk.KaldiRecognizer,
+        block_bytes: int,
+        resampler: PcmResampler | None = None,
     ) -> None:
+        if block_bytes <= 0 or block_bytes % _SAMPLE_WIDTH:
+            raise ValueError(f"block_bytes must be a positive even number, not {block_bytes}")
         self._recognizer = recognizer
+        self._block_bytes = block_bytes
         self._resampler = resampler
+        self._pending = bytearray()
 
     def accept(self, pcm16: bytes) -> bool:
         if self._resampler is not None:
             pcm16 = self._resampler.process(pcm16)
-        if not pcm16:  # the resampler holds it back for now
-            return False
-        return bool(self._recognizer.AcceptWaveform(pcm16))
+        self._pending += pcm16
+        while len(self._pending) >= self._block_bytes:
+            block = bytes(self._pending[: self._block_bytes])
+            del self._pending[: self._block_bytes]
+            if self._recognizer.AcceptWaveform(block):
+                return True  # an endpoint: the caller takes ``result`` before more audio
+        return False
 
     def result(self) -> str:
         return _text_of(self._recognizer.Result())
@@ -225,8 +245,11 @@ class _VoskRecognizer:
 
     def final(self) -> str:
         # The resampler's tail is the end of this utterance: decode it before the final result.
-        if self._resampler is not None and (tail := self._resampler.flush()):
-            self._recognizer.AcceptWaveform(tail)
+        if self._resampler is not None:
+            self._pending += self._resampler.flush()
+        for start in range(0, len(self._pending), self._block_bytes):
+            self._recognizer.AcceptWaveform(bytes(self._pending[start : start + self._block_bytes]))
+        self._pending.clear()
         return _text_of(self._recognizer.FinalResult())
 
 
