@@ -36,3 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
