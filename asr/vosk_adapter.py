@@ -204,8 +204,8 @@ class _VoskRecognizer:
     """``asr.streaming.Recognizer`` over one ``vosk.KaldiRecognizer`` and its resampler.
 
     Vosk's output depends on how its input is cut into ``AcceptWaveform`` calls: at 16 kHz the
-    same samples in 31 different cuttings decoded to 4 or 5 different texts
-    (i-vector silence weighting and the decoder advance once per call). Streaming jobs batch
+    same samples in 31 different cuttings decoded to 4 or 5 different texts (8 kHz input that
+    Kaldi upsampled itself did not vary; why is not known). Streaming jobs batch
     frames by timing, and the resampler hands out pieces of varying length, so Vosk only ever
     gets blocks of ``block_bytes`` counted from the start of the utterance: the rest waits
     for the next ``accept`` or for ``final``. Results are then a function of the audio alone;
