@@ -207,7 +207,7 @@ class _VoskRecognizer:
     same samples in 31 different cuttings decoded to 4 or 5 different texts (8 kHz input that
     Kaldi upsampled itself did not vary; why is not known). Streaming jobs batch
     frames by timing, and the resampler hands out pieces of varying length, so Vosk only ever
-    gets blocks of ``block_bytes`` counted from the start of the utterance: the rest waits
+    gets blocks of ``block_bytes`` counted from the last ``final``: the rest waits
     for the next ``accept`` or for ``final``. Results are then a function of the audio alone;
     partials trail by less than one block.
     """
