@@ -11,3 +11,7 @@ class ModelUnavailable(AsrError):
 
 class UnsupportedAudio(AsrError):
     """The audio is not 16-bit signed mono PCM (or not readable at all)."""
+
+
+class ModelConfigError(ModelUnavailable):
+    """A model's Kaldi configuration (``conf/*.conf``) cannot be read or makes no sense."""

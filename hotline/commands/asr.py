@@ -1,4 +1,8 @@
-"""``hotline classify`` and ``hotline models pull|verify``."""
+"""``hotline classify`` and ``hotline models pull|verify``.
+
+Both ``models`` commands also print the model's sample rate (from ``conf/mfcc.conf``) against
+the phone line's 8000 Hz, and warn when the audio is resampled to it.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +40,9 @@ def register(commands: Any) -> None:
     )
     pull.add_argument("--force", action="store_true", help="replace an existing model")
     pull.set_defaults(run=_pull)
-    verify = models.add_parser("verify", help="re-check an unpacked model against its manifest")
+    verify = models.add_parser(
+        "verify", help="re-check an unpacked model against its manifest; show its sample rate"
+    )
     verify.add_argument("path", type=Path, nargs="?", help="model directory (default: asr.model)")
     verify.set_defaults(run=_verify)
 
@@ -123,6 +129,7 @@ def _pull(args: argparse.Namespace) -> int:
         return 1
     bar.finish()
     print(f"{source.name}: verified and unpacked into {target}")
+    _print_rates(target)
     if Path(settings.asr.model) == target:
         print(f"{args.config}: asr.model already points at it")
     else:
@@ -135,6 +142,7 @@ def _verify(args: argparse.Namespace) -> int:
     from asr.model_store import verify_model
 
     model_dir = args.path or load_settings(args.config).asr.model
+    _print_rates(Path(model_dir))
     report = verify_model(Path(model_dir))
     for problem in report.problems:
         print(f"{model_dir}: {problem}", file=sys.stderr)
@@ -146,3 +154,19 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"{model_dir}: ok ({report.checked} files match the manifest)")
         return 0
     return 1
+
+
+def _print_rates(model_dir: Path) -> None:
+    """The model's sample rate against the phone line's, and what the hotline does about it."""
+    from asr.errors import ModelUnavailable
+    from asr.gating import SAMPLE_RATE
+    from asr.model_conf import rate_report, read_feature_conf
+    from asr.soxr_adapter import RESAMPLER_NAME
+
+    try:
+        conf = read_feature_conf(model_dir)
+    except ModelUnavailable as exc:
+        print(f"{model_dir}: sample rate unknown: {exc}", file=sys.stderr)
+        return
+    for line in rate_report(conf, SAMPLE_RATE, RESAMPLER_NAME):
+        print(f"{model_dir}: {line}")

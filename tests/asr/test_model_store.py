@@ -22,6 +22,7 @@ from asr.model_store import (
     verify_model,
 )
 from hotline.cli import main
+from tests.asr.conftest import ko_model_source
 
 NAME = "vosk-model-small-cn-0.22"
 MODEL_FILES = {
@@ -196,10 +197,52 @@ def test_cli_pull_and_verify(
     target = tmp_path / "var" / "models" / NAME
     assert f"model: {target}" in out
     assert "100%" in err  # the progress bar
+    # The fake model's mfcc.conf sets no rate: Kaldi's 16 kHz default, no resampling options.
+    assert f"{target}: warning: model expects 16000 Hz; phone audio (8000 Hz) is resampled" in out
     with pytest.raises(SystemExit) as verified:
         main(["--config", str(config), "models", "verify", str(target)])
     assert verified.value.code == 0
-    assert "ok (4 files" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ok (4 files" in out
+    assert "upsampling not allowed, downsampling not allowed" in out
+
+
+def test_cli_verify_shows_the_korean_models_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    model = ko_model_source()
+    with pytest.raises(SystemExit) as verified:
+        main(["models", "verify", str(model)])
+    assert verified.value.code == 1  # a PyPI model has no hotline manifest
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        f"{model}: model sample rate: 16000 Hz (Kaldi's default, no --sample-frequency in "
+        f"{model / 'conf/mfcc.conf'})" in out
+    )
+    warning = next(line for line in out if "warning:" in line)
+    assert "model expects 16000 Hz; phone audio (8000 Hz) is resampled to 16000 Hz with soxr" in (
+        warning
+    )
+    assert any(line.endswith("upsampling allowed, downsampling allowed") for line in out)
+
+
+def test_cli_verify_of_an_8_khz_model_does_not_warn(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "mfcc.conf").write_text("--sample-frequency=8000\n", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["models", "verify", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "model sample rate: 8000 Hz" in out
+    assert "warning" not in out
+    assert "is decoded at the model's rate as it is" in out
+
+
+def test_cli_verify_without_a_conf_says_the_rate_is_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["models", "verify", str(tmp_path)])
+    assert "sample rate unknown: not a Vosk model directory" in capsys.readouterr().err
 
 
 def test_cli_classify(capsys: pytest.CaptureFixture[str]) -> None:

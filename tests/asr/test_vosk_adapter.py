@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import pytest
 
 from asr.errors import AsrError, ModelUnavailable, UnsupportedAudio
-from asr.vosk_adapter import Transcriber, open_transcriber
+from asr.vosk_adapter import Transcriber, _VoskRecognizer, open_transcriber
 
 T = TypeVar("T")
 
@@ -101,7 +101,14 @@ def test_load_refuses_a_missing_directory(tmp_path: Path) -> None:
         Transcriber.load(tmp_path / "absent")
 
 
+def test_load_refuses_a_directory_without_a_feature_conf(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailable, match=r"no conf/mfcc\.conf or conf/fbank\.conf"):
+        Transcriber.load(tmp_path)
+
+
 def test_load_refuses_a_directory_vosk_cannot_load(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "mfcc.conf").write_text("--sample-frequency=16000\n", encoding="utf-8")
     with pytest.raises(ModelUnavailable, match="could not load"):
         Transcriber.load(tmp_path)
 
@@ -149,3 +156,35 @@ def test_missing_wav_is_an_asr_error(transcriber: Transcriber, tmp_path: Path) -
 def test_bad_pcm_is_rejected(transcriber: Transcriber, pcm: bytes, rate: int, message: str) -> None:
     with pytest.raises(UnsupportedAudio, match=message):
         transcriber.transcribe_pcm16(pcm, rate)
+
+
+class _NotingKaldi:
+    """Stands in for ``vosk.KaldiRecognizer`` to record the calls the adapter makes (the
+    blocking is the adapter's; what Vosk makes of the blocks is checked in test_model_rate)."""
+
+    def __init__(self, endpoint_at_call: int) -> None:
+        self.calls: list[str | int] = []
+        self._endpoint_at_call = endpoint_at_call
+
+    def AcceptWaveform(self, pcm: bytes) -> bool:
+        self.calls.append(len(pcm))
+        return len(self.calls) == self._endpoint_at_call
+
+    def Result(self) -> str:
+        self.calls.append("result")
+        return '{"text": "a"}'
+
+    def FinalResult(self) -> str:
+        self.calls.append("final")
+        return '{"text": "b"}'
+
+
+def test_vosk_gets_whole_blocks_and_an_endpoint_stops_the_feeding() -> None:
+    kaldi = _NotingKaldi(endpoint_at_call=2)
+    recognizer = _VoskRecognizer(kaldi, block_bytes=100)  # type: ignore[arg-type]
+    assert not recognizer.accept(bytes(90))  # less than a block: held back
+    assert recognizer.accept(bytes(230))  # 320 bytes: the second block ends the segment
+    assert recognizer.result() == "a"
+    assert not recognizer.accept(bytes(10))  # the held-back block first, then 30 bytes wait
+    assert recognizer.final() == "b"
+    assert kaldi.calls == [100, 100, "result", 100, 30, "final"]

@@ -8,7 +8,9 @@ the repository's files were checked and the copy got a silent "ok".
 
 from __future__ import annotations
 
+import runpy
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -185,3 +187,15 @@ def test_check_config_says_what_it_did_not_check(
     assert f"{copy}/routing.yaml: absent, not checked" in out
     assert f"{copy}/menus/menu.schema.json: absent, not checked" in out
     assert "routing.yaml (" not in out
+
+
+def test_python_m_hotline_cli_runs_the_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # How helpers run a worktree's code (the console script runs the installed one).
+    monkeypatch.delitem(sys.modules, "hotline.cli")  # run fresh, as ``python -m`` does
+    monkeypatch.setattr(sys, "argv", ["hotline", "--help"])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("hotline.cli", run_name="__main__")
+    assert exited.value.code == 0
+    assert "12320 hotline server" in capsys.readouterr().out
