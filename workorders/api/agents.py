@@ -22,8 +22,7 @@ from routing.agents import AgentsConfig
 from workorders.api.workflow import json_object
 from workorders.errors import Forbidden, InvalidInput, NotFound
 from workorders.model import format_utc, is_order_number, mask_phone
-from workorders.store import Store
-from workorders.store.acd import AcdStep
+from workorders.store.acd import AcdStep, AcdStore
 from workorders.tokens import ROLE_ADMIN, ROLE_SUPERVISOR, Principal
 from workorders.validation import check_text
 
@@ -173,20 +172,20 @@ def queues_json(core: acd.Acd) -> list[dict[str, Any]]:
 
 class AgentHandlers:
     def __init__(
-        self, store: Store, principal: web.RequestKey[Principal], notify: Callable[[], None]
+        self, acd_store: AcdStore, principal: web.RequestKey[Principal], notify: Callable[[], None]
     ) -> None:
-        self._store = store
+        self._acd = acd_store
         self._principal = principal
         self._notify = notify
 
     async def _step(self, event: acd.Event) -> AcdStep:
-        step = await self._store.acd_step(event)
+        step = await self._acd.acd_step(event)
         if step.events:
             self._notify()  # the publisher sends call.offered / queue.changed now
         return step
 
     async def list_agents(self, _request: web.Request) -> web.Response:
-        core, now = await self._store.acd_state()
+        core, now = await self._acd.acd_state()
         items = [agent_json(core.config, presence, now) for presence in core.agents.values()]
         return _json({"items": items})
 
@@ -195,19 +194,19 @@ class AgentHandlers:
         principal = request[self._principal]
         if principal.role not in (ROLE_ADMIN, ROLE_SUPERVISOR) and principal.name != login:
             raise Forbidden("agents set only their own presence")
-        if login not in self._store.agents_config.agents:
+        if login not in self._acd.agents_config.agents:
             raise NotFound(f"no agent {login}", field="login")
         state = parse_presence(await _body(request))
         step = await self._step(acd.PresenceSet(login, state))
         return _json(agent_json(step.state.config, step.state.agents[login], step.now))
 
     async def list_queues(self, _request: web.Request) -> web.Response:
-        core, _ = await self._store.acd_state()
+        core, _ = await self._acd.acd_state()
         return _json({"items": queues_json(core)})
 
     async def queue_call(self, request: web.Request) -> web.Response:
         event = parse_queued_call(request.match_info["group"], await _body(request))
-        known, _ = await self._store.acd_state()
+        known, _ = await self._acd.acd_state()
         earlier = known.calls.get(event.call_id)
         core = (await self._step(event)).state
         status = 200 if earlier is not None and not earlier.finished else 201
@@ -219,7 +218,7 @@ class AgentHandlers:
         call_id = request.match_info["call_id"]
         wait = _wait_seconds(request.query.get("wait", "0"))
         seen = request.query.get("seen")
-        core, now = await self._store.acd_state()
+        core, now = await self._acd.acd_state()
         if call_id not in core.calls:
             raise NotFound(f"no queued call {call_id}", field="call_id")
         if (now - core.calls[call_id].last_seen).total_seconds() >= SEEN_EVERY_SECONDS:
@@ -230,10 +229,10 @@ class AgentHandlers:
         while seen is not None and view["version"] == seen and loop.time() < deadline:
             try:
                 async with asyncio.timeout(min(POLL_SECONDS, deadline - loop.time())):
-                    await self._store.acd_changed()
+                    await self._acd.acd_changed()
             except TimeoutError:
                 pass
-            core, _ = await self._store.acd_state()
+            core, _ = await self._acd.acd_state()
             if call_id not in core.calls:
                 raise NotFound(f"no queued call {call_id}", field="call_id")
             view = call_json(core, call_id)

@@ -20,7 +20,8 @@ from workorders.api.workflow import json_object, report_period
 from workorders.errors import InvalidInput
 from workorders.invalid_calls import REASONS, InvalidCall
 from workorders.rates import REPORT_ZONE
-from workorders.store import Store
+from workorders.store.orders import OrderStore
+from workorders.store.reports import ReportStore
 
 _CALL_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
 _NUMBER = re.compile(r"^[^\s\x00-\x1f\x7f]{0,64}$")
@@ -59,20 +60,21 @@ def parse_invalid_call(body: Mapping[str, object], *, default_group: str) -> Inv
 
 
 class InvalidCallHandlers:
-    def __init__(self, store: Store, default_group: str) -> None:
-        self._store = store
+    def __init__(self, orders: OrderStore, reports: ReportStore, default_group: str) -> None:
+        self._orders = orders
+        self._reports = reports
         self._default_group = default_group
 
     async def post_invalid_call(self, request: web.Request) -> web.Response:
         call = parse_invalid_call(await json_object(request), default_group=self._default_group)
-        verdict = await self._store.record_invalid_call(call)
+        verdict = await self._orders.record_invalid_call(call)
         body = {"call_id": call.call_id, "reason": call.reason, **verdict.to_json()}
         return web.json_response(body, status=200 if verdict.replayed else 201, dumps=_dumps)
 
     async def report_invalid_calls(self, request: web.Request) -> web.Response:
-        period = report_period(request.query, self._store.clock())
+        period = report_period(request.query, self._reports.clock())
         start, end = period.bounds()
-        by_reason, repeated = await self._store.invalid_call_counts(start, end)
+        by_reason, repeated = await self._reports.invalid_call_counts(start, end)
         body = {
             "from": period.first.isoformat(),
             "to": period.last.isoformat(),
