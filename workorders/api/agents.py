@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -21,7 +20,16 @@ from routing import acd
 from routing.agents import AgentsConfig
 from workorders.api.workflow import json_object
 from workorders.errors import Forbidden, InvalidInput, NotFound
-from workorders.model import format_utc, is_order_number, mask_phone
+from workorders.fields import (
+    ASCII_CALL_ID,
+    MAX_MENU_DEPTH,
+    MAX_SIP_USER,
+    MENU_KEY,
+    SIP_USER,
+    SKILL,
+    mask_phone,
+)
+from workorders.model import format_utc, is_order_number
 from workorders.store.acd import AcdStep, AcdStore
 from workorders.tokens import ROLE_ADMIN, ROLE_SUPERVISOR, Principal
 from workorders.validation import check_text
@@ -32,11 +40,6 @@ MAX_WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.5
 #: A poll marks its call as seen (a write) at most this often.
 SEEN_EVERY_SECONDS = 5.0
-
-_CALL_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
-_CALLER = re.compile(r"^[^\s\x00-\x1f\x7f]{0,64}$")
-_SKILL = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-_MENU_KEY = re.compile(r"^[0-9*#A-D]$")
 
 
 def _fields(body: Mapping[str, object], allowed: set[str]) -> None:
@@ -58,16 +61,14 @@ def parse_queued_call(group: str, body: Mapping[str, object]) -> acd.CallQueued:
     menu_path?}``."""
     _fields(body, {"call_id", "caller", "skills", "priority", "order_number", "menu_path"})
     call_id = body.get("call_id")
-    if not isinstance(call_id, str) or not _CALL_ID.fullmatch(call_id):
-        raise InvalidInput("call_id must be 1-255 visible ASCII characters", field="call_id")
+    if not isinstance(call_id, str) or not ASCII_CALL_ID.matches(call_id):
+        raise InvalidInput(f"call_id must be {ASCII_CALL_ID.says}", field="call_id")
     caller = body.get("caller")
-    if not isinstance(caller, str) or not _CALLER.fullmatch(caller):
+    if not isinstance(caller, str) or not SIP_USER.matches(caller):
         raise InvalidInput("caller must be the SIP user of the caller", field="caller")
-    check_text(caller, "caller", max_length=64)  # no lone surrogates either
+    check_text(caller, "caller", max_length=MAX_SIP_USER)  # no lone surrogates either
     skills = body.get("skills", [])
-    if not isinstance(skills, list) or not all(
-        isinstance(s, str) and _SKILL.fullmatch(s) for s in skills
-    ):
+    if not isinstance(skills, list) or not all(SKILL.matches(s) for s in skills):
         raise InvalidInput("skills must be a list of skill names", field="skills")
     priority = body.get("priority", acd.NORMAL)
     if priority not in acd.PRIORITIES:
@@ -78,8 +79,8 @@ def parse_queued_call(group: str, body: Mapping[str, object]) -> acd.CallQueued:
     menu_path = body.get("menu_path", [])
     if (
         not isinstance(menu_path, list)
-        or len(menu_path) > 32
-        or not all(isinstance(key, str) and _MENU_KEY.fullmatch(key) for key in menu_path)
+        or len(menu_path) > MAX_MENU_DEPTH
+        or not all(MENU_KEY.matches(key) for key in menu_path)
     ):
         raise InvalidInput("menu_path must be a list of menu keys", field="menu_path")
     return acd.CallQueued(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from workorders.errors import (
     Unauthorized,
     WorkOrderError,
 )
+from workorders.fields import LINE
 from workorders.model import CallResult, WorkOrder, format_utc, is_order_number
 from workorders.store import Store
 from workorders.store.orders import OrderStore
@@ -311,7 +311,7 @@ class _Handlers:
         """An agent sends the caller of a live call to a dedicated line (120, 110 …)."""
         body = await _json_object(request)
         line = body.get("line")
-        if not isinstance(line, str) or not _LINE_NAME.fullmatch(line):
+        if not LINE.matches(line):
             raise InvalidInput("line must be the name of a dedicated line", field="line")
         unknown = set(body) - {"line"}
         if unknown:
@@ -322,9 +322,6 @@ class _Handlers:
         event_id = await self._orders.request_emergency(call_id, line, principal.name)
         self._notify()
         return _json({"command_id": event_id, "line": line}, status=202)
-
-
-_LINE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def _json(

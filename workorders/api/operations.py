@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 
 from aiohttp import web
 
 from workorders.errors import InvalidInput
+from workorders.fields import EVENT_ID
 from workorders.model import format_utc
 from workorders.store.outbox import OutboxStore
 from workorders.store.people import PeopleAndUnitsStore
 from workorders.validation import check_text, parse_limit_offset
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
-_EVENT_ID = re.compile(r"^[0-9a-f-]{1,36}$")
 
 
 class OperationHandlers:
@@ -46,7 +45,7 @@ class OperationHandlers:
 
     async def release_quarantined(self, request: web.Request) -> web.Response:
         event_id = request.match_info["id"]
-        if not _EVENT_ID.fullmatch(event_id):
+        if not EVENT_ID.matches(event_id):
             raise InvalidInput("id must be an event id (a uuid)", field="id")
         await self._outbox.release_quarantined(event_id)
         return web.json_response({"id": event_id, "released": True}, dumps=_dumps)

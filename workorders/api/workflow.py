@@ -29,6 +29,7 @@ from workorders.access import (
 )
 from workorders.api.actions import parse_action, parse_caller_details
 from workorders.errors import Forbidden, InvalidInput, NotFound
+from workorders.fields import MAX_ACCESS_REASON
 from workorders.lifecycle.model import Actor
 from workorders.model import WorkOrder, format_utc, is_order_number
 from workorders.rates import REPORT_ZONE, ReportPeriod, compute_rates, rates_csv
@@ -233,7 +234,7 @@ def access_reason(request: web.Request, default: str) -> str:
     value = request.headers.get(ACCESS_REASON_HEADER)
     if not value:
         return default
-    return check_text(value, ACCESS_REASON_HEADER, max_length=200)
+    return check_text(value, ACCESS_REASON_HEADER, max_length=MAX_ACCESS_REASON)
 
 
 def report_period(query: Mapping[str, str], now: datetime) -> ReportPeriod:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from workorders.fields import MAX_ACCESS_REASON
 from workorders.lifecycle.model import Actor
 from workorders.store.base import Part, shielded
 from workorders.store.tables import AuditRow
@@ -36,7 +37,7 @@ class AuditLog(Part):
                         actor=actor.name,
                         role=actor.role,
                         order_number=number,
-                        reason=reason[:200],
+                        reason=reason[:MAX_ACCESS_REASON],
                     )
                 )
 

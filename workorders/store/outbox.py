@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from workorders.errors import NotFound
 from workorders.events.screenpop import OutboxMessage
+from workorders.fields import MAX_OUTBOX_FAILURE
 from workorders.store.base import Part, shielded
 from workorders.store.rows import message_from_row
 from workorders.store.tables import OutboxRow
@@ -47,7 +48,9 @@ class OutboxStore(Part):
             attempts = await session.scalar(
                 update(OutboxRow)
                 .where(OutboxRow.id == message_id)
-                .values(attempts=OutboxRow.attempts + 1, failure=reason[:500] or None)
+                .values(
+                    attempts=OutboxRow.attempts + 1, failure=reason[:MAX_OUTBOX_FAILURE] or None
+                )
                 .returning(OutboxRow.attempts)
             )
         return 0 if attempts is None else int(attempts)
@@ -59,7 +62,7 @@ class OutboxStore(Part):
             await session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == message_id, OutboxRow.sent_at.is_(None))
-                .values(quarantined_at=self._clock(), failure=reason[:500])
+                .values(quarantined_at=self._clock(), failure=reason[:MAX_OUTBOX_FAILURE])
             )
         log.error("outbox row %s quarantined: %s", message_id, reason)
 

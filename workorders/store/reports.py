@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from workorders.due import DueInput
+from workorders.fields import mask_phone
 from workorders.hotspots import HotspotInput
 from workorders.lifecycle.model import Lifecycle, State
-from workorders.model import mask_phone
 from workorders.rates import RateInput
 from workorders.repeats import ANONYMOUS
 from workorders.store.base import Part, shielded
