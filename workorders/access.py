@@ -23,7 +23,7 @@ import re
 from typing import Any, Protocol
 
 from routing.units import OrgTree
-from workorders.model import mask_phone
+from workorders.fields import mask_phone
 from workorders.tokens import UNIT_ROLES, Principal
 
 

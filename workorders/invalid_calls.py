@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from routing.sla import RepeatPolicy
+from workorders.fields import INVALID_CALL_REASONS
 from workorders.repeats import ANONYMOUS
 
 #: Why a call was invalid (``ivr.engine.actions.InvalidCall`` and ``ivr/journal.py``).
-REASONS = ("no_input", "silent_intake", "too_short", "cut_silent")
+REASONS = INVALID_CALL_REASONS
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,35 +6,20 @@ Pure code: no I/O, no clock (callers pass ``now``), no database or web types.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from workorders.errors import InvalidInput, SequenceExhausted
-
-#: Order categories and the Chinese labels shown to agents (12320 intake types).
-CATEGORY_LABELS: Mapping[str, str] = MappingProxyType(
-    {
-        "consult": "咨询",
-        "complaint": "投诉",
-        "report": "举报",
-        "suggestion": "意见建议",
-        "help": "求助",
-        "emergency": "紧急",
-    }
-)
-
-TRANSCRIPT_PENDING = "pending"
-TRANSCRIPT_DONE = "done"
-TRANSCRIPT_UNAVAILABLE = "unavailable"
-TRANSCRIPT_STATUSES = (TRANSCRIPT_PENDING, TRANSCRIPT_DONE, TRANSCRIPT_UNAVAILABLE)
-
-#: Priorities an IVR menu may open an order with (``create_order: {priority: …}``). Kept on the
-#: order and shown to agents; the handling limit still follows the category (``sla.yaml``).
-PRIORITIES = ("low", "normal", "high", "urgent")
+from workorders.fields import CATEGORY_LABELS as CATEGORY_LABELS
+from workorders.fields import ORDER_NUMBER
+from workorders.fields import PRIORITIES as PRIORITIES
+from workorders.fields import TRANSCRIPT_DONE as TRANSCRIPT_DONE
+from workorders.fields import TRANSCRIPT_PENDING as TRANSCRIPT_PENDING
+from workorders.fields import TRANSCRIPT_STATUSES as TRANSCRIPT_STATUSES
+from workorders.fields import TRANSCRIPT_UNAVAILABLE as TRANSCRIPT_UNAVAILABLE
+from workorders.fields import mask_phone as mask_phone
 
 STATUS_RECEIVED = "received"
 CHANNEL_PHONE = "phone"
@@ -43,7 +28,6 @@ CHANNEL_PHONE = "phone"
 ORDER_NUMBER_ZONE = ZoneInfo("Asia/Shanghai")
 ORDER_NUMBER_PREFIX = "12320"
 MAX_DAILY_SEQUENCE = 99_999
-_ORDER_NUMBER = re.compile(r"^12320-(\d{8})-(\d{5})$")
 
 
 def category_label(category: str) -> str:
@@ -77,21 +61,7 @@ def format_order_number(day: str, sequence: int) -> str:
 
 def is_order_number(text: str) -> bool:
     """Whether ``text`` has the shape of an order number (it may still not exist)."""
-    return _ORDER_NUMBER.fullmatch(text) is not None
-
-
-def mask_phone(number: str) -> str:
-    """A phone number fit for logs: ``"13800138000"`` → ``"138****8000"``.
-
-    Numbers of 8 characters or more keep their first 3 and last 4; shorter ones keep only
-    their last 2. A leading ``+`` is kept and not counted. Logs never carry full numbers.
-    """
-    plus, digits = ("+", number[1:]) if number.startswith("+") else ("", number)
-    if len(digits) >= 8:
-        return f"{plus}{digits[:3]}****{digits[-4:]}"
-    if len(digits) > 2:
-        return f"{plus}****{digits[-2:]}"
-    return f"{plus}****"
+    return ORDER_NUMBER.match(text) is not None
 
 
 def format_utc(moment: datetime) -> str:

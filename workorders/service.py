@@ -72,16 +72,16 @@ async def run_service(
     """
     store = Store.open(database_url, rules=rules)
     if agents is not None:
-        store.use_agents(agents)
+        store.acd.use_agents(agents)
     try:
         await store.migrate()
         admin_token_file = Path(token_file)
-        await store.ensure_token_file(admin_token_file, "admin", ROLE_ADMIN)
-        await store.ensure_token_file(
+        await store.people.ensure_token_file(admin_token_file, "admin", ROLE_ADMIN)
+        await store.people.ensure_token_file(
             admin_token_file.parent / IVR_TOKEN_FILE_NAME, "ivr", ROLE_IVR
         )
         publisher = OutboxPublisher(
-            store,
+            store.outbox,
             mqtt_host,
             mqtt_port,
             client_id=f"workorders-{socket.gethostname()}-{os.getpid()}",
@@ -138,7 +138,7 @@ async def run_deadline_sweeps(store: Store, every: float, wake: Callable[[], Non
     """
     while True:
         try:
-            if await store.sweep():
+            if await store.supervision.sweep():
                 wake()
         except WorkOrderError as exc:
             log.warning("deadline sweep failed: %s", exc)
@@ -177,7 +177,7 @@ async def run_acd_ticks(store: Store, every: float, wake: Callable[[], None]) ->
     """
     while True:
         try:
-            step = await store.acd_tick()
+            step = await store.acd.acd_tick()
             if step is not None and step.events:
                 wake()
         except WorkOrderError as exc:

@@ -7,16 +7,44 @@ answer 422 with ``error.field`` set; nothing here can raise anything else on bad
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from routing.units import DOMAIN_LABELS
 from workorders.errors import InvalidInput, MalformedRequest
-from workorders.model import (
+from workorders.fields import (
+    CONTROL,
+    CONTROL_BUT_LINE_BREAKS,
+    DEFAULT_PAGE_LIMIT,
+    DOMAINS,
+    FIELD_LABELS,
+    FLAG,
+    GROUP,
+    IDEMPOTENCY_KEY,
+    LINE,
+    MAX_CALL_ID,
+    MAX_EVIDENCE,
+    MAX_EVIDENCE_TEXT,
+    MAX_EVIDENCE_WEIGHT,
+    MAX_FLAGS,
+    MAX_FLOW_VERSION,
+    MAX_MENU_DEPTH,
+    MAX_MENU_STEP,
+    MAX_OFFSET,
+    MAX_PAGE_LIMIT,
+    MAX_RECORDING,
+    MAX_TIMESTAMP,
+    MAX_TRANSCRIPT_CHARS,
+    MAX_WORKER,
     PRIORITIES,
+    SIP_USER,
+    STATUS_QUERY,
     TRANSCRIPT_DONE,
     TRANSCRIPT_UNAVAILABLE,
+    WHOLE_NUMBER,
+    is_printable_text,
+    is_utf8_encodable,
+)
+from workorders.model import (
     AnsweredCall,
     Classification,
     Evidence,
@@ -26,43 +54,10 @@ from workorders.model import (
     category_label,
 )
 
-# Caller and callee are the user parts of SIP URIs as the edge delivers them: usually digits,
-# but "anonymous", "+86…", a softphone's "alice", or "" (no user part) occur too. An order is
-# never refused over the shape of a caller ID: any 0-64 visible characters are taken.
-_SIP_USER = re.compile(r"^[^\s\x00-\x1f\x7f]{0,64}$")
-# Groups end up in MQTT topics (hotline/pops/{group}): no "/", "+", "#" or spaces.
-_GROUP = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_FLAG = re.compile(r"^[a-z0-9_.-]{1,32}$")
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-_LINE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-
-MAX_MENU_DEPTH = 32
-MAX_FLAGS = 32
-MAX_TRANSCRIPT_CHARS = 100_000
-MAX_PAGE_LIMIT = 200
-MAX_EVIDENCE = 200
-MAX_CALL_ID = 255
-
 #: How far ``received_at`` may lie from the service's clock: the IVR spool replays intakes
 #: that waited for the API (hours, at worst days), and clocks of nodes drift a little.
 RECEIVED_AT_PAST = timedelta(days=30)
 RECEIVED_AT_FUTURE = timedelta(minutes=10)
-
-#: Chinese names of the fields the agent console shows errors for (its form labels).
-FIELD_LABELS: Mapping[str, str] = {
-    "caller_number": "来电号码",
-    "caller_name": "来电人姓名",
-    "callback_number": "回拨号码",
-    "address": "地址",
-    "note": "备注",
-    "region": "区域",
-    "reason": "原因",
-    "received_at": "受理时间",
-    "call_id": "呼叫编号",
-}
-# C0 and C1 controls, DEL; NUL among them (PostgreSQL text cannot hold it).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_BUT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def parse_json_object(raw: bytes) -> dict[str, object]:
@@ -105,12 +100,12 @@ def check_text(
             f"{label}过长，最多 {max_length} 个字符（{field} is longer than {max_length}）",
             field=field,
         )
-    if not _is_utf8_encodable(value):
+    if not is_utf8_encodable(value):
         raise InvalidInput(
             f"{label}含有无法识别的字符（{field} holds invalid Unicode: a lone surrogate）",
             field=field,
         )
-    control = _CONTROL_BUT_LINE_BREAKS if multiline else _CONTROL
+    control = CONTROL_BUT_LINE_BREAKS if multiline else CONTROL
     if control.search(value):
         raise InvalidInput(
             f"{label}含有控制字符（{field} holds control characters such as NUL）", field=field
@@ -122,7 +117,7 @@ def parse_idempotency_key(value: str | None) -> str:
     """The ``Idempotency-Key`` header: required, 1–200 visible ASCII characters."""
     if value is None or value == "":
         raise MalformedRequest("header Idempotency-Key is required", field="Idempotency-Key")
-    if not _IDEMPOTENCY_KEY.fullmatch(value):
+    if not IDEMPOTENCY_KEY.matches(value):
         raise InvalidInput(
             "Idempotency-Key must be 1-200 visible ASCII characters", field="Idempotency-Key"
         )
@@ -159,7 +154,7 @@ def parse_new_order(body: Mapping[str, object], *, default_group: str, now: date
         group=_group(body, default_group),
         flags=_flags(body.get("flags", _MISSING)),
         recording=_recording(body.get("recording")),
-        flow_version=_optional_str(body, "flow_version", max_length=64),
+        flow_version=_optional_str(body, "flow_version", max_length=MAX_FLOW_VERSION),
         call_id=_optional_call_id(body),
         received_at=_received_at(body, now),
         domain=_domain(body.get("domain"), "domain"),
@@ -230,7 +225,7 @@ def _classification(value: object) -> Classification:
 
 def _line_or_null(value: Mapping[str, object], key: str, where: str) -> str | None:
     line = value.get(key)
-    if line is not None and not (isinstance(line, str) and _LINE.fullmatch(line)):
+    if line is not None and not LINE.matches(line):
         raise InvalidInput(
             f"{where}.{key} must be the name of a dedicated line or null", field=f"{where}.{key}"
         )
@@ -242,8 +237,8 @@ def _evidence(item: object, where: str) -> Evidence:
         raise InvalidInput(f"{where} must be {{kind, label, word, weight}}", field=where)
     kind, label, word, weight = item["kind"], item["label"], item["word"], item["weight"]
     texts = (kind, label, word)
-    if not all(isinstance(t, str) and 0 < len(t) <= 64 and t.isprintable() for t in texts) or (
-        not isinstance(weight, int) or isinstance(weight, bool) or abs(weight) > 1000
+    if not all(is_printable_text(t, MAX_EVIDENCE_TEXT) for t in texts) or (
+        not isinstance(weight, int) or isinstance(weight, bool) or abs(weight) > MAX_EVIDENCE_WEIGHT
     ):
         raise InvalidInput(
             f"{where}: kind, label and word are 1-64 printable characters, weight a small integer",
@@ -255,8 +250,8 @@ def _evidence(item: object, where: str) -> Evidence:
 def _domain(value: object, field: str) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or value not in DOMAIN_LABELS:
-        raise InvalidInput(f"{field} must be one of {', '.join(DOMAIN_LABELS)}", field=field)
+    if not isinstance(value, str) or value not in DOMAINS:
+        raise InvalidInput(f"{field} must be one of {', '.join(DOMAINS)}", field=field)
     return value
 
 
@@ -265,24 +260,24 @@ def parse_answered_call(body: Mapping[str, object], *, default_group: str) -> An
     _reject_unknown(body, {"call_id", "caller_number", "callee", "group", "worker"})
     call_id = _call_id(_required_str(body, "call_id"))
     callee = _required_str(body, "callee")
-    if not _SIP_USER.fullmatch(callee):
+    if not SIP_USER.matches(callee):
         raise InvalidInput("callee must be at most 64 visible characters", field="callee")
     return AnsweredCall(
         call_id=call_id,
         caller_number=_caller(body, "caller_number"),
         callee=callee,
         group=_group(body, default_group),
-        worker=_optional_str(body, "worker", max_length=100),
+        worker=_optional_str(body, "worker", max_length=MAX_WORKER),
     )
 
 
 def parse_page(query: Mapping[str, str]) -> Page:
     """Validate ``?caller=&limit=&offset=`` of the list route."""
     caller = query.get("caller")
-    if caller is not None and not _SIP_USER.fullmatch(caller):
+    if caller is not None and not SIP_USER.matches(caller):
         raise InvalidInput("caller must be at most 64 visible characters", field="caller")
     status = query.get("status")
-    if status is not None and not re.fullmatch(r"[a-z_]{1,16}", status):
+    if status is not None and not STATUS_QUERY.matches(status):
         raise InvalidInput("status must be a lifecycle state", field="status")
     limit, offset = parse_limit_offset(query)
     return Page(caller=caller, limit=limit, offset=offset, status=status)
@@ -290,8 +285,8 @@ def parse_page(query: Mapping[str, str]) -> Page:
 
 def parse_limit_offset(query: Mapping[str, str]) -> tuple[int, int]:
     """``?limit=`` (1-200, default 50) and ``?offset=`` (default 0) of list routes."""
-    limit = _query_int(query, "limit", default=50, low=1, high=MAX_PAGE_LIMIT)
-    offset = _query_int(query, "offset", default=0, low=0, high=10_000_000)
+    limit = _query_int(query, "limit", default=DEFAULT_PAGE_LIMIT, low=1, high=MAX_PAGE_LIMIT)
+    offset = _query_int(query, "offset", default=0, low=0, high=MAX_OFFSET)
     return limit, offset
 
 
@@ -300,14 +295,6 @@ class _Missing:
 
 
 _MISSING = _Missing()
-
-
-def _is_utf8_encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _reject_unknown(body: Mapping[str, object], allowed: set[str], prefix: str = "") -> None:
@@ -345,7 +332,7 @@ def parse_call_id(value: str) -> str:
 def _call_id(value: str) -> str:
     """A call id (a server-issued one, or a SIP Call-ID from older IVRs): 1-255 printable
     characters. Control characters once made an MQTT topic the broker refused."""
-    if len(value) > MAX_CALL_ID or not value.isprintable() or not _is_utf8_encodable(value):
+    if len(value) > MAX_CALL_ID or not value.isprintable() or not is_utf8_encodable(value):
         raise InvalidInput(
             f"call_id must be 1-{MAX_CALL_ID} printable characters (no control characters)",
             field="call_id",
@@ -367,11 +354,7 @@ def _caller(body: Mapping[str, object], name: str) -> str:
     value = body.get(name, _MISSING)
     if value is _MISSING or value is None:
         raise InvalidInput(f'{name} is required (use "" when unknown)', field=name)
-    if (
-        not isinstance(value, str)
-        or not _SIP_USER.fullmatch(value)
-        or not _is_utf8_encodable(value)
-    ):
+    if not isinstance(value, str) or not SIP_USER.matches(value) or not is_utf8_encodable(value):
         raise InvalidInput(f"{name} must be a string of at most 64 visible characters", field=name)
     return value
 
@@ -380,8 +363,8 @@ def _group(body: Mapping[str, object], default: str) -> str:
     value = body.get("group")
     if value is None:
         return default
-    if not isinstance(value, str) or not _GROUP.fullmatch(value):
-        raise InvalidInput("group must be 1-64 of A-Z a-z 0-9 _ . -", field="group")
+    if not GROUP.matches(value):
+        raise InvalidInput(f"group must be {GROUP.says}", field="group")
     return value
 
 
@@ -393,7 +376,7 @@ def _menu_path(value: object) -> tuple[str, ...]:
     if len(value) > MAX_MENU_DEPTH:
         raise InvalidInput(f"menu_path is deeper than {MAX_MENU_DEPTH}", field="menu_path")
     for step in value:
-        if not isinstance(step, str) or not 1 <= len(step) <= 64 or not step.isprintable():
+        if not is_printable_text(step, MAX_MENU_STEP):
             raise InvalidInput(
                 "menu_path entries must be strings of 1-64 printable characters",
                 field="menu_path",
@@ -409,8 +392,8 @@ def _flags(value: object) -> tuple[str, ...]:
     if len(value) > MAX_FLAGS:
         raise InvalidInput(f"more than {MAX_FLAGS} flags", field="flags")
     for flag in value:
-        if not isinstance(flag, str) or not _FLAG.fullmatch(flag):
-            raise InvalidInput("flags must be 1-32 of a-z 0-9 _ . -", field="flags")
+        if not FLAG.matches(flag):
+            raise InvalidInput(f"flags must be {FLAG.says}", field="flags")
     return tuple(dict.fromkeys(value))  # drop repeats, keep order
 
 
@@ -422,7 +405,7 @@ def _recording(value: object) -> str | None:
         raise InvalidInput("recording must be a relative path or null", field="recording")
     parts = value.split("/")
     if (
-        len(value) > 255
+        len(value) > MAX_RECORDING
         or value.startswith("/")
         or "\\" in value
         or not value.isprintable()
@@ -438,7 +421,7 @@ def _recording(value: object) -> str | None:
 def parse_timestamp(value: object, name: str) -> datetime:
     """An ISO-8601 timestamp with a UTC offset, as UTC. Years 1 and 9999 parse but overflow
     once shifted to UTC; that is bad input here, not an error in the store."""
-    if not isinstance(value, str) or len(value) > 64:
+    if not isinstance(value, str) or len(value) > MAX_TIMESTAMP:
         raise InvalidInput(f"{name} must be an ISO-8601 string", field=name)
     try:
         moment = datetime.fromisoformat(value)
@@ -477,7 +460,7 @@ def _query_int(query: Mapping[str, str], name: str, *, default: int, low: int, h
     raw = query.get(name)
     if raw is None:
         return default
-    if not re.fullmatch(r"[0-9]{1,9}", raw):
+    if not WHOLE_NUMBER.matches(raw):
         raise InvalidInput(f"{name} must be a whole number", field=name)
     value = int(raw)
     if not low <= value <= high:

@@ -42,7 +42,7 @@ async def measure(rounds: int) -> dict[str, Any]:
             await store.migrate()
             hashed = hash_password("right-password-1")
             for n in range(rounds):
-                await store.set_console_user(f"u{n}", hashed)
+                await store.people.set_console_user(f"u{n}", hashed)
             app = create_app(store)
             ConsoleRoutes(store, ConsoleHub(), AgentDirectory({})).install(app)
             server = TestServer(app, host="127.0.0.1")
@@ -65,8 +65,8 @@ async def measure(rounds: int) -> dict[str, Any]:
                                 await response.read()
                                 assert response.status == 401, response.status
                             times[kind].append((time.perf_counter() - started) * 1000)
-                        if hasattr(store, "unlock_login"):
-                            await store.unlock_login(address="127.0.0.1")
+                        if hasattr(store.people, "unlock_login"):
+                            await store.people.unlock_login(address="127.0.0.1")
             finally:
                 await server.close()
     return {

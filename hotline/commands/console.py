@@ -53,7 +53,7 @@ def _unlock(args: argparse.Namespace) -> int:
     async def lift() -> int:
         async with Store.open(settings.api.database) as store:
             await store.migrate()
-            cleared: int = await store.unlock_login(args.login, args.address)
+            cleared: int = await store.people.unlock_login(args.login, args.address)
             return cleared
 
     try:
@@ -109,7 +109,7 @@ def _passwd(args: argparse.Namespace) -> int:
     async def save() -> bool:
         async with Store.open(settings.api.database, rules=rules) as store:
             await store.migrate()
-            created: bool = await store.set_console_user(
+            created: bool = await store.people.set_console_user(
                 args.login, stored, name=args.name, role=args.role, unit=args.unit
             )
             return created

@@ -66,7 +66,7 @@ def _user_add(args: argparse.Namespace) -> int:
     async def add() -> str:
         async with Store.open(settings.api.database, rules=rules) as store:
             await store.migrate()
-            token: str = await store.create_token(args.name, args.role, args.unit)
+            token: str = await store.people.create_token(args.name, args.role, args.unit)
             return token
 
     try:
@@ -113,7 +113,9 @@ def _report_rates(args: argparse.Namespace) -> int:
     async def inputs() -> Any:
         async with Store.open(settings.api.database, rules=rules) as store:
             await store.migrate()
-            return await store.rate_inputs(start=start, end=end, units=units, region=args.region)
+            return await store.reports.rate_inputs(
+                start=start, end=end, units=units, region=args.region
+            )
 
     try:
         rates = compute_rates(asyncio.run(inputs()))

@@ -300,19 +300,21 @@ async def _seed(database: str) -> None:
 
     async with Store.open(database) as store:
         await store.migrate()
-        await store.set_console_user("s1", hash_password(PASSWORD), name="王督办",
+        await store.people.set_console_user("s1", hash_password(PASSWORD), name="王督办",
                                      role="supervisor")  # fmt: skip
 
         async def order(received: datetime, category: str = "complaint") -> str:
             index = next(sequence)
             new = NewOrder(f"139{index:08d}", category, ("2",), "intake", received_at=received)
-            created = await store.create_order(new, idempotency_key=f"seed-{index}")
+            created = await store.orders.create_order(new, idempotency_key=f"seed-{index}")
             return created.order.number
 
         async def act(number: str, *steps: tuple[Any, Actor]) -> None:
             for command, actor in steps:
                 key = f"{number}-{next(sequence)}"
-                await store.act(number, command, actor, idempotency_key=key, request={"k": key})
+                await store.orders.act(
+                    number, command, actor, idempotency_key=key, request={"k": key}
+                )
 
         def immediate(domain: str, region: str) -> tuple[Any, Actor]:
             return Classify("immediate", region=region, domain=domain, note="已解答"), taker
@@ -472,11 +474,11 @@ async def test_console_renders_offered_pops_live_transcripts_and_history_links(
 
     async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'console.db'}") as store:
         await store.migrate()
-        await store.set_console_user("a1001", hash_password(PASSWORD), name="张敏")
+        await store.people.set_console_user("a1001", hash_password(PASSWORD), name="张敏")
         history = []
         for index in range(2):
             new = NewOrder(CALLER, "consult", ("1",), "intake", call_id=f"old-{index}")
-            order = (await store.create_order(new, idempotency_key=f"old-{index}")).order
+            order = (await store.orders.create_order(new, idempotency_key=f"old-{index}")).order
             history.append({"order_number": order.number, "created_at": "2026-01-01T00:00:00Z",
                             "category": "consult", "status": "received"})  # fmt: skip
         hub = ConsoleHub()
@@ -561,12 +563,12 @@ async def test_console_marks_a_due_time_past_the_calendars_horizon_as_an_estimat
     database = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
     async with Store.open(database, clock=lambda: received) as store:
         await store.migrate()
-        await store.set_console_user("a1001", hash_password(PASSWORD), name="张敏")
+        await store.people.set_console_user("a1001", hash_password(PASSWORD), name="张敏")
         new = NewOrder(CALLER, "complaint", ("2",), "intake", call_id="late-1")
-        number = (await store.create_order(new, idempotency_key="late-1")).order.number
+        number = (await store.orders.create_order(new, idempotency_key="late-1")).order.number
         classify = Classify("dispatch", region="内蒙古/呼和浩特/赛罕区", domain="medical_fees",
                             about_unit="saihan-hospital")  # fmt: skip
-        await store.act(number, classify, Actor("t", "call_taker"), idempotency_key="c1",
+        await store.orders.act(number, classify, Actor("t", "call_taker"), idempotency_key="c1",
                         request={})  # fmt: skip
         hub = ConsoleHub()
         directory = AgentDirectory(

@@ -121,7 +121,7 @@ async def test_agents_hear_their_groups_and_themselves_only(broker: Mosquitto,
     commands: list[str] = []
     async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'wo.db'}") as store:
         await store.migrate()
-        publisher = OutboxPublisher(store, "127.0.0.1", port, client_id="acl-pub",
+        publisher = OutboxPublisher(store.outbox, "127.0.0.1", port, client_id="acl-pub",
                                     username="workorders", password="pw-workorders")  # fmt: skip
         ivr = CallBus("127.0.0.1", port, client_id="acl-ivr", username="ivr", password="pw-ivr",
                       on_command=lambda call_id, _command: commands.append(call_id))  # fmt: skip
@@ -147,13 +147,15 @@ async def test_agents_hear_their_groups_and_themselves_only(broker: Mosquitto,
                         offer = {"type": "call.offered", "payload": {"agent": login_name}}
                         topic = f"hotline/agents/{login_name}/pops"
                         await service.publish(topic, json.dumps(offer), qos=1)
-                await store.record_call(AnsweredCall("c-1", "13800138000", "12320", "intake"))
-                await store.request_emergency("c-1", "medical_120", "sup1")
-                await store.create_order(order("complaints"), idempotency_key="k1")
-                await store.create_order(order("emergency_agents"), idempotency_key="k2")
+                await store.orders.record_call(
+                    AnsweredCall("c-1", "13800138000", "12320", "intake")
+                )
+                await store.orders.request_emergency("c-1", "medical_120", "sup1")
+                await store.orders.create_order(order("complaints"), idempotency_key="k1")
+                await store.orders.create_order(order("emergency_agents"), idempotency_key="k2")
                 await ivr.publish_partial("c-1", "intake", "我要投诉")
                 # Last: an emergency in intake (its order.created and urgent_order alert).
-                await store.create_order(order("intake", "emergency"), idempotency_key="k3")
+                await store.orders.create_order(order("intake", "emergency"), idempotency_key="k3")
                 publisher.wake()
                 # Events from one publisher reach a subscriber in order: once the last ones
                 # are in, anything forbidden that was let through would be in too.
@@ -249,7 +251,7 @@ async def test_the_console_subscription_is_allowed_to_the_service_account(
     supervisor = hub.attach(Viewer("sup1", "supervisor"))
     async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'wo.db'}") as store:
         await store.migrate()
-        publisher = OutboxPublisher(store, "127.0.0.1", broker.port, client_id="acl-pub",
+        publisher = OutboxPublisher(store.outbox, "127.0.0.1", broker.port, client_id="acl-pub",
                                     username="workorders", password="pw-workorders")  # fmt: skip
         subscriber = EventSubscriber(
             "127.0.0.1", broker.port, client_id="acl-console", topics=SUBSCRIPTIONS,
@@ -260,8 +262,8 @@ async def test_the_console_subscription_is_allowed_to_the_service_account(
             async with asyncio.timeout(10):
                 await subscriber.connected.wait()
             tasks.append(asyncio.create_task(publisher.run()))
-            await store.record_call(AnsweredCall("c-9", "13800138000", "12320", "intake"))
-            await store.create_order(order("intake", "emergency"), idempotency_key="e")
+            await store.orders.record_call(AnsweredCall("c-9", "13800138000", "12320", "intake"))
+            await store.orders.create_order(order("intake", "emergency"), idempotency_key="e")
             publisher.wake()
             async with asyncio.timeout(10):
                 pops = [(await agent.queue.get())["event"]["type"] for _ in range(2)]

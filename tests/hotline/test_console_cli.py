@@ -11,13 +11,13 @@ import pytest
 from tests.hotline.test_orders_cli import config, database, run  # noqa: F401 - fixture
 from workorders.console.auth import verify_password
 from workorders.store import Store
-from workorders.store.console import ConsoleUser
+from workorders.store.people import ConsoleUser
 
 
 def user(settings: Path, login: str) -> ConsoleUser | None:
     async def read() -> ConsoleUser | None:
         async with Store.open(database(settings)) as store:
-            return await store.console_user(login)
+            return await store.people.console_user(login)
 
     return asyncio.run(read())
 
@@ -88,11 +88,11 @@ def test_unlock_lifts_the_login_limits(
         async with Store.open(database(config)) as store:
             await store.migrate()
             for _ in range(5):
-                await store.record_login_failure("a1001", "127.0.0.9")
+                await store.people.record_login_failure("a1001", "127.0.0.9")
 
     async def locked() -> bool:
         async with Store.open(database(config)) as store:
-            return await store.login_locked_until("a1001", "127.0.0.9") is not None
+            return await store.people.login_locked_until("a1001", "127.0.0.9") is not None
 
     asyncio.run(fail_five_times())
     assert asyncio.run(locked())

@@ -52,7 +52,7 @@ def test_user_add_prints_a_token_whose_hash_is_stored(
 
     async def principal() -> object:
         async with Store.open(database(config)) as store:
-            return await store.authenticate(token)
+            return await store.people.authenticate(token)
 
     who = asyncio.run(principal())
     assert who is not None and (who.role, who.unit) == ("handler", "saihan-cdc")  # type: ignore[attr-defined]
@@ -78,14 +78,16 @@ async def _seed_two_called_back_orders(config: Path) -> None:
         taker, sup, lead = Actor("t", "call_taker"), Actor("s", "supervisor"), Actor("l", "leader")
         for index, satisfaction in enumerate(["satisfied", "dissatisfied"]):
             new = NewOrder(f"1380000000{index}", "complaint", ("2",), "intake")
-            number = (await store.create_order(new, idempotency_key=f"o{index}")).order.number
+            number = (
+                await store.orders.create_order(new, idempotency_key=f"o{index}")
+            ).order.number
             steps = [
                 (Classify("direct"), taker), (Feedback("ok"), sup), (Cosign("head"), sup),
                 (Cosign("leader"), lead), (Reply("ok"), taker),
                 (Callback(True, True, index == 0, satisfaction), taker),
             ]  # fmt: skip
             for step, (command, actor) in enumerate(steps):
-                await store.act(number, command, actor, idempotency_key=f"{index}-{step}",
+                await store.orders.act(number, command, actor, idempotency_key=f"{index}-{step}",
                                 request={"i": index, "s": step})  # fmt: skip
 
 

@@ -39,7 +39,7 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
         f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}", clock=lambda: RECEIVED
     ) as store:
         await store.migrate()
-        token = await store.create_token("ivr-1", "ivr")
+        token = await store.people.create_token("ivr-1", "ivr")
         server = TestServer(create_app(store), host="127.0.0.1")
         await server.start_server()
         try:
@@ -89,7 +89,7 @@ async def test_the_menus_domain_and_priority_reach_the_order(
         await orders.put_transcript(number, "医院 乱 收费", "done", classification)
     finally:
         await orders.close()
-    stored = await service.store.get_order(number)
+    stored = await service.store.orders.get_order(number)
     assert stored.priority == "high"
     assert stored.lifecycle is not None and stored.lifecycle["domain"] == "medical_fees"
     assert (stored.description, stored.classification) == ("医院 乱 收费", classification)
@@ -123,7 +123,7 @@ async def test_a_refused_spool_entry_moves_aside_and_the_rest_go_through(
         assert await orders.replay_spool() == 0  # the rejected ones are not tried again
     finally:
         await orders.close()
-    listed = await service.store.list_orders(Page(limit=50))
+    listed = await service.store.orders.list_orders(Page(limit=50))
     assert sorted(o.call_id or "" for o in listed) == ["call-0", "call-a", "call-d"]
     assert taken in {o.number for o in listed}
 

@@ -34,8 +34,8 @@ class Api:
 async def api(sqlite_store: Store) -> AsyncIterator[Api]:
     notified: list[str] = []
     app = create_app(sqlite_store, notify_outbox=lambda: notified.append("wake"))
-    ivr_token = await sqlite_store.create_token("ivr-1", "ivr")
-    admin_token = await sqlite_store.create_token("ops", "admin")
+    ivr_token = await sqlite_store.people.create_token("ivr-1", "ivr")
+    admin_token = await sqlite_store.people.create_token("ops", "admin")
     async with TestClient(TestServer(app)) as client:
         yield Api(
             client=client,
@@ -88,7 +88,7 @@ async def test_api_routes_need_a_valid_token(
     error = await error_of(response, 401)
     assert error["code"] == "unauthorized"
     assert response.headers["WWW-Authenticate"] == "Bearer"
-    assert await api.store.outbox() == []
+    assert await api.store.outbox.outbox() == []
 
 
 async def test_create_then_replay(api: Api) -> None:
@@ -113,7 +113,7 @@ async def test_create_then_replay(api: Api) -> None:
     assert replayed.headers["Idempotent-Replayed"] == "true"
     assert await replayed.json() == order
     assert api.notified == ["wake"]
-    [event] = await api.store.outbox()
+    [event] = await api.store.outbox.outbox()
     assert event.topic == "hotline/pops/intake"
     assert event.event["payload"]["order_number"] == order["number"]
 
@@ -140,7 +140,7 @@ async def test_group_goes_into_the_topic(api: Api) -> None:
         "/api/v1/workorders", json=body, headers=api.order_headers("k")
     )
     assert response.status == 201
-    [event] = await api.store.outbox()
+    [event] = await api.store.outbox.outbox()
     assert event.topic == "hotline/pops/complaints"
     assert event.event["payload"]["flags"] == ["confidential"]
     assert event.event["payload"]["call_id"] == "c-7"
@@ -150,7 +150,7 @@ async def test_missing_idempotency_key_is_400(api: Api) -> None:
     response = await api.client.post("/api/v1/workorders", json=ORDER, headers=api.ivr)
     error = await error_of(response, 400)
     assert error["field"] == "Idempotency-Key"
-    assert await api.store.outbox() == []
+    assert await api.store.outbox.outbox() == []
 
 
 @pytest.mark.parametrize(
@@ -287,7 +287,9 @@ async def test_transcript_with_classification_is_kept_and_shown(api: Api) -> Non
     assert fetched["category"] == "complaint"  # the menu choice stays
     assert fetched["lifecycle"]["domain"] == "medical_fees"  # the menu's domain stays
     alerts = [
-        m.event["payload"] for m in await api.store.outbox() if m.event["type"] == "order.alert"
+        m.event["payload"]
+        for m in await api.store.outbox.outbox()
+        if m.event["type"] == "order.alert"
     ]
     assert [(a["reason"], a["line"]) for a in alerts] == [("speech_emergency", "medical_120")]
     assert api.notified.count("wake") == 2  # the create, then the alert
@@ -330,7 +332,7 @@ async def test_answered_call_pops_once(api: Api) -> None:
     again = await api.client.post("/api/v1/calls", json=body, headers=api.ivr)
     assert again.status == 200
     assert await again.json() == call
-    [event] = await api.store.outbox()
+    [event] = await api.store.outbox.outbox()
     assert event.event["type"] == "call.answered"
     assert api.notified == ["wake"]
 
@@ -376,13 +378,15 @@ async def test_openapi_describes_exactly_the_routes(api: Api) -> None:
 
 async def test_operators_see_and_release_quarantined_events(api: Api) -> None:
     # Issue 13, item 11: a quarantined event is visible to operators with its reason.
-    await api.store.record_call(
+    await api.store.orders.record_call(
         AnsweredCall(call_id="c-1", caller_number="1", callee="12320", group="intake")
     )
-    [row] = await api.store.outbox()
-    await api.store.record_failed_attempt(row.id, "the broker dropped the connection on it")
-    await api.store.quarantine(row.id, "the broker dropped the connection on it (5 attempts)")
-    assert await api.store.outbox() == []
+    [row] = await api.store.outbox.outbox()
+    await api.store.outbox.record_failed_attempt(row.id, "the broker dropped the connection on it")
+    await api.store.outbox.quarantine(
+        row.id, "the broker dropped the connection on it (5 attempts)"
+    )
+    assert await api.store.outbox.outbox() == []
     listed = await (await api.client.get("/api/v1/outbox/quarantine", headers=api.admin)).json()
     [item] = listed["items"]
     assert (item["id"], item["type"], item["attempts"]) == (row.id, "call.answered", 1)
@@ -393,16 +397,16 @@ async def test_operators_see_and_release_quarantined_events(api: Api) -> None:
         f"/api/v1/outbox/quarantine/{row.id}/release", headers=api.admin
     )
     assert released.status == 200
-    assert [message.id for message in await api.store.outbox()] == [row.id]
+    assert [message.id for message in await api.store.outbox.outbox()] == [row.id]
     again = await api.client.post(f"/api/v1/outbox/quarantine/{row.id}/release", headers=api.admin)
     await error_of(again, 404)
 
 
 async def test_an_admin_unlocks_a_console_login(api: Api) -> None:
     for _ in range(5):
-        await api.store.record_login_failure("a1001", "127.0.0.5")
-    assert await api.store.login_locked_until("a1001", "127.0.0.5") is not None
+        await api.store.people.record_login_failure("a1001", "127.0.0.5")
+    assert await api.store.people.login_locked_until("a1001", "127.0.0.5") is not None
     response = await api.client.post("/api/v1/console/logins/a1001/unlock", headers=api.admin)
     assert response.status == 200
     assert (await response.json())["cleared"] == 2
-    assert await api.store.login_locked_until("a1001", "127.0.0.5") is None
+    assert await api.store.people.login_locked_until("a1001", "127.0.0.5") is None

@@ -63,14 +63,14 @@ class Desk:
     async def events(self, topic_prefix: str) -> list[tuple[str, dict[str, Any]]]:
         return [
             (m.topic, dict(m.event))
-            for m in await self.store.outbox(unsent_only=False, limit=1000)
+            for m in await self.store.outbox.outbox(unsent_only=False, limit=1000)
             if m.topic.startswith(topic_prefix)
         ]
 
 
 @pytest.fixture
 async def desk(sqlite_store: Store, clock: FakeClock) -> AsyncIterator[Desk]:
-    sqlite_store.use_agents(load_agents(REPO / "config/agents.yaml"))
+    sqlite_store.acd.use_agents(load_agents(REPO / "config/agents.yaml"))
     notified: list[str] = []
     app = create_app(sqlite_store, notify_outbox=lambda: notified.append("wake"))
     headers = {}
@@ -78,7 +78,7 @@ async def desk(sqlite_store: Store, clock: FakeClock) -> AsyncIterator[Desk]:
                        ("a1001", "call_taker"), ("a1002", "call_taker"),
                        ("clerk", "handler")]:  # fmt: skip
         unit = "saihan-cdc" if role == "handler" else None
-        token = await sqlite_store.create_token(name, role, unit)
+        token = await sqlite_store.people.create_token(name, role, unit)
         headers[name.split("-")[0]] = {"Authorization": f"Bearer {token}"}
     async with TestClient(TestServer(app)) as client:
         yield Desk(client, sqlite_store, clock, headers, notified)
@@ -233,13 +233,13 @@ async def test_overflow_and_timeout_come_with_the_clock(desk: Desk) -> None:
     for _ in range(6):  # the IVR keeps polling while the clock runs
         desk.clock.advance(seconds=25)
         await desk.status("call-1")
-        await desk.store.acd_tick()
+        await desk.store.acd.acd_tick()
     status = await desk.status("call-1")
     assert (status["status"], status["group"]) == ("overflowed", "complaints")
     for _ in range(8):
         desk.clock.advance(seconds=25)
         await desk.status("call-1")
-        await desk.store.acd_tick()
+        await desk.store.acd.acd_tick()
     status = await desk.status("call-1")
     assert (status["status"], status["detail"]) == ("timeout", "max_wait")
 

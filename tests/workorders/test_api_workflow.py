@@ -69,7 +69,7 @@ class Api:
 @pytest.fixture
 async def api(sqlite_store: Store) -> AsyncIterator[Api]:
     tokens = {
-        name: await sqlite_store.create_token(name, role, unit)
+        name: await sqlite_store.people.create_token(name, role, unit)
         for name, (role, unit) in USERS.items()
     }
     async with TestClient(TestServer(create_app(sqlite_store))) as client:
@@ -103,7 +103,7 @@ async def test_the_whole_lifecycle_over_http(api: Api, clock: FakeClock) -> None
     await api.act("sup", n, action="decide_extension", approved=True, caller_informed=True)
     # 督办: the extended deadline passes too; the sweep supervises and alerts.
     clock.advance(days=20)
-    assert await api.store.sweep() == 1
+    assert await api.store.supervision.sweep() == 1
     supervisions = await api.get("sup", f"/api/v1/supervisions?number={n}")
     assert {(s["level"], s["reason"]) for s in supervisions["items"]} >= {("red", "overdue")}
     await api.act("supervision", n, action="feedback", result="已责令退还多收费用")
@@ -362,7 +362,7 @@ async def test_the_ivr_records_emergency_transfer_attempts_and_nothing_else(api:
     assert entries[0]["data"]["code"] == 486
     alerts = [
         m
-        for m in await api.store.outbox(unsent_only=True)
+        for m in await api.store.outbox.outbox(unsent_only=True)
         if m.topic == "hotline/alerts/supervisors" and m.event["payload"]["order_number"] == n
     ]
     assert [a.event["payload"]["reason"] for a in alerts] == ["urgent_order"]
@@ -376,7 +376,7 @@ async def test_an_agent_sends_a_live_call_to_a_dedicated_line(api: Api) -> None:
     sent = await api.client.post(path, json={"line": "medical_120"}, headers=api.auth("taker"))
     assert sent.status == 202
     command_id = (await sent.json())["command_id"]
-    (command,) = [m for m in await api.store.outbox() if m.id == command_id]
+    (command,) = [m for m in await api.store.outbox.outbox() if m.id == command_id]
     assert command.topic == "hotline/calls/live-1/commands"
     assert command.event["type"] == "call.emergency"
     assert command.event["payload"] == {"call_id": "live-1", "line": "medical_120", "by": "taker"}

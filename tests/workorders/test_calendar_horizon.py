@@ -51,9 +51,9 @@ class Api:
 @pytest.fixture
 async def api(sqlite_store: Store) -> AsyncIterator[Api]:
     tokens = {
-        "ivr": await sqlite_store.create_token("ivr", "ivr", None),
-        "taker": await sqlite_store.create_token("taker", "call_taker", None),
-        "sup": await sqlite_store.create_token("sup", "supervisor", None),
+        "ivr": await sqlite_store.people.create_token("ivr", "ivr", None),
+        "taker": await sqlite_store.people.create_token("taker", "call_taker", None),
+        "sup": await sqlite_store.people.create_token("sup", "supervisor", None),
     }
     async with TestClient(TestServer(create_app(sqlite_store))) as client:
         yield Api(client, tokens)

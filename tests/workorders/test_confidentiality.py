@@ -74,7 +74,7 @@ class Api:
 
 @pytest.fixture
 async def api(store: Store, tmp_path: Path) -> AsyncIterator[Api]:
-    tokens = {name: await store.create_token(name, role, unit) for name, (role, unit) in
+    tokens = {name: await store.people.create_token(name, role, unit) for name, (role, unit) in
               USERS.items()}  # fmt: skip
     recordings = tmp_path / "recordings"
     (recordings / "2025/03/14").mkdir(parents=True)
@@ -84,7 +84,7 @@ async def api(store: Store, tmp_path: Path) -> AsyncIterator[Api]:
 
 
 async def audited(api: Api, number: str) -> list[tuple[str, str]]:
-    return [(r.actor, r.reason) for r in await api.store.audit_log(number=number)]
+    return [(r.actor, r.reason) for r in await api.store.audit.audit_log(number=number)]
 
 
 async def test_a_unit_cannot_search_by_caller(api: Api) -> None:

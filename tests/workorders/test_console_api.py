@@ -70,7 +70,7 @@ async def console(sqlite_store: Store, tmp_path: Path, clock: FakeClock) -> Asyn
         ("s1", "王督办", "supervisor", None),
         ("h1", "联络员", "handler", "saihan-cdc"),
     ]:
-        await sqlite_store.set_console_user(
+        await sqlite_store.people.set_console_user(
             login, hash_password(PASSWORD), name=name, role=role, unit=unit
         )
     async with TestClient(TestServer(app)) as client:
@@ -82,7 +82,7 @@ async def new_order(store: Store, key: str, **fields: Any) -> str:
         "caller_number": "13800138000", "category": "complaint", "menu_path": ("2",),
         "group": "intake", "call_id": f"call-{key}", **fields,
     }  # fmt: skip
-    return (await store.create_order(NewOrder(**values), idempotency_key=key)).order.number
+    return (await store.orders.create_order(NewOrder(**values), idempotency_key=key)).order.number
 
 
 # -- login and the session cookie -----------------------------------------------------------
@@ -171,7 +171,7 @@ async def test_a_session_expires_and_a_new_password_ends_it(console: Console) ->
     console.clock.advance(hours=13)
     assert (await console.client.get("/console/me")).status == 401
     await console.login("a1001")
-    await console.store.set_console_user("a1001", hash_password("另一个密码-2025"))
+    await console.store.people.set_console_user("a1001", hash_password("另一个密码-2025"))
     assert (await console.client.get("/console/me")).status == 401
 
 
@@ -208,7 +208,7 @@ async def test_the_api_accepts_the_cookie_and_requires_csrf_to_change_things(
     assert done.status == 201, await done.text()
     entry = (await done.json())["entry"]
     assert entry["actor"] == "a1001" and entry["role"] == "call_taker"
-    audit = await console.store.audit_log(number=number)
+    audit = await console.store.audit.audit_log(number=number)
     assert {record.actor for record in audit} == {"a1001"}  # the unmasked reads, audited
 
 
@@ -355,7 +355,7 @@ async def test_mqtt_events_reach_the_browser_through_the_subscriber(
     """Real path: the store's outbox → publisher → Mosquitto → subscriber → hub → WebSocket;
     then the broker restarts and the subscriber reconnects by itself."""
     port = free_port()
-    publisher = OutboxPublisher(console.store, "127.0.0.1", port, client_id="t-pub",
+    publisher = OutboxPublisher(console.store.outbox, "127.0.0.1", port, client_id="t-pub",
                                 max_backoff=0.5)  # fmt: skip
     subscriber = EventSubscriber(
         "127.0.0.1", port, client_id="t-console", topics=SUBSCRIPTIONS,
@@ -420,7 +420,7 @@ async def test_the_centre_plays_a_recording_and_each_playback_is_audited(
         f"/api/v1/workorders/{number}/recording", headers={"Range": "bytes=0-3"}
     )
     assert partial.status == 206 and await partial.read() == b"RIFF"
-    audit = await console.store.audit_log(number=number)
+    audit = await console.store.audit.audit_log(number=number)
     assert [(r.actor, r.reason) for r in audit] == [("a1001", "recording")] * 2
 
 
@@ -428,7 +428,7 @@ async def test_recordings_stay_with_the_centre(console: Console) -> None:
     ref = "2025/03/14/call-r2.wav"
     _wav(console.recordings / ref)
     number = await new_order(console.store, "r2", recording=ref, menu_path=("3",))
-    await console.store.act(
+    await console.store.orders.act(
         number, Classify("dispatch", region=REGION, domain="infectious_disease"),
         Actor("t", "call_taker"), idempotency_key="c", request={"c": 1},
     )  # fmt: skip
@@ -436,7 +436,7 @@ async def test_recordings_stay_with_the_centre(console: Console) -> None:
     assert (await console.client.get(f"/api/v1/workorders/{number}")).status == 200
     response = await console.client.get(f"/api/v1/workorders/{number}/recording")
     assert response.status == 403
-    assert await console.store.audit_log(number=number) == []
+    assert await console.store.audit.audit_log(number=number) == []
 
 
 @pytest.mark.parametrize("ref", [None, "2025/03/14/missing.wav", "../../etc/passwd"])
@@ -454,7 +454,7 @@ async def test_hotspots_count_classified_orders_and_flag_a_spike(console: Consol
     taker = Actor("t", "call_taker")
     for index in range(4):  # four today on one cell: a spike over an empty week
         number = await new_order(console.store, f"h{index}", caller_number=f"1390000000{index}")
-        await console.store.act(
+        await console.store.orders.act(
             number, Classify("direct", region=REGION, domain="infectious_disease"), taker,
             idempotency_key=f"h{index}", request={"h": index},
         )  # fmt: skip

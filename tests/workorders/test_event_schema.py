@@ -145,10 +145,10 @@ def test_the_schema_says_no_to_what_is_not_documented(event: dict[str, Any], val
 
 @pytest.fixture
 async def api(sqlite_store: Store) -> AsyncIterator[Api]:
-    sqlite_store.use_agents(load_agents(REPO / "config/agents.yaml"))
+    sqlite_store.acd.use_agents(load_agents(REPO / "config/agents.yaml"))
     users = {**USERS, "a1001": ("call_taker", None)}  # an agent of config/agents.yaml
     tokens = {
-        name: await sqlite_store.create_token(name, role, unit)
+        name: await sqlite_store.people.create_token(name, role, unit)
         for name, (role, unit) in users.items()
     }
     async with TestClient(TestServer(create_app(sqlite_store))) as client:
@@ -173,9 +173,9 @@ async def _produce_every_event(api: Api, clock: FakeClock) -> None:
     urgent = await api.create(caller="13700137000", category="emergency")
     await api.act("sup", urgent, action="supervise", reason="人工督办")  # manual
     clock.advance(minutes=90)
-    assert await api.store.sweep() == 1
+    assert await api.store.supervision.sweep() == 1
     clock.advance(minutes=30)
-    assert await api.store.sweep() == 1
+    assert await api.store.supervision.sweep() == 1
     # A dissatisfied caller reopens an order.
     n = await api.create(caller="13600136000", category="report")
     for user, body in [
@@ -225,7 +225,7 @@ async def test_every_event_the_code_emits_validates(
     port = free_port()
     received: list[tuple[str, dict[str, Any]]] = []
     commands: list[tuple[str, dict[str, Any]]] = []
-    publisher = OutboxPublisher(api.store, "127.0.0.1", port, client_id="schema-pub")
+    publisher = OutboxPublisher(api.store.outbox, "127.0.0.1", port, client_id="schema-pub")
     bus = CallBus(
         "127.0.0.1",
         port,
@@ -243,7 +243,7 @@ async def test_every_event_the_code_emits_validates(
                 await bus.connected.wait()
             await _produce_every_event(api, clock)
             await bus.publish_partial(TRICKY_CALL_ID, "intake", "我要投诉医院收费")
-            expected = len(await api.store.outbox(unsent_only=False, limit=1000)) + 1
+            expected = len(await api.store.outbox.outbox(unsent_only=False, limit=1000)) + 1
             async with asyncio.timeout(15):
                 async for message in subscriber.messages:
                     assert isinstance(message.payload, bytes)

@@ -34,8 +34,8 @@ class Api:
 
 @pytest.fixture
 async def api(store: Store) -> AsyncIterator[Api]:
-    ivr = await store.create_token("ivr-1", "ivr")
-    taker = await store.create_token("taker", "call_taker")
+    ivr = await store.people.create_token("ivr-1", "ivr")
+    taker = await store.people.create_token("taker", "call_taker")
     async with TestClient(TestServer(create_app(store))) as client:
         yield Api(
             client,
@@ -75,7 +75,7 @@ async def test_hostile_orders_are_refused_with_the_field(
 ) -> None:
     response = await api.post_raw("/api/v1/workorders", _json({**ORDER, **change}))
     assert await field_of(response) == field
-    assert await api.store.list_orders(Page()) == []
+    assert await api.store.orders.list_orders(Page()) == []
 
 
 @pytest.mark.parametrize(
@@ -90,14 +90,14 @@ async def test_bodies_that_are_not_utf8_are_refused(api: Api, raw: bytes) -> Non
     response = await api.post_raw("/api/v1/workorders", raw)
     assert response.status == 400
     assert "UTF-8" in (await response.json())["error"]["message"]
-    assert await api.store.list_orders(Page()) == []
+    assert await api.store.orders.list_orders(Page()) == []
 
 
 async def test_a_call_id_with_a_control_character_is_refused(api: Api) -> None:
     body = {"call_id": "a\x01b", "caller_number": "1", "callee": "12320"}
     response = await api.post_raw("/api/v1/calls", _json(body))
     assert await field_of(response) == "call_id"
-    assert await api.store.outbox() == []
+    assert await api.store.outbox.outbox() == []
 
 
 async def _order(api: Api) -> str:
@@ -125,7 +125,7 @@ async def test_hostile_caller_details_are_refused(
         f"/api/v1/workorders/{number}/caller", data=_json(body), headers=api.taker
     )
     assert await field_of(response) == field
-    order = await api.store.get_order(number)
+    order = await api.store.orders.get_order(number)
     assert (order.caller_name, order.address, order.callback_number) == (None, None, None)
 
 
@@ -148,7 +148,7 @@ async def test_hostile_action_fields_are_refused(
         f"/api/v1/workorders/{number}/actions", data=_json(body), headers=headers
     )
     assert await field_of(response) == field
-    assert [entry.action for entry in await api.store.ledger(number)] == ["receive"]
+    assert [entry.action for entry in await api.store.orders.ledger(number)] == ["receive"]
 
 
 async def _raw_request(api: Api, head: bytes) -> int:
@@ -182,7 +182,7 @@ async def test_a_hostile_access_reason_is_refused_before_the_audit(api: Api, rea
     )  # fmt: skip
     status = await _raw_request(api, head)
     assert status in (400, 422)  # aiohttp itself refuses a control character (400)
-    assert await api.store.audit_log(number=number) == []
+    assert await api.store.audit.audit_log(number=number) == []
 
 
 async def test_a_call_id_path_with_nul_is_refused(api: Api) -> None:

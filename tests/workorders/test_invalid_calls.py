@@ -21,7 +21,7 @@ from workorders.store import Store
 
 @pytest.fixture
 async def api(sqlite_store: Store) -> AsyncIterator[tuple[TestClient[Any, Any], dict[str, str]]]:
-    token = await sqlite_store.create_token("ops", "admin")
+    token = await sqlite_store.people.create_token("ops", "admin")
     async with TestClient(TestServer(create_app(sqlite_store))) as client:
         yield client, {"Authorization": f"Bearer {token}"}
 
@@ -52,7 +52,7 @@ async def test_invalid_calls_are_counted_by_reason_and_make_no_order(
     assert body["total"] == 4
     assert body["by_reason"] == {"no_input": 1, "silent_intake": 2, "too_short": 1,
                                  "cut_silent": 0}  # fmt: skip
-    assert await sqlite_store.list_orders(Page(limit=10)) == []
+    assert await sqlite_store.orders.list_orders(Page(limit=10)) == []
 
 
 @pytest.mark.parametrize(
@@ -80,20 +80,24 @@ async def test_repeated_junk_from_one_number_is_flagged_abusive(
     verdicts = []
     for n in range(policy.abusive_count):
         call = InvalidCall(f"j{n}", "13900139000", "no_input", "intake", None)
-        verdicts.append(await store.record_invalid_call(call))
+        verdicts.append(await store.orders.record_invalid_call(call))
         clock.advance(minutes=10)
     assert [v.abusive for v in verdicts] == [False] * (policy.abusive_count - 1) + [True]
     assert verdicts[-1].in_window == policy.abusive_count
     clock.advance(seconds=policy.window.total_seconds() + 60)
-    later = await store.record_invalid_call(InvalidCall("j-late", "13900139000", "no_input",
+    later = await store.orders.record_invalid_call(InvalidCall("j-late", "13900139000", "no_input",
                                                         "intake", None))  # fmt: skip
     assert (later.in_window, later.abusive) == (1, False)
     anonymous = [
-        await store.record_invalid_call(InvalidCall(f"a{n}", "anonymous", "no_input", "i", None))
+        await store.orders.record_invalid_call(
+            InvalidCall(f"a{n}", "anonymous", "no_input", "i", None)
+        )
         for n in range(policy.abusive_count)
     ]
     assert not any(v.abusive for v in anonymous)
     start = clock() - timedelta(days=30)
-    by_reason, repeated = await store.invalid_call_counts(start, clock() + timedelta(hours=1))
+    by_reason, repeated = await store.reports.invalid_call_counts(
+        start, clock() + timedelta(hours=1)
+    )
     assert by_reason == {"no_input": 2 * policy.abusive_count + 1}
     assert repeated == [("139****9000", policy.abusive_count + 1)]  # masked; not anonymous

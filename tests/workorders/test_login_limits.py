@@ -97,8 +97,8 @@ async def _serve(store: Store) -> TestServer:
 
 @pytest.fixture
 async def console(store: Store) -> AsyncIterator[Console]:
-    await store.set_console_user("a1001", HASHED, name="张敏")
-    await store.set_console_user("a1002", HASHED, name="李强")
+    await store.people.set_console_user("a1001", HASHED, name="张敏")
+    await store.people.set_console_user("a1002", HASHED, name="李强")
     server = await _serve(store)
     try:
         yield Console(server)
@@ -170,7 +170,7 @@ async def test_the_lock_survives_a_restart_and_an_admin_lifts_it(
             assert await again.login("a1001", "wrong-password") == 401  # 6th: two minutes
             clock.advance(seconds=61)
             assert await again.login("a1001", PASSWORD) == 429
-            assert await restarted.unlock_login("a1001") >= 2  # pair and login counts
+            assert await restarted.people.unlock_login("a1001") >= 2  # pair and login counts
             assert await again.login("a1001", PASSWORD) == 200
         finally:
             await server.close()
@@ -181,5 +181,5 @@ async def test_unlocking_an_address(console: Console, store: Store) -> None:
     for n in range(20):
         await console.login(f"guess{n}", "wrong-password", "127.0.0.4")
     assert await console.login("a1001", PASSWORD, "127.0.0.4") == 429
-    assert await store.unlock_login(address="127.0.0.4") == 21  # address + 20 pairs
+    assert await store.people.unlock_login(address="127.0.0.4") == 21  # address + 20 pairs
     assert await console.login("a1001", PASSWORD, "127.0.0.4") == 200

@@ -60,7 +60,7 @@ async def receive(client: aiomqtt.Client, count: int) -> list[tuple[str, dict[st
 
 
 async def all_sent(store: Store) -> bool:
-    return await store.outbox() == []
+    return await store.outbox.outbox() == []
 
 
 def assert_documented_events(
@@ -97,15 +97,15 @@ def test_payload_is_utf8_json() -> None:
 
 async def test_events_reach_a_subscriber(sqlite_store: Store, tmp_path: Path) -> None:
     port = free_port()
-    publisher = OutboxPublisher(sqlite_store, "127.0.0.1", port, client_id="test-pub")
+    publisher = OutboxPublisher(sqlite_store.outbox, "127.0.0.1", port, client_id="test-pub")
     async with (
         running_mosquitto(port, tmp_path / "broker"),
         aiomqtt.Client("127.0.0.1", port, identifier="test-subscriber") as subscriber,
     ):
         await subscriber.subscribe(POPS, qos=1)
-        await sqlite_store.record_call(CALL)
-        created = await sqlite_store.create_order(ORDER, idempotency_key="k")
-        ids = [message.id for message in await sqlite_store.outbox()]
+        await sqlite_store.orders.record_call(CALL)
+        created = await sqlite_store.orders.create_order(ORDER, idempotency_key="k")
+        ids = [message.id for message in await sqlite_store.outbox.outbox()]
         async with publishing(publisher):
             events = await receive(subscriber, 2)
             await wait_until(lambda: all_sent(sqlite_store))
@@ -115,13 +115,13 @@ async def test_events_reach_a_subscriber(sqlite_store: Store, tmp_path: Path) ->
                 "order.created",
             ]
             # An event queued later goes out on wake() (or at the next poll).
-            await sqlite_store.create_order(ORDER, idempotency_key="k2")
+            await sqlite_store.orders.create_order(ORDER, idempotency_key="k2")
             publisher.wake()
             [(_topic, third)] = await receive(subscriber, 1)
             assert third["payload"]["order_number"].endswith("-00002")
             await wait_until(lambda: all_sent(sqlite_store))
     assert_documented_events(events, created.order.number, ids)
-    sent = await sqlite_store.outbox(unsent_only=False)
+    sent = await sqlite_store.outbox.outbox(unsent_only=False)
     assert all(message.sent_at is not None and message.attempts == 1 for message in sent)
     assert publisher.published == 3
 
@@ -140,20 +140,20 @@ async def test_events_wait_for_a_broker_that_is_away(sqlite_store: Store, tmp_pa
         await subscriber.subscribe(POPS, qos=1)
 
     publisher = OutboxPublisher(
-        sqlite_store, "127.0.0.1", port, client_id="test-pub", max_backoff=0.5
+        sqlite_store.outbox, "127.0.0.1", port, client_id="test-pub", max_backoff=0.5
     )
     async with publishing(publisher) as task:
-        await sqlite_store.record_call(CALL)
-        created = await sqlite_store.create_order(ORDER, idempotency_key="k")
+        await sqlite_store.orders.record_call(CALL)
+        created = await sqlite_store.orders.create_order(ORDER, idempotency_key="k")
         publisher.wake()
-        ids = [message.id for message in await sqlite_store.outbox()]
+        ids = [message.id for message in await sqlite_store.outbox.outbox()]
 
         async def failed_twice() -> bool:
             return publisher.failures >= 2
 
         await wait_until(failed_twice)
         assert not task.done()
-        assert len(await sqlite_store.outbox()) == 2  # nothing was marked sent
+        assert len(await sqlite_store.outbox.outbox()) == 2  # nothing was marked sent
 
         async with running_mosquitto(port, broker_dir, persistence=True):
             await wait_until(lambda: all_sent(sqlite_store))
@@ -168,13 +168,13 @@ async def test_events_wait_for_a_broker_that_is_away(sqlite_store: Store, tmp_pa
 async def test_publisher_survives_a_broker_restart(sqlite_store: Store, tmp_path: Path) -> None:
     port = free_port()
     publisher = OutboxPublisher(
-        sqlite_store, "127.0.0.1", port, client_id="test-pub", max_backoff=0.5
+        sqlite_store.outbox, "127.0.0.1", port, client_id="test-pub", max_backoff=0.5
     )
     async with publishing(publisher):
         async with running_mosquitto(port, tmp_path / "first"):
-            await sqlite_store.record_call(CALL)
+            await sqlite_store.orders.record_call(CALL)
             await wait_until(lambda: all_sent(sqlite_store))
-        await sqlite_store.create_order(ORDER, idempotency_key="k")
+        await sqlite_store.orders.create_order(ORDER, idempotency_key="k")
         publisher.wake()
         async with running_mosquitto(port, tmp_path / "second"):
             await wait_until(lambda: all_sent(sqlite_store))
@@ -221,8 +221,8 @@ async def test_a_row_the_client_refuses_does_not_hold_back_the_others(tmp_path: 
     # behind it must still go out, also when the refused ones outnumber a batch.
     bad = [_message(f"bad-{n}", "hotline/calls/a+b/commands") for n in range(3)]
     good = [_message(f"good-{n}", f"hotline/calls/c{n}/commands") for n in range(3)]
-    store = ListOutbox([*bad, *good])
-    publisher = OutboxPublisher(store, "127.0.0.1", port, client_id="test-pub", batch_size=2)
+    outbox = ListOutbox([*bad, *good])
+    publisher = OutboxPublisher(outbox, "127.0.0.1", port, client_id="test-pub", batch_size=2)
     async with (
         running_mosquitto(port, tmp_path / "broker"),
         aiomqtt.Client("127.0.0.1", port, identifier="test-subscriber") as subscriber,
@@ -232,9 +232,9 @@ async def test_a_row_the_client_refuses_does_not_hold_back_the_others(tmp_path: 
             events = await receive(subscriber, 3)
     assert [event["id"] for _topic, event in events] == ["good-0", "good-1", "good-2"]
     # Tried once each, then quarantined with the reason (kept, never published).
-    assert sorted(store.quarantined) == ["bad-0", "bad-1", "bad-2"]
-    assert all("refused" in reason for reason in store.quarantined.values())
-    assert await store.outbox() == []
+    assert sorted(outbox.quarantined) == ["bad-0", "bad-1", "bad-2"]
+    assert all("refused" in reason for reason in outbox.quarantined.values())
+    assert await outbox.outbox() == []
     assert publisher.published == 3
     assert publisher.quarantined == 3
 
@@ -247,8 +247,8 @@ async def test_a_cancel_in_the_cycle_of_the_puback_stops_the_publisher(
     # asyncio.wait_for inside aiomqtt's publish (CPython gh-86296), and run() polled on
     # forever. The cancel is sent from aiomqtt's PUBACK callback itself: exactly that cycle.
     port = free_port()
-    store = ListOutbox([_message("e-1", "hotline/calls/c1/commands")])
-    publisher = OutboxPublisher(store, "127.0.0.1", port, client_id="test-pub")
+    outbox = ListOutbox([_message("e-1", "hotline/calls/c1/commands")])
+    publisher = OutboxPublisher(outbox, "127.0.0.1", port, client_id="test-pub")
     handle_puback = aiomqtt.Client._on_publish
     pubacks = 0
 
@@ -277,7 +277,7 @@ async def _raw_outbox_row(store: Store, event_id: str, topic: str) -> None:
 
     event = {"id": event_id, "type": "call.emergency", "at": "2025-03-14T02:00:00.000Z",
              "payload": {"call_id": "c\x01d", "line": "medical_120", "by": "taker"}}  # fmt: skip
-    async with store._transaction() as session:
+    async with store.db.transaction() as session:
         session.add(outbox_row(event_id, topic, store.clock(), event))
 
 
@@ -288,12 +288,19 @@ async def test_a_row_the_broker_refuses_is_quarantined_and_holds_nothing_back(
     # the publisher used to retry that row forever, holding every later event (pops included).
     port = free_port()
     await _raw_outbox_row(sqlite_store, "bad-1", "hotline/calls/c\x01d/commands")
-    await sqlite_store.record_call(CALL)
-    await sqlite_store.create_order(ORDER, idempotency_key="k")
-    await sqlite_store.record_call(replace(CALL, call_id="c\x01d"))  # its command is sanitised
-    command_id = await sqlite_store.request_emergency("c\x01d", "medical_120", "taker")
+    await sqlite_store.orders.record_call(CALL)
+    await sqlite_store.orders.create_order(ORDER, idempotency_key="k")
+    await sqlite_store.orders.record_call(
+        replace(CALL, call_id="c\x01d")
+    )  # its command is sanitised
+    command_id = await sqlite_store.orders.request_emergency("c\x01d", "medical_120", "taker")
     publisher = OutboxPublisher(
-        sqlite_store, "127.0.0.1", port, client_id="test-pub", max_attempts=3, max_backoff=0.2
+        sqlite_store.outbox,
+        "127.0.0.1",
+        port,
+        client_id="test-pub",
+        max_attempts=3,
+        max_backoff=0.2,
     )
     async with (
         running_mosquitto(port, tmp_path / "broker"),
@@ -304,7 +311,7 @@ async def test_a_row_the_broker_refuses_is_quarantined_and_holds_nothing_back(
             events = await receive(subscriber, 4)
 
             async def quarantined() -> bool:
-                return len(await sqlite_store.quarantined()) == 1
+                return len(await sqlite_store.outbox.quarantined()) == 1
 
             await wait_until(quarantined)
             await wait_until(lambda: all_sent(sqlite_store))
@@ -312,10 +319,10 @@ async def test_a_row_the_broker_refuses_is_quarantined_and_holds_nothing_back(
     assert types == ["call.answered", "call.answered", "call.emergency", "order.created"]
     [command_topic] = [topic for topic, event in events if event["id"] == command_id]
     assert command_topic == "hotline/calls/c%01d/commands"
-    [held] = await sqlite_store.quarantined()
+    [held] = await sqlite_store.outbox.quarantined()
     assert (held.id, held.attempts) == ("bad-1", 3)
     assert held.failure is not None and "dropped the connection" in held.failure
     assert publisher.quarantined == 1
     # An operator may release it (e.g. after fixing the topic); it is then tried again.
-    await sqlite_store.release_quarantined("bad-1")
-    assert [m.id for m in await sqlite_store.outbox()] == ["bad-1"]
+    await sqlite_store.outbox.release_quarantined("bad-1")
+    assert [m.id for m in await sqlite_store.outbox.outbox()] == ["bad-1"]

@@ -42,9 +42,11 @@ async def count(store: Store, table: type[WorkOrderRow] | type[OutboxRow]) -> in
 async def test_numbers_follow_the_day_in_shanghai(store: Store, clock: FakeClock) -> None:
     numbers = []
     for key in ("a", "b", "c"):
-        numbers.append((await store.create_order(new_order(), idempotency_key=key)).order.number)
+        numbers.append(
+            (await store.orders.create_order(new_order(), idempotency_key=key)).order.number
+        )
     clock.now = datetime(2025, 3, 14, 16, 0, tzinfo=UTC)  # 00:00 on the 15th in Shanghai
-    numbers.append((await store.create_order(new_order(), idempotency_key="d")).order.number)
+    numbers.append((await store.orders.create_order(new_order(), idempotency_key="d")).order.number)
     assert numbers == [
         "12320-20250314-00001",
         "12320-20250314-00002",
@@ -55,7 +57,7 @@ async def test_numbers_follow_the_day_in_shanghai(store: Store, clock: FakeClock
 
 async def test_created_order_fields(store: Store, clock: FakeClock) -> None:
     received = datetime(2025, 3, 14, 1, 59, 30, tzinfo=UTC)
-    result = await store.create_order(
+    result = await store.orders.create_order(
         new_order(flags=("repeat_caller",), recording="2025/03/14/c-1.wav", received_at=received),
         idempotency_key="k",
     )
@@ -70,18 +72,18 @@ async def test_created_order_fields(store: Store, clock: FakeClock) -> None:
     assert order.created_at == clock.now
     assert order.received_at.tzinfo is not None
     assert order.flags == ("repeat_caller",)
-    assert await store.get_order(order.number) == order
+    assert await store.orders.get_order(order.number) == order
 
 
 async def test_received_at_defaults_to_now(store: Store, clock: FakeClock) -> None:
-    order = (await store.create_order(new_order(), idempotency_key="k")).order
+    order = (await store.orders.create_order(new_order(), idempotency_key="k")).order
     assert order.received_at == clock.now
 
 
 async def test_twenty_concurrent_creates_get_twenty_numbers(store: Store) -> None:
     results = await asyncio.gather(
         *(
-            store.create_order(new_order(f"1380013{n:04d}"), idempotency_key=f"key-{n}")
+            store.orders.create_order(new_order(f"1380013{n:04d}"), idempotency_key=f"key-{n}")
             for n in range(20)
         )
     )
@@ -92,21 +94,21 @@ async def test_twenty_concurrent_creates_get_twenty_numbers(store: Store) -> Non
 
 
 async def test_replay_returns_the_order_and_writes_nothing(store: Store, clock: FakeClock) -> None:
-    first = await store.create_order(new_order(), idempotency_key="k")
+    first = await store.orders.create_order(new_order(), idempotency_key="k")
     clock.advance(minutes=5)
-    again = await store.create_order(new_order(), idempotency_key="k")
+    again = await store.orders.create_order(new_order(), idempotency_key="k")
     assert again.replayed
     assert again.order == first.order
     assert await count(store, WorkOrderRow) == 1
     assert await count(store, OutboxRow) == 1
     # The replay did not use up a number either.
-    next_order = await store.create_order(new_order(), idempotency_key="other")
+    next_order = await store.orders.create_order(new_order(), idempotency_key="other")
     assert next_order.order.number == "12320-20250314-00002"
 
 
 async def test_concurrent_creates_with_one_key_make_one_order(store: Store) -> None:
     results = await asyncio.gather(
-        *(store.create_order(new_order(), idempotency_key="same") for _ in range(10))
+        *(store.orders.create_order(new_order(), idempotency_key="same") for _ in range(10))
     )
     assert len({result.order.number for result in results}) == 1
     assert sum(not result.replayed for result in results) == 1
@@ -118,15 +120,15 @@ async def test_concurrent_creates_with_one_key_make_one_order(store: Store) -> N
 
 
 async def test_same_key_with_another_body_is_a_conflict(store: Store) -> None:
-    await store.create_order(new_order(), idempotency_key="k")
+    await store.orders.create_order(new_order(), idempotency_key="k")
     with pytest.raises(Conflict) as caught:
-        await store.create_order(new_order(category="report"), idempotency_key="k")
+        await store.orders.create_order(new_order(category="report"), idempotency_key="k")
     assert caught.value.field == "Idempotency-Key"
 
 
 async def test_order_and_outbox_event_commit_together(store: Store) -> None:
-    result = await store.create_order(new_order(menu_path=("3", "2")), idempotency_key="k")
-    [message] = await store.outbox()
+    result = await store.orders.create_order(new_order(menu_path=("3", "2")), idempotency_key="k")
+    [message] = await store.outbox.outbox()
     assert message.topic == "hotline/pops/intake"
     assert message.sent_at is None
     assert message.attempts == 0
@@ -152,61 +154,65 @@ async def test_failed_outbox_write_leaves_no_order(
 ) -> None:
     """The outbox insert fails inside the create (its id is taken): the order goes too."""
     taken = uuid.UUID("00000000-0000-4000-8000-000000000001")
-    await store.record_call(AnsweredCall("c-0", "13800138000", "12320", "intake"))
+    await store.orders.record_call(AnsweredCall("c-0", "13800138000", "12320", "intake"))
     async with store.engine.begin() as connection:
         await connection.execute(update(OutboxRow).values(id=str(taken)))
-    monkeypatch.setattr("workorders.store.store.uuid.uuid4", lambda: taken)
+    monkeypatch.setattr("workorders.store.orders.uuid.uuid4", lambda: taken)
     with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the backend reports
-        await store.create_order(new_order(), idempotency_key="k")
+        await store.orders.create_order(new_order(), idempotency_key="k")
     monkeypatch.undo()
     assert await count(store, WorkOrderRow) == 0
     assert await count(store, OutboxRow) == 1
-    retry = await store.create_order(new_order(), idempotency_key="k")
+    retry = await store.orders.create_order(new_order(), idempotency_key="k")
     assert retry.order.number == "12320-20250314-00001"  # the counter rolled back as well
 
 
 async def test_list_newest_first_by_caller(store: Store, clock: FakeClock) -> None:
     for n in range(3):
-        await store.create_order(new_order(), idempotency_key=f"mine-{n}")
+        await store.orders.create_order(new_order(), idempotency_key=f"mine-{n}")
         clock.advance(minutes=1)
-    await store.create_order(new_order(caller="13900139000"), idempotency_key="theirs")
-    mine = await store.list_orders(Page(caller="13800138000"))
+    await store.orders.create_order(new_order(caller="13900139000"), idempotency_key="theirs")
+    mine = await store.orders.list_orders(Page(caller="13800138000"))
     assert [order.number[-5:] for order in mine] == ["00003", "00002", "00001"]
-    assert [o.number[-5:] for o in await store.list_orders(Page(limit=2, offset=1))] == [
+    assert [o.number[-5:] for o in await store.orders.list_orders(Page(limit=2, offset=1))] == [
         "00003",
         "00002",
     ]
-    assert await store.list_orders(Page(caller="10000")) == []
+    assert await store.orders.list_orders(Page(caller="10000")) == []
 
 
 async def test_transcript_update(store: Store, clock: FakeClock) -> None:
-    order = (await store.create_order(new_order(), idempotency_key="k")).order
+    order = (await store.orders.create_order(new_order(), idempotency_key="k")).order
     clock.advance(seconds=40)
-    updated = await store.set_transcript(order.number, TranscriptUpdate("医院乱收费", "done"))
+    updated = await store.orders.set_transcript(
+        order.number, TranscriptUpdate("医院乱收费", "done")
+    )
     assert (updated.description, updated.transcript_status) == ("医院乱收费", "done")
     assert updated.updated_at == clock.now
     assert updated.created_at == order.created_at
-    assert await store.get_order(order.number) == updated
+    assert await store.orders.get_order(order.number) == updated
     with pytest.raises(NotFound):
-        await store.set_transcript("12320-20250314-09999", TranscriptUpdate("", "unavailable"))
+        await store.orders.set_transcript(
+            "12320-20250314-09999", TranscriptUpdate("", "unavailable")
+        )
 
 
 async def test_unknown_order(store: Store) -> None:
     with pytest.raises(NotFound):
-        await store.get_order("12320-20250314-00001")
+        await store.orders.get_order("12320-20250314-00001")
 
 
 async def test_answered_call_is_recorded_once(store: Store, clock: FakeClock) -> None:
     call = AnsweredCall("c-9", "13800138000", "12320", "intake", worker="ivr-1")
-    first = await store.record_call(call)
+    first = await store.orders.record_call(call)
     clock.advance(seconds=3)
-    again = await store.record_call(call)
-    concurrent = await asyncio.gather(*(store.record_call(call) for _ in range(5)))
+    again = await store.orders.record_call(call)
+    concurrent = await asyncio.gather(*(store.orders.record_call(call) for _ in range(5)))
     assert not first.replayed
     assert again.replayed
     assert all(result.replayed for result in concurrent)
     assert again.answered_at == first.answered_at == datetime(2025, 3, 14, 2, 0, tzinfo=UTC)
-    [message] = await store.outbox()
+    [message] = await store.outbox.outbox()
     assert message.event["type"] == CALL_ANSWERED
     assert message.event["payload"] == {
         "call_id": "c-9",
@@ -217,43 +223,43 @@ async def test_answered_call_is_recorded_once(store: Store, clock: FakeClock) ->
 
 
 async def test_outbox_oldest_first_and_mark_sent(store: Store, clock: FakeClock) -> None:
-    await store.record_call(AnsweredCall("c-1", "13800138000", "12320", "intake"))
+    await store.orders.record_call(AnsweredCall("c-1", "13800138000", "12320", "intake"))
     clock.advance(seconds=30)
-    await store.create_order(new_order(group="complaints"), idempotency_key="k")
-    pending = await store.outbox()
+    await store.orders.create_order(new_order(group="complaints"), idempotency_key="k")
+    pending = await store.outbox.outbox()
     assert [m.event["type"] for m in pending] == [CALL_ANSWERED, ORDER_CREATED]
     assert [m.topic for m in pending] == ["hotline/pops/intake", "hotline/pops/complaints"]
-    await store.record_failed_attempt(pending[0].id)
+    await store.outbox.record_failed_attempt(pending[0].id)
     clock.advance(seconds=1)
-    await store.mark_sent(pending[0].id)
-    await store.mark_sent(pending[0].id)  # a second ack changes nothing
-    assert [m.id for m in await store.outbox()] == [pending[1].id]
-    everything = {m.id: m for m in await store.outbox(unsent_only=False)}
+    await store.outbox.mark_sent(pending[0].id)
+    await store.outbox.mark_sent(pending[0].id)  # a second ack changes nothing
+    assert [m.id for m in await store.outbox.outbox()] == [pending[1].id]
+    everything = {m.id: m for m in await store.outbox.outbox(unsent_only=False)}
     sent: OutboxMessage = everything[pending[0].id]
     assert (sent.sent_at, sent.attempts) == (clock.now, 2)
 
 
 async def test_tokens_are_stored_hashed(store: Store) -> None:
-    token = await store.create_token("ivr-node-1", "ivr")
-    principal = await store.authenticate(token)
+    token = await store.people.create_token("ivr-node-1", "ivr")
+    principal = await store.people.authenticate(token)
     assert principal is not None
     assert (principal.name, principal.role, principal.unit) == ("ivr-node-1", "ivr", None)
-    assert await store.authenticate(token + "x") is None
+    assert await store.people.authenticate(token + "x") is None
     async with store.engine.connect() as connection:
         rows = (await connection.exec_driver_sql("SELECT * FROM api_tokens")).all()
     assert token not in str(rows)
     assert token_digest(token) in str(rows)
     with pytest.raises(InvalidInput):
-        await store.create_token("x", "superuser")
+        await store.people.create_token("x", "superuser")
 
 
 async def test_token_file(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "secrets" / "admin-token"
-    token = await store.ensure_token_file(path, "admin", "admin")
+    token = await store.people.ensure_token_file(path, "admin", "admin")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_text().strip() == token
-    assert await store.ensure_token_file(path, "admin", "admin") == token
-    principal = await store.authenticate(token)
+    assert await store.people.ensure_token_file(path, "admin", "admin") == token
+    principal = await store.people.authenticate(token)
     assert principal is not None
     assert principal.role == "admin"
 
@@ -262,12 +268,12 @@ async def test_token_file_survives_a_fresh_database(tmp_path: Path, clock: FakeC
     path = tmp_path / "admin-token"
     async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}", clock=clock) as one:
         await one.migrate()
-        token = await one.ensure_token_file(path, "admin", "admin")
+        token = await one.people.ensure_token_file(path, "admin", "admin")
     async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'two.db'}", clock=clock) as two:
         await two.migrate()
-        assert await two.authenticate(token) is None
-        assert await two.ensure_token_file(path, "admin", "admin") == token
-        assert await two.authenticate(token) is not None
+        assert await two.people.authenticate(token) is None
+        assert await two.people.ensure_token_file(path, "admin", "admin") == token
+        assert await two.people.authenticate(token) is not None
 
 
 @pytest.mark.parametrize(
@@ -290,19 +296,19 @@ async def test_outbox_quarantine_keeps_the_row_and_its_reason(
 ) -> None:
     # Issue 13, item 11, on both backends: failed attempts are counted with the reason; a
     # quarantined row leaves the publisher's queue, is listed for operators, and can go back.
-    await store.record_call(AnsweredCall("c-1", "13800138000", "12320", "intake"))
-    await store.record_call(AnsweredCall("c-2", "13800138001", "12320", "intake"))
-    first, second = await store.outbox()
-    assert await store.record_failed_attempt(first.id, "dropped") == 1
-    assert await store.record_failed_attempt(first.id, "dropped again") == 2
+    await store.orders.record_call(AnsweredCall("c-1", "13800138000", "12320", "intake"))
+    await store.orders.record_call(AnsweredCall("c-2", "13800138001", "12320", "intake"))
+    first, second = await store.outbox.outbox()
+    assert await store.outbox.record_failed_attempt(first.id, "dropped") == 1
+    assert await store.outbox.record_failed_attempt(first.id, "dropped again") == 2
     clock.advance(seconds=5)
-    await store.quarantine(first.id, "dropped again (2 attempts)")
-    assert [m.id for m in await store.outbox()] == [second.id]
-    [held] = await store.quarantined()
+    await store.outbox.quarantine(first.id, "dropped again (2 attempts)")
+    assert [m.id for m in await store.outbox.outbox()] == [second.id]
+    [held] = await store.outbox.quarantined()
     assert (held.id, held.attempts, held.failure) == (first.id, 2, "dropped again (2 attempts)")
     assert held.quarantined_at == clock.now
-    await store.release_quarantined(first.id)
-    assert [m.id for m in await store.outbox()] == [first.id, second.id]
-    assert (await store.outbox())[0].attempts == 0
+    await store.outbox.release_quarantined(first.id)
+    assert [m.id for m in await store.outbox.outbox()] == [first.id, second.id]
+    assert (await store.outbox.outbox())[0].attempts == 0
     with pytest.raises(NotFound):
-        await store.release_quarantined(first.id)
+        await store.outbox.release_quarantined(first.id)

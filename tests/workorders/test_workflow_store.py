@@ -26,15 +26,15 @@ def order(caller: str = "13800138000", category: str = "report") -> NewOrder:
 
 
 async def create(store: Store, key: str, caller: str = "13800138000") -> str:
-    return (await store.create_order(order(caller), idempotency_key=key)).order.number
+    return (await store.orders.create_order(order(caller), idempotency_key=key)).order.number
 
 
 async def test_actions_append_to_the_ledger(store: Store) -> None:
     number = await create(store, "k1")
-    await store.act(number, DISPATCH, TAKER, idempotency_key="a1", request={"a": 1})
-    result = await store.act(number, Sign(), CDC, idempotency_key="a2", request={"a": 2})
+    await store.orders.act(number, DISPATCH, TAKER, idempotency_key="a1", request={"a": 1})
+    result = await store.orders.act(number, Sign(), CDC, idempotency_key="a2", request={"a": 2})
     assert (result.order.status, result.order.unit) == ("signed", "saihan-cdc")
-    ledger = await store.ledger(number)
+    ledger = await store.orders.ledger(number)
     assert [(e.action, e.state, e.actor) for e in ledger] == [
         ("receive", State.RECEIVED, "intake"),
         ("classify", State.DISPATCHED, "taker"),
@@ -44,13 +44,13 @@ async def test_actions_append_to_the_ledger(store: Store) -> None:
 
 async def test_an_action_key_replays_and_refuses_another_body(store: Store) -> None:
     number = await create(store, "k1")
-    first = await store.act(number, DISPATCH, TAKER, idempotency_key="a1", request={"a": 1})
-    again = await store.act(number, DISPATCH, TAKER, idempotency_key="a1", request={"a": 1})
+    first = await store.orders.act(number, DISPATCH, TAKER, idempotency_key="a1", request={"a": 1})
+    again = await store.orders.act(number, DISPATCH, TAKER, idempotency_key="a1", request={"a": 1})
     assert (first.replayed, again.replayed) == (False, True)
     assert again.entry == first.entry
-    assert len(await store.ledger(number)) == 2
+    assert len(await store.orders.ledger(number)) == 2
     with pytest.raises(Conflict):
-        await store.act(number, DISPATCH, TAKER, idempotency_key="a1", request={"a": 2})
+        await store.orders.act(number, DISPATCH, TAKER, idempotency_key="a1", request={"a": 2})
 
 
 async def test_repeat_callers_are_linked_and_abuse_flagged_never_dropped(
@@ -60,19 +60,19 @@ async def test_repeat_callers_are_linked_and_abuse_flagged_never_dropped(
     for n in range(6):
         numbers.append(await create(store, f"k{n}"))
         clock.advance(hours=1)
-    orders = [await store.get_order(number) for number in numbers]
+    orders = [await store.orders.get_order(number) for number in numbers]
     assert len(orders) == 6  # none dropped
     assert orders[0].flags == () and orders[0].repeat_of is None
     assert all(o.repeat_of == numbers[0] and "repeat_caller" in o.flags for o in orders[1:])
     # abusive_count 5 in config/sla.yaml: the 5th and later are flagged, one alert.
     assert ["abusive_repetition" in o.flags for o in orders] == [False] * 4 + [True] * 2
-    alerts = [m for m in await store.outbox() if m.topic == SUPERVISOR_TOPIC]
+    alerts = [m for m in await store.outbox.outbox() if m.topic == SUPERVISOR_TOPIC]
     assert [m.event["payload"]["reason"] for m in alerts] == ["abusive_repetition"]
     assert "13800138000" not in str(alerts[0].event)
     # Outside the 72 h window the caller is new again; another caller is never linked.
     clock.advance(hours=80)
-    assert (await store.get_order(await create(store, "late"))).repeat_of is None
-    assert (await store.get_order(await create(store, "o", "13900139000"))).repeat_of is None
+    assert (await store.orders.get_order(await create(store, "late"))).repeat_of is None
+    assert (await store.orders.get_order(await create(store, "o", "13900139000"))).repeat_of is None
 
 
 async def test_sweeps_catch_up_after_downtime_once_across_instances(
@@ -80,11 +80,13 @@ async def test_sweeps_catch_up_after_downtime_once_across_instances(
 ) -> None:
     numbers = [await create(store, f"k{n}", f"1380000{n:04d}") for n in range(12)]
     for n, number in enumerate(numbers):
-        await store.act(number, DISPATCH, TAKER, idempotency_key=f"d{n}", request={"n": n})
-    assert await store.sweep() == 0  # nothing due yet
+        await store.orders.act(number, DISPATCH, TAKER, idempotency_key=f"d{n}", request={"n": n})
+    assert await store.supervision.sweep() == 0  # nothing due yet
     clock.advance(days=30)  # every instance was down for a month
     async with Store.open(database_url, clock=clock) as other:
-        counts = await asyncio.gather(store.sweep(batch=5), other.sweep(batch=5))
+        counts = await asyncio.gather(
+            store.supervision.sweep(batch=5), other.supervision.sweep(batch=5)
+        )
     assert sum(counts) == 12
     async with store.engine.connect() as connection:
         rows = (
@@ -96,22 +98,22 @@ async def test_sweeps_catch_up_after_downtime_once_across_instances(
         ).all()
     # One red 督办 per order and deadline (handling, sign-for, feedback), never twice.
     assert len(rows) == 12 * 3 and {row[2] for row in rows} == {1}
-    assert await store.sweep() == 0
-    alerts = [m for m in await store.outbox(limit=1000) if m.topic == SUPERVISOR_TOPIC]
+    assert await store.supervision.sweep() == 0
+    alerts = [m for m in await store.outbox.outbox(limit=1000) if m.topic == SUPERVISOR_TOPIC]
     assert len(alerts) == 36 and {m.event["payload"]["level"] for m in alerts} == {"red"}
 
 
 async def test_yellow_then_red_for_an_emergency(store: Store, clock: FakeClock) -> None:
     number = (
-        await store.create_order(order(category="emergency"), idempotency_key="e")
+        await store.orders.create_order(order(category="emergency"), idempotency_key="e")
     ).order.number
     clock.advance(minutes=89)
-    assert await store.sweep() == 0
+    assert await store.supervision.sweep() == 0
     clock.advance(minutes=1)  # 75 % of 2 h
-    assert await store.sweep() == 1
+    assert await store.supervision.sweep() == 1
     clock.advance(minutes=30)
-    assert await store.sweep() == 1
-    supervisions = await store.supervisions(number=number)
+    assert await store.supervision.sweep() == 1
+    supervisions = await store.supervision.supervisions(number=number)
     assert [(s.level, s.reason, s.deadline) for s in supervisions] == [
         ("red", "overdue", "handling"),
         ("yellow", "warning", "handling"),
@@ -141,7 +143,7 @@ def heard(
 async def speech_alerts(store: Store) -> list[dict[str, object]]:
     return [
         m.event["payload"]
-        for m in await store.outbox(limit=1000)
+        for m in await store.outbox.outbox(limit=1000)
         if m.topic == SUPERVISOR_TOPIC and m.event["payload"]["reason"] == "speech_emergency"
     ]
 
@@ -151,14 +153,14 @@ async def test_a_classified_domain_fills_an_order_without_one_and_drives_dispatc
 ) -> None:
     number = await create(store, "k1")
     update = heard()
-    order_ = await store.set_transcript(number, update)
+    order_ = await store.orders.set_transcript(number, update)
     assert order_.description == "好多人 发烧"
     assert update.classification is not None
     assert order_.classification == update.classification.to_json()
     assert order_.category == "report"  # the caller's menu choice stays
     assert order_.lifecycle is not None and order_.lifecycle["domain"] == "infectious_disease"
     # The call taker dispatches by region only: the classified domain picks the CDC.
-    result = await store.act(
+    result = await store.orders.act(
         number,
         Classify("dispatch", region="内蒙古/呼和浩特/赛罕区"),
         TAKER,
@@ -166,7 +168,7 @@ async def test_a_classified_domain_fills_an_order_without_one_and_drives_dispatc
         request={"a": 1},
     )
     assert result.order.unit == "saihan-cdc"
-    ledger = await store.ledger(number)
+    ledger = await store.orders.ledger(number)
     assert [e.action for e in ledger] == ["receive", "speech_classified", "classify"]
     assert ledger[1].data == {
         "category": "report",
@@ -186,16 +188,16 @@ async def test_the_menu_domain_wins_and_an_unbacked_domain_fills_nothing(store: 
         domain="medical_fees",
         priority="high",
     )
-    number = (await store.create_order(menu_domain, idempotency_key="m")).order.number
-    order_ = await store.set_transcript(number, heard("medical_service"))
+    number = (await store.orders.create_order(menu_domain, idempotency_key="m")).order.number
+    order_ = await store.orders.set_transcript(number, heard("medical_service"))
     assert order_.lifecycle is not None and order_.lifecycle["domain"] == "medical_fees"
     assert order_.priority == "high"
     assert order_.classification is not None
     assert order_.classification["domain"] == "medical_service"  # kept as a suggestion
     bare = await create(store, "k2", "13900139000")
-    order_ = await store.set_transcript(bare, heard("other", backed=False))
+    order_ = await store.orders.set_transcript(bare, heard("other", backed=False))
     assert order_.lifecycle is not None and order_.lifecycle["domain"] is None
-    ledger = await store.ledger(number)
+    ledger = await store.orders.ledger(number)
     assert ledger[0].data["domain"] == "medical_fees" and ledger[0].data["priority"] == "high"
 
 
@@ -204,8 +206,8 @@ async def test_speech_emergency_on_an_ordinary_order_alerts_supervisors_once(
 ) -> None:
     number = await create(store, "k1")
     update = heard("medical_service", "medical_120", category="help")
-    await store.set_transcript(number, update)
-    await store.set_transcript(number, update)  # the IVR retried: no second alert or row
+    await store.orders.set_transcript(number, update)
+    await store.orders.set_transcript(number, update)  # the IVR retried: no second alert or row
     alerts = await speech_alerts(store)
     assert alerts == [
         {
@@ -218,13 +220,13 @@ async def test_speech_emergency_on_an_ordinary_order_alerts_supervisors_once(
             "line": "medical_120",
         }
     ]
-    assert [e.action for e in await store.ledger(number)] == ["receive", "speech_classified"]
-    assert [(s.level, s.reason) for s in await store.supervisions(number=number)] == [
+    assert [e.action for e in await store.orders.ledger(number)] == ["receive", "speech_classified"]
+    assert [(s.level, s.reason) for s in await store.supervision.supervisions(number=number)] == [
         ("red", "speech_emergency")
     ]
     # An emergency order (already transferred, supervisors told at intake) is not re-alerted.
     emergency = (
-        await store.create_order(order(category="emergency"), idempotency_key="e")
+        await store.orders.create_order(order(category="emergency"), idempotency_key="e")
     ).order.number
-    await store.set_transcript(emergency, update)
+    await store.orders.set_transcript(emergency, update)
     assert len(await speech_alerts(store)) == 1

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from workorders import fields
 from workorders.errors import InvalidInput
 from workorders.lifecycle import model as lm
 from workorders.model import CallerDetails
@@ -41,7 +42,7 @@ ACTIONS: dict[str, type[lm.Command]] = {
     )
 }
 _HUMAN_HIDDEN_FIELDS = {("supervise", "deadline")}
-MAX_TEXT = 4000
+MAX_TEXT = fields.MAX_TEXT
 #: Free-text fields that may hold line breaks (the rest are one line: names, units, regions).
 _MULTILINE = frozenset({"note", "reason", "text", "content", "result"})
 

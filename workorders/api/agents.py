@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -21,9 +20,17 @@ from routing import acd
 from routing.agents import AgentsConfig
 from workorders.api.workflow import json_object
 from workorders.errors import Forbidden, InvalidInput, NotFound
-from workorders.model import format_utc, is_order_number, mask_phone
-from workorders.store import Store
-from workorders.store.acd import AcdStep
+from workorders.fields import (
+    ASCII_CALL_ID,
+    MAX_MENU_DEPTH,
+    MAX_SIP_USER,
+    MENU_KEY,
+    SIP_USER,
+    SKILL,
+    mask_phone,
+)
+from workorders.model import format_utc, is_order_number
+from workorders.store.acd import AcdStep, AcdStore
 from workorders.tokens import ROLE_ADMIN, ROLE_SUPERVISOR, Principal
 from workorders.validation import check_text
 
@@ -33,11 +40,6 @@ MAX_WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.5
 #: A poll marks its call as seen (a write) at most this often.
 SEEN_EVERY_SECONDS = 5.0
-
-_CALL_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
-_CALLER = re.compile(r"^[^\s\x00-\x1f\x7f]{0,64}$")
-_SKILL = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-_MENU_KEY = re.compile(r"^[0-9*#A-D]$")
 
 
 def _fields(body: Mapping[str, object], allowed: set[str]) -> None:
@@ -59,16 +61,14 @@ def parse_queued_call(group: str, body: Mapping[str, object]) -> acd.CallQueued:
     menu_path?}``."""
     _fields(body, {"call_id", "caller", "skills", "priority", "order_number", "menu_path"})
     call_id = body.get("call_id")
-    if not isinstance(call_id, str) or not _CALL_ID.fullmatch(call_id):
-        raise InvalidInput("call_id must be 1-255 visible ASCII characters", field="call_id")
+    if not isinstance(call_id, str) or not ASCII_CALL_ID.matches(call_id):
+        raise InvalidInput(f"call_id must be {ASCII_CALL_ID.says}", field="call_id")
     caller = body.get("caller")
-    if not isinstance(caller, str) or not _CALLER.fullmatch(caller):
+    if not isinstance(caller, str) or not SIP_USER.matches(caller):
         raise InvalidInput("caller must be the SIP user of the caller", field="caller")
-    check_text(caller, "caller", max_length=64)  # no lone surrogates either
+    check_text(caller, "caller", max_length=MAX_SIP_USER)  # no lone surrogates either
     skills = body.get("skills", [])
-    if not isinstance(skills, list) or not all(
-        isinstance(s, str) and _SKILL.fullmatch(s) for s in skills
-    ):
+    if not isinstance(skills, list) or not all(SKILL.matches(s) for s in skills):
         raise InvalidInput("skills must be a list of skill names", field="skills")
     priority = body.get("priority", acd.NORMAL)
     if priority not in acd.PRIORITIES:
@@ -79,8 +79,8 @@ def parse_queued_call(group: str, body: Mapping[str, object]) -> acd.CallQueued:
     menu_path = body.get("menu_path", [])
     if (
         not isinstance(menu_path, list)
-        or len(menu_path) > 32
-        or not all(isinstance(key, str) and _MENU_KEY.fullmatch(key) for key in menu_path)
+        or len(menu_path) > MAX_MENU_DEPTH
+        or not all(MENU_KEY.matches(key) for key in menu_path)
     ):
         raise InvalidInput("menu_path must be a list of menu keys", field="menu_path")
     return acd.CallQueued(
@@ -173,20 +173,20 @@ def queues_json(core: acd.Acd) -> list[dict[str, Any]]:
 
 class AgentHandlers:
     def __init__(
-        self, store: Store, principal: web.RequestKey[Principal], notify: Callable[[], None]
+        self, acd_store: AcdStore, principal: web.RequestKey[Principal], notify: Callable[[], None]
     ) -> None:
-        self._store = store
+        self._acd = acd_store
         self._principal = principal
         self._notify = notify
 
     async def _step(self, event: acd.Event) -> AcdStep:
-        step = await self._store.acd_step(event)
+        step = await self._acd.acd_step(event)
         if step.events:
             self._notify()  # the publisher sends call.offered / queue.changed now
         return step
 
     async def list_agents(self, _request: web.Request) -> web.Response:
-        core, now = await self._store.acd_state()
+        core, now = await self._acd.acd_state()
         items = [agent_json(core.config, presence, now) for presence in core.agents.values()]
         return _json({"items": items})
 
@@ -195,19 +195,19 @@ class AgentHandlers:
         principal = request[self._principal]
         if principal.role not in (ROLE_ADMIN, ROLE_SUPERVISOR) and principal.name != login:
             raise Forbidden("agents set only their own presence")
-        if login not in self._store.agents_config.agents:
+        if login not in self._acd.agents_config.agents:
             raise NotFound(f"no agent {login}", field="login")
         state = parse_presence(await _body(request))
         step = await self._step(acd.PresenceSet(login, state))
         return _json(agent_json(step.state.config, step.state.agents[login], step.now))
 
     async def list_queues(self, _request: web.Request) -> web.Response:
-        core, _ = await self._store.acd_state()
+        core, _ = await self._acd.acd_state()
         return _json({"items": queues_json(core)})
 
     async def queue_call(self, request: web.Request) -> web.Response:
         event = parse_queued_call(request.match_info["group"], await _body(request))
-        known, _ = await self._store.acd_state()
+        known, _ = await self._acd.acd_state()
         earlier = known.calls.get(event.call_id)
         core = (await self._step(event)).state
         status = 200 if earlier is not None and not earlier.finished else 201
@@ -219,7 +219,7 @@ class AgentHandlers:
         call_id = request.match_info["call_id"]
         wait = _wait_seconds(request.query.get("wait", "0"))
         seen = request.query.get("seen")
-        core, now = await self._store.acd_state()
+        core, now = await self._acd.acd_state()
         if call_id not in core.calls:
             raise NotFound(f"no queued call {call_id}", field="call_id")
         if (now - core.calls[call_id].last_seen).total_seconds() >= SEEN_EVERY_SECONDS:
@@ -230,10 +230,10 @@ class AgentHandlers:
         while seen is not None and view["version"] == seen and loop.time() < deadline:
             try:
                 async with asyncio.timeout(min(POLL_SECONDS, deadline - loop.time())):
-                    await self._store.acd_changed()
+                    await self._acd.acd_changed()
             except TimeoutError:
                 pass
-            core, _ = await self._store.acd_state()
+            core, _ = await self._acd.acd_state()
             if call_id not in core.calls:
                 raise NotFound(f"no queued call {call_id}", field="call_id")
             view = call_json(core, call_id)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +40,11 @@ from workorders.errors import (
     Unauthorized,
     WorkOrderError,
 )
+from workorders.fields import LINE
 from workorders.model import CallResult, WorkOrder, format_utc, is_order_number
 from workorders.store import Store
+from workorders.store.orders import OrderStore
+from workorders.store.people import PeopleAndUnitsStore
 from workorders.tokens import (
     ROLE_ADMIN,
     ROLE_CALL_TAKER,
@@ -227,16 +229,16 @@ def create_app(
     without waiting for a poll).
     ``recordings`` is the root of the call recordings (``…/recording`` plays them).
     """
-    handlers = _Handlers(store, pop_group_default, notify_outbox or _nothing)
+    handlers = _Handlers(store.orders, store, pop_group_default, notify_outbox or _nothing)
     app = web.Application(
-        middlewares=[_error_middleware, _auth_middleware(store)],
+        middlewares=[_error_middleware, _auth_middleware(store.people)],
         client_max_size=MAX_BODY_BYTES,
     )
     workflow = WorkflowHandlers(store, PRINCIPAL)
-    agents = AgentHandlers(store, PRINCIPAL, notify_outbox or _nothing)
+    agents = AgentHandlers(store.acd, PRINCIPAL, notify_outbox or _nothing)
     reports = ReportHandlers(store, PRINCIPAL, recordings)
-    operations = OperationHandlers(store)
-    invalid_calls = InvalidCallHandlers(store, pop_group_default)
+    operations = OperationHandlers(store.outbox, store.people)
+    invalid_calls = InvalidCallHandlers(store.orders, store.reports, pop_group_default)
     for route in ROUTES:
         owner: object = handlers
         if route.name in _INVALID_CALL_ROUTES:
@@ -258,8 +260,13 @@ def _nothing() -> None:
 
 
 class _Handlers:
-    def __init__(self, store: Store, default_group: str, notify: Callable[[], None]) -> None:
-        self._store = store
+    """Health, the OpenAPI document and the intake routes the IVR calls (orders and calls)."""
+
+    def __init__(
+        self, orders: OrderStore, store: Store, default_group: str, notify: Callable[[], None]
+    ) -> None:
+        self._orders = orders
+        self._store = store  # for ping and clock only
         self._default_group = default_group
         self._notify = notify
         self._openapi = build_openapi()
@@ -275,7 +282,7 @@ class _Handlers:
         key = parse_idempotency_key(request.headers.get("Idempotency-Key"))
         body = await _json_object(request)
         new = parse_new_order(body, default_group=self._default_group, now=self._store.clock())
-        result = await self._store.create_order(new, idempotency_key=key)
+        result = await self._orders.create_order(new, idempotency_key=key)
         if not result.replayed:
             self._notify()
         headers = {"Location": f"{API_PREFIX}/workorders/{result.order.number}"}
@@ -288,14 +295,14 @@ class _Handlers:
     async def put_transcript(self, request: web.Request) -> web.Response:
         number = _order_number(request)
         update = parse_transcript_update(await _json_object(request))
-        order: WorkOrder = await self._store.set_transcript(number, update)
+        order: WorkOrder = await self._orders.set_transcript(number, update)
         if update.classification is not None and update.classification.emergency_line:
             self._notify()  # a speech_emergency alert may have been queued
         return _json(order.to_json())
 
     async def record_call(self, request: web.Request) -> web.Response:
         call = parse_answered_call(await _json_object(request), default_group=self._default_group)
-        result = await self._store.record_call(call)
+        result = await self._orders.record_call(call)
         if not result.replayed:
             self._notify()
         return _json(_call_json(result), status=200 if result.replayed else 201)
@@ -304,7 +311,7 @@ class _Handlers:
         """An agent sends the caller of a live call to a dedicated line (120, 110 …)."""
         body = await _json_object(request)
         line = body.get("line")
-        if not isinstance(line, str) or not _LINE_NAME.fullmatch(line):
+        if not LINE.matches(line):
             raise InvalidInput("line must be the name of a dedicated line", field="line")
         unknown = set(body) - {"line"}
         if unknown:
@@ -312,12 +319,9 @@ class _Handlers:
             raise InvalidInput(f"unknown field {field!r}", field=field)
         principal = request[PRINCIPAL]
         call_id = parse_call_id(request.match_info["call_id"])
-        event_id = await self._store.request_emergency(call_id, line, principal.name)
+        event_id = await self._orders.request_emergency(call_id, line, principal.name)
         self._notify()
         return _json({"command_id": event_id, "line": line}, status=202)
-
-
-_LINE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def _json(
@@ -373,7 +377,7 @@ async def _error_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(500, "internal", "internal error")
 
 
-def _auth_middleware(store: Store) -> Middleware:
+def _auth_middleware(people: PeopleAndUnitsStore) -> Middleware:
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         route_name = request.match_info.route.name
@@ -383,9 +387,9 @@ def _auth_middleware(store: Store) -> Middleware:
             return await handler(request)
         header = request.headers.get("Authorization")
         token = _bearer_token(header)
-        principal = None if token is None else await store.authenticate(token)
+        principal = None if token is None else await people.authenticate(token)
         if principal is None and header is None:
-            console = await session_of(store, request)
+            console = await session_of(people, request)
             if console is not None:
                 check_csrf(request, console)
                 principal = console.user.principal

@@ -1,6 +1,9 @@
 """The OpenAPI 3.1 description of the work-order API, served at ``/api/v1/openapi.json``.
 
-Kept by hand next to the routes; a test checks that both list the same (method, path) pairs.
+The intake routes' bodies are generated from the pydantic models of ``schemas.py`` and their
+operations by ``openapi_gen.operation``; the other routes' parts (``openapi_*.py``) are still
+written by hand. Tests check that the document lists exactly the app's (method, path) pairs
+and that the bodies the handlers accept validate against the models.
 """
 
 from __future__ import annotations
@@ -8,36 +11,30 @@ from __future__ import annotations
 from typing import Any
 
 from routing.units import DOMAIN_LABELS
+from workorders import fields
 from workorders.api import (
     openapi_agents,
     openapi_operations,
     openapi_reports,
     openapi_workflow,
+    schemas,
 )
+from workorders.api.openapi_gen import component_schemas, json_content, operation, ref
 from workorders.events.screenpop import CALL_ANSWERED, ORDER_CREATED, event_schema
 from workorders.model import CATEGORY_LABELS, PRIORITIES, TRANSCRIPT_STATUSES
 
 API_VERSION = "1.0.0"
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"$ref": "#/components/responses/Error", "description": description}
+_ref = ref
+_json = json_content
 
 
 _STR = {"type": "string"}
 _NULLABLE_STR = {"type": ["string", "null"]}
 _STRINGS = {"type": "array", "items": _STR}
 _TIMESTAMP = {"type": "string", "format": "date-time"}
-_ORDER_NUMBER = {"type": "string", "pattern": r"^12320-\d{8}-\d{5}$"}
-_GROUP = {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,64}$"}
+_ORDER_NUMBER = fields.ORDER_NUMBER.schema()
 _PHONE = {
     "type": "string",
     "maxLength": 64,
@@ -69,27 +66,6 @@ _SCHEMAS: dict[str, Any] = {
         "enum": list(CATEGORY_LABELS),
         "description": "; ".join(f"{key} = {label}" for key, label in CATEGORY_LABELS.items()),
     },
-    "CreateWorkOrder": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["caller_number", "category", "menu_path"],
-        "properties": {
-            "caller_number": _PHONE,
-            "category": _ref("Category"),
-            "menu_path": {**_STRINGS, "description": "menu keys chosen, in order"},
-            "flags": _STRINGS,
-            "recording": {**_NULLABLE_STR, "description": "path relative to the recordings root"},
-            "flow_version": _NULLABLE_STR,
-            "call_id": _NULLABLE_STR,
-            "group": {**_GROUP, "description": "agent group for screen-pops (default intake)"},
-            "received_at": {**_TIMESTAMP, "description": "when the call arrived (default now)"},
-            "domain": {
-                **_ref("Domain"),
-                "description": "the dispatch domain, when the menu knows it (lifecycle.domain)",
-            },
-            "priority": _ref("Priority"),
-        },
-    },
     "Domain": {
         "type": "string",
         "enum": list(DOMAIN_LABELS),
@@ -102,53 +78,6 @@ _SCHEMAS: dict[str, Any] = {
             "the menu's priority; kept and shown to agents (the handling limit still follows "
             "the category, config/sla.yaml)"
         ),
-    },
-    "Classification": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["category"],
-        "description": (
-            "The IVR's speech classification of the intake (config/intake.yaml), kept as a "
-            "suggestion with its evidence. The caller's menu choice stays the order's "
-            "category; the domain fills lifecycle.domain when the order has none and a "
-            "domain word backs it; an emergency_line on an order whose category is not "
-            "emergency raises a red order.alert (reason speech_emergency) to supervisors."
-        ),
-        "properties": {
-            "category": _ref("Category"),
-            "domain": {"anyOf": [_ref("Domain"), {"type": "null"}]},
-            "emergency_line": {
-                **_NULLABLE_STR,
-                "description": "dedicated line (routing.yaml) the words point at, surely "
-                "(the IVR transfers at once)",
-            },
-            "confirm_line": {
-                **_NULLABLE_STR,
-                "description": "dedicated line the words point at without certainty (the IVR "
-                "asks the caller once); null when emergency_line is set",
-            },
-            "evidence": {
-                "type": "array",
-                "maxItems": 200,
-                "items": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["kind", "label", "word", "weight"],
-                    "properties": {
-                        "kind": {
-                            "type": "string",
-                            "description": (
-                                "category, domain, emergency, frame, acute, suppressor, "
-                                "menu, negated, suppressed, time"
-                            ),
-                        },
-                        "label": _STR,
-                        "word": _STR,
-                        "weight": {"type": "integer"},
-                    },
-                },
-            },
-        },
     },
     "WorkOrder": {
         "type": "object",
@@ -203,46 +132,12 @@ _SCHEMAS: dict[str, Any] = {
             "offset": {"type": "integer"},
         },
     },
-    "TranscriptUpdate": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["text", "status"],
-        "properties": {
-            "text": _STR,
-            "status": {"type": "string", "enum": ["done", "unavailable"]},
-            "classification": {"anyOf": [_ref("Classification"), {"type": "null"}]},
-        },
-    },
-    "AnsweredCall": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["call_id", "caller_number", "callee"],
-        "properties": {
-            "call_id": _STR,
-            "caller_number": _PHONE,
-            "callee": {"type": "string", "minLength": 1, "maxLength": 64},
-            "group": _GROUP,
-            "worker": _NULLABLE_STR,
-        },
-    },
-    "Call": {
-        "type": "object",
-        "required": ["call_id", "caller_number", "callee", "group", "worker", "answered_at"],
-        "properties": {
-            "call_id": _STR,
-            "caller_number": _STR,
-            "callee": _STR,
-            "group": _STR,
-            "worker": _NULLABLE_STR,
-            "answered_at": _TIMESTAMP,
-        },
-    },
-    "Health": {"type": "object", "properties": {"status": {"const": "ok"}}},
     # Screen-pop events published over MQTT on hotline/pops/{group} (QoS 1, at least once).
     "CallAnsweredEvent": event_schema(CALL_ANSWERED),
     "OrderCreatedEvent": event_schema(ORDER_CREATED),
     **openapi_workflow.SCHEMAS,
     **openapi_reports.SCHEMAS,
+    **component_schemas(schemas.MODELS),
 }
 
 _NUMBER_PARAMETER = {
@@ -254,61 +149,63 @@ _NUMBER_PARAMETER = {
 _SECURED: list[dict[str, list[str]]] = [{"bearer": []}, {"console": []}]
 
 
+_CALL_ID_PARAMETER = {"name": "call_id", "in": "path", "required": True, "schema": _STR}
+_UNAUTHORIZED = "missing or unknown bearer token"
+
+
 def _paths() -> dict[str, Any]:
     return {
         "/healthz": {
-            "get": {
-                "operationId": "health",
-                "summary": "Liveness and database reachability (no authentication)",
-                "security": [],
-                "responses": {
-                    "200": _json(_ref("Health"), "the service and its database answer"),
-                    "503": _error("the database is not reachable"),
-                },
-            }
+            "get": operation(
+                "health",
+                "Liveness and database reachability (no authentication)",
+                public=True,
+                responses={"200": (schemas.Health, "the service and its database answer")},
+                errors={"503": "the database is not reachable"},
+            )
         },
         "/api/v1/openapi.json": {
-            "get": {
-                "operationId": "openapi",
-                "summary": "This document (no authentication)",
-                "security": [],
-                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1 document")},
-            }
+            "get": operation(
+                "openapi",
+                "This document (no authentication)",
+                public=True,
+                responses={"200": ({"type": "object"}, "OpenAPI 3.1 document")},
+                errors={},
+            )
         },
         "/api/v1/workorders": {
-            "post": {
-                "operationId": "createWorkOrder",
-                "summary": "Open a work order (idempotent on the Idempotency-Key header)",
-                "description": (
+            "post": operation(
+                "createWorkOrder",
+                "Open a work order (idempotent on the Idempotency-Key header)",
+                description=(
                     "Writes the order and an order.created screen-pop event in one "
                     "transaction. Repeating a key returns the stored order with 200; "
                     "repeating it with a different body is a 409."
                 ),
-                "parameters": [
+                parameters=[
                     {
                         "name": "Idempotency-Key",
                         "in": "header",
                         "required": True,
-                        "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,200}$"},
+                        "schema": fields.IDEMPOTENCY_KEY.schema(),
                     }
                 ],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("CreateWorkOrder")}},
+                body=schemas.CreateWorkOrder,
+                responses={
+                    "201": (_ref("WorkOrder"), "created"),
+                    "200": (_ref("WorkOrder"), "replay: the order this key created"),
                 },
-                "responses": {
-                    "201": _json(_ref("WorkOrder"), "created"),
-                    "200": _json(_ref("WorkOrder"), "replay: the order this key created"),
-                    "400": _error("missing Idempotency-Key or malformed JSON"),
-                    "401": _error("missing or unknown bearer token"),
-                    "409": _error("the key was used for a different request"),
-                    "422": _error("a field is invalid; error.field names it"),
+                errors={
+                    "400": "missing Idempotency-Key or malformed JSON",
+                    "401": _UNAUTHORIZED,
+                    "409": "the key was used for a different request",
+                    "422": "a field is invalid; error.field names it",
                 },
-            },
-            "get": {
-                "operationId": "listWorkOrders",
-                "summary": "List orders, newest first",
-                "parameters": [
+            ),
+            "get": operation(
+                "listWorkOrders",
+                "List orders, newest first",
+                parameters=[
                     {
                         "name": "caller",
                         "in": "query",
@@ -319,7 +216,12 @@ def _paths() -> dict[str, Any]:
                     {
                         "name": "limit",
                         "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": fields.MAX_PAGE_LIMIT,
+                            "default": fields.DEFAULT_PAGE_LIMIT,
+                        },
                     },
                     {
                         "name": "offset",
@@ -327,75 +229,62 @@ def _paths() -> dict[str, Any]:
                         "schema": {"type": "integer", "minimum": 0, "default": 0},
                     },
                 ],
-                "responses": {
-                    "200": _json(_ref("WorkOrderList"), "orders"),
-                    "401": _error("missing or unknown bearer token"),
-                    "403": _error("a search by caller outside the centre"),
-                    "422": _error("a query parameter is invalid"),
+                responses={"200": (_ref("WorkOrderList"), "orders")},
+                errors={
+                    "401": _UNAUTHORIZED,
+                    "403": "a search by caller outside the centre",
+                    "422": "a query parameter is invalid",
                 },
-            },
+            ),
         },
         "/api/v1/workorders/{number}": {
-            "get": {
-                "operationId": "getWorkOrder",
-                "summary": "One order by its number",
-                "parameters": [_NUMBER_PARAMETER],
-                "responses": {
-                    "200": _json(_ref("WorkOrder"), "the order"),
-                    "401": _error("missing or unknown bearer token"),
-                    "404": _error("no such order"),
-                },
-            }
+            "get": operation(
+                "getWorkOrder",
+                "One order by its number",
+                parameters=[_NUMBER_PARAMETER],
+                responses={"200": (_ref("WorkOrder"), "the order")},
+                errors={"401": _UNAUTHORIZED, "404": "no such order"},
+            )
         },
         "/api/v1/workorders/{number}/transcript": {
-            "put": {
-                "operationId": "putTranscript",
-                "summary": "Store the transcript of the intake recording and its classification",
-                "description": (
+            "put": operation(
+                "putTranscript",
+                "Store the transcript of the intake recording and its classification",
+                description=(
                     "The IVR sends the transcript once it is known (live recognition or after "
                     "the call) with the speech classification of config/intake.yaml; see the "
                     "Classification schema for what the service does with it. Repeating the "
                     "same body changes nothing more."
                 ),
-                "parameters": [_NUMBER_PARAMETER],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("TranscriptUpdate")}},
+                parameters=[_NUMBER_PARAMETER],
+                body=schemas.TranscriptUpdate,
+                responses={"200": (_ref("WorkOrder"), "the updated order")},
+                errors={
+                    "400": "malformed JSON",
+                    "401": _UNAUTHORIZED,
+                    "404": "no such order",
+                    "422": "a field is invalid",
                 },
-                "responses": {
-                    "200": _json(_ref("WorkOrder"), "the updated order"),
-                    "400": _error("malformed JSON"),
-                    "401": _error("missing or unknown bearer token"),
-                    "404": _error("no such order"),
-                    "422": _error("a field is invalid"),
-                },
-            }
+            )
         },
         "/api/v1/calls": {
-            "post": {
-                "operationId": "recordAnsweredCall",
-                "summary": "Record an answered call and pop it to agents (idempotent on call_id)",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("AnsweredCall")}},
+            "post": operation(
+                "recordAnsweredCall",
+                "Record an answered call and pop it to agents (idempotent on call_id)",
+                body=schemas.AnsweredCall,
+                responses={
+                    "201": (schemas.Call, "recorded; call.answered event queued"),
+                    "200": (schemas.Call, "replay: this call_id was already recorded"),
                 },
-                "responses": {
-                    "201": _json(_ref("Call"), "recorded; call.answered event queued"),
-                    "200": _json(_ref("Call"), "replay: this call_id was already recorded"),
-                    "400": _error("malformed JSON"),
-                    "401": _error("missing or unknown bearer token"),
-                    "422": _error("a field is invalid"),
-                },
-            }
+                errors={"400": "malformed JSON", "401": _UNAUTHORIZED, "422": "a field is invalid"},
+            )
         },
         "/api/v1/calls/{call_id}/emergency": {
-            "post": {
-                "operationId": "requestEmergency",
-                "summary": (
-                    "Send the caller of a live call to a dedicated line (the IVR gets a "
-                    "call.emergency command on hotline/calls/{call_id}/commands)"
-                ),
-                "parameters": [
+            "post": operation(
+                "requestEmergency",
+                "Send the caller of a live call to a dedicated line (the IVR gets a "
+                "call.emergency command on hotline/calls/{call_id}/commands)",
+                parameters=[
                     {
                         "name": "call_id",
                         "in": "path",
@@ -403,36 +292,17 @@ def _paths() -> dict[str, Any]:
                         "schema": {"type": "string"},
                     }
                 ],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["line"],
-                                "additionalProperties": False,
-                                "properties": {"line": {"type": "string"}},
-                            }
-                        }
-                    },
+                body=schemas.EmergencyRequest,
+                responses={
+                    "202": (schemas.EmergencyQueued, "queued for the IVR worker holding the call")
                 },
-                "responses": {
-                    "202": _json(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "command_id": {"type": "string"},
-                                "line": {"type": "string"},
-                            },
-                        },
-                        "queued for the IVR worker holding the call",
-                    ),
-                    "401": _error("missing or unknown bearer token"),
-                    "403": _error("only centre desk roles"),
-                    "404": _error("no answered call with this id"),
-                    "422": _error("a field is invalid"),
+                errors={
+                    "401": _UNAUTHORIZED,
+                    "403": "only centre desk roles",
+                    "404": "no answered call with this id",
+                    "422": "a field is invalid",
                 },
-            }
+            )
         },
     }
 

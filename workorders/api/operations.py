@@ -6,26 +6,27 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 
 from aiohttp import web
 
 from workorders.errors import InvalidInput
+from workorders.fields import EVENT_ID
 from workorders.model import format_utc
-from workorders.store import Store
+from workorders.store.outbox import OutboxStore
+from workorders.store.people import PeopleAndUnitsStore
 from workorders.validation import check_text, parse_limit_offset
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
-_EVENT_ID = re.compile(r"^[0-9a-f-]{1,36}$")
 
 
 class OperationHandlers:
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, outbox: OutboxStore, people: PeopleAndUnitsStore) -> None:
+        self._outbox = outbox
+        self._people = people
 
     async def list_quarantine(self, request: web.Request) -> web.Response:
         limit, offset = parse_limit_offset(request.query)
-        rows = await self._store.quarantined(limit=limit, offset=offset)
+        rows = await self._outbox.quarantined(limit=limit, offset=offset)
         items = [
             {
                 "id": row.id,
@@ -44,12 +45,12 @@ class OperationHandlers:
 
     async def release_quarantined(self, request: web.Request) -> web.Response:
         event_id = request.match_info["id"]
-        if not _EVENT_ID.fullmatch(event_id):
+        if not EVENT_ID.matches(event_id):
             raise InvalidInput("id must be an event id (a uuid)", field="id")
-        await self._store.release_quarantined(event_id)
+        await self._outbox.release_quarantined(event_id)
         return web.json_response({"id": event_id, "released": True}, dumps=_dumps)
 
     async def unlock_login(self, request: web.Request) -> web.Response:
         login = check_text(request.match_info["login"], "login", max_length=64, empty=False)
-        cleared = await self._store.unlock_login(login)
+        cleared = await self._people.unlock_login(login)
         return web.json_response({"login": login, "cleared": cleared}, dumps=_dumps)

@@ -50,7 +50,9 @@ class ReportHandlers:
         now = self._store.clock()
         today = now.astimezone(ZONE).date()
         units = visible_units(principal, self._reader.tree)
-        inputs = await self._store.hotspot_inputs(start=window_start(today, days), units=units)
+        inputs = await self._store.reports.hotspot_inputs(
+            start=window_start(today, days), units=units
+        )
         hotspots = compute_hotspots(inputs, today=today, days=days, region_depth=depth)
         return web.json_response({**hotspots.to_json(), "region_depth": depth}, dumps=_dumps)
 
@@ -60,7 +62,7 @@ class ReportHandlers:
         now: datetime = self._store.clock()
         units = visible_units(principal, self._reader.tree)
         overdue, soon = due_items(
-            await self._store.due_inputs(units=units), now, timedelta(hours=hours)
+            await self._store.reports.due_inputs(units=units), now, timedelta(hours=hours)
         )
         calendar = self._store.rules.calendar
         horizon = calendar.horizon_status(calendar.local(now).date())
@@ -90,7 +92,7 @@ class ReportHandlers:
         if not path.is_file():
             raise NotFound(f"the recording of {order.number} is missing", field="number")
         reason = access_reason(request, "recording")
-        await self._store.record_reads(actor_of(principal), [order.number], reason)
+        await self._store.audit.record_reads(actor_of(principal), [order.number], reason)
         return web.FileResponse(
             path,
             headers={

@@ -29,6 +29,7 @@ from workorders.access import (
 )
 from workorders.api.actions import parse_action, parse_caller_details
 from workorders.errors import Forbidden, InvalidInput, NotFound
+from workorders.fields import MAX_ACCESS_REASON
 from workorders.lifecycle.model import Actor
 from workorders.model import WorkOrder, format_utc, is_order_number
 from workorders.rates import REPORT_ZONE, ReportPeriod, compute_rates, rates_csv
@@ -62,7 +63,7 @@ class Reader:
     async def order(self, principal: Principal, number: str) -> WorkOrder:
         if not is_order_number(number):
             raise NotFound(f"no work order {number}", field="number")
-        order = await self.store.get_order(number)
+        order = await self.store.orders.get_order(number)
         if not can_read(principal, self.tree, order.unit):
             raise NotFound(f"no work order {number}", field="number")
         return order
@@ -77,7 +78,7 @@ class Reader:
                 unmasked.append(order.number)
             shown.append(present(order.to_json(), view))
         reason = access_reason(request, str(request.match_info.route.name))
-        await self.store.record_reads(actor_of(principal), unmasked, reason)
+        await self.store.audit.record_reads(actor_of(principal), unmasked, reason)
         return shown
 
 
@@ -97,7 +98,7 @@ class WorkflowHandlers:
             # Masked results would still tell a unit who complained about it.
             raise Forbidden("按来电号码查询仅限热线中心（caller search is for the centre）")
         units = visible_units(principal, self._reader.tree)
-        orders = await self._store.list_orders(page, units=units)
+        orders = await self._store.orders.list_orders(page, units=units)
         items = await self._reader.show(request, principal, orders)
         return _json({"items": items, "limit": page.limit, "offset": page.offset})
 
@@ -110,7 +111,7 @@ class WorkflowHandlers:
         principal = self._who(request)
         number = (await self._reader.order(principal, request.match_info["number"])).number
         details = parse_caller_details(await json_object(request))
-        order = await self._store.set_caller_details(number, details)
+        order = await self._store.orders.set_caller_details(number, details)
         return _json((await self._reader.show(request, principal, [order]))[0])
 
     async def post_action(self, request: web.Request) -> web.Response:
@@ -119,7 +120,7 @@ class WorkflowHandlers:
         number = (await self._reader.order(principal, request.match_info["number"])).number
         body = await json_object(request)
         command = parse_action(body)
-        result = await self._store.act(
+        result = await self._store.orders.act(
             number, command, actor_of(principal), idempotency_key=key, request=dict(body)
         )
         order = result.order
@@ -138,7 +139,7 @@ class WorkflowHandlers:
         principal = self._who(request)
         order = await self._reader.order(principal, request.match_info["number"])
         view = order_view(principal, self._reader.tree, order)
-        entries = await self._store.ledger(order.number)
+        entries = await self._store.orders.ledger(order.number)
         return _json({"items": [present_entry(entry.to_json(), view) for entry in entries]})
 
     async def list_supervisions(self, request: web.Request) -> web.Response:
@@ -146,7 +147,7 @@ class WorkflowHandlers:
         number = request.query.get("number")
         # A unit leader sees the 督办 of orders handled within their unit, not everyone's.
         units = visible_units(self._who(request), self._reader.tree)
-        items = await self._store.supervisions(
+        items = await self._store.supervision.supervisions(
             number=number, units=units, limit=limit, offset=offset
         )
         return _json(
@@ -171,7 +172,7 @@ class WorkflowHandlers:
     async def list_audit(self, request: web.Request) -> web.Response:
         limit, offset = parse_limit_offset(request.query)
         number = request.query.get("number")
-        records = await self._store.audit_log(number=number, limit=limit, offset=offset)
+        records = await self._store.audit.audit_log(number=number, limit=limit, offset=offset)
         return _json(
             {
                 "items": [
@@ -204,7 +205,9 @@ class WorkflowHandlers:
                 raise Forbidden(f"unit {unit} is outside what {principal.name} may see")
             units = tree.subtree(unit)
         region = query.get("region") or None
-        inputs = await self._store.rate_inputs(start=start, end=end, units=units, region=region)
+        inputs = await self._store.reports.rate_inputs(
+            start=start, end=end, units=units, region=region
+        )
         rates = compute_rates(inputs)
         if query.get("format") == "csv" or "text/csv" in request.headers.get("Accept", ""):
             name = f"rates-{period.first}-{period.last}.csv"
@@ -231,7 +234,7 @@ def access_reason(request: web.Request, default: str) -> str:
     value = request.headers.get(ACCESS_REASON_HEADER)
     if not value:
         return default
-    return check_text(value, ACCESS_REASON_HEADER, max_length=200)
+    return check_text(value, ACCESS_REASON_HEADER, max_length=MAX_ACCESS_REASON)
 
 
 def report_period(query: Mapping[str, str], now: datetime) -> ReportPeriod:

@@ -46,7 +46,7 @@ from workorders.errors import (
 )
 from workorders.lifecycle.model import MODE_LABELS
 from workorders.store import Store
-from workorders.store.console import ConsoleSession
+from workorders.store.people import ConsoleSession
 from workorders.validation import check_text, parse_json_object
 
 log = logging.getLogger(__name__)
@@ -116,22 +116,24 @@ class ConsoleRoutes:
         check_text(password, "password", max_length=MAX_PASSWORD)
         # Behind a reverse proxy this is the proxy: run the console's limits there as well.
         address = request.remote or "unknown"
-        until = await self._store.login_locked_until(login, address)
+        until = await self._store.people.login_locked_until(login, address)
         if until is not None:
             raise TooManyRequests(
                 f"登录失败次数过多，请 {_minutes_until(until, self._store.clock())} 分钟后再试",
                 field="login",
             )
-        user = await self._store.console_user(login)
+        user = await self._store.people.console_user(login)
         # One scrypt whether the login exists or not (a dummy hash for unknown ones), and the
         # same database work after it: the answer's timing does not tell which logins exist.
         stored = None if user is None else user.password_hash
         if not await asyncio.to_thread(verify_password, password, stored) or user is None:
-            await self._store.record_login_failure(login, address)
+            await self._store.people.record_login_failure(login, address)
             raise Unauthorized("工号或密码错误")
-        await self._store.clear_login_failures(login, address)
+        await self._store.people.clear_login_failures(login, address)
         session_id, csrf = new_session_id(), new_csrf_token()
-        await self._store.start_console_session(login, session_digest(session_id), csrf, LIFETIME)
+        await self._store.people.start_console_session(
+            login, session_digest(session_id), csrf, LIFETIME
+        )
         log.info("console login: %s (%s)", login, user.role)
         response = web.json_response(self._who(user.login, user.name, user.role, csrf))
         set_cookie(response, session_id, secure=self._secure or request.secure)
@@ -140,7 +142,7 @@ class ConsoleRoutes:
     async def logout(self, request: web.Request) -> web.Response:
         session = await self._session(request)
         check_csrf(request, session)
-        await self._store.end_console_session(session_digest(request.cookies[COOKIE]))
+        await self._store.people.end_console_session(session_digest(request.cookies[COOKIE]))
         response = web.json_response({"logged_out": True})
         clear_cookie(response)
         return response
@@ -185,7 +187,7 @@ class ConsoleRoutes:
         while not socket.closed:
             await asyncio.sleep(self.session_check_seconds)
             try:
-                session = await session_of(self._store, request)
+                session = await session_of(self._store.people, request)
             except WorkOrderError:
                 continue  # the database is away: keep the feed, check again later
             if session is None:
@@ -193,7 +195,7 @@ class ConsoleRoutes:
                 return
 
     async def _session(self, request: web.Request) -> ConsoleSession:
-        session = await session_of(self._store, request)
+        session = await session_of(self._store.people, request)
         if session is None:
             raise Unauthorized("请先登录")
         return session

@@ -15,8 +15,7 @@ from aiohttp import web
 
 from workorders.console.auth import same_secret, session_digest
 from workorders.errors import Forbidden
-from workorders.store import Store
-from workorders.store.console import ConsoleSession
+from workorders.store.people import ConsoleSession, PeopleAndUnitsStore
 
 COOKIE = "hotline_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -24,11 +23,11 @@ LIFETIME = timedelta(hours=12)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def session_of(store: Store, request: web.Request) -> ConsoleSession | None:
+async def session_of(people: PeopleAndUnitsStore, request: web.Request) -> ConsoleSession | None:
     value = request.cookies.get(COOKIE)
     if not value or len(value) > 128:
         return None
-    return await store.console_session(session_digest(value))
+    return await people.console_session(session_digest(value))
 
 
 def check_same_origin(request: web.Request) -> None:

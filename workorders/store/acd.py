@@ -32,7 +32,7 @@ from workorders.events.agents import (
     queue_topic,
 )
 from workorders.repeats import ANONYMOUS
-from workorders.store.base import StoreCore, shielded
+from workorders.store.base import Database, Part, shielded
 from workorders.store.rows import outbox_row
 from workorders.store.tables import AgentPresenceRow, QueuedCallRow, WorkOrderRow
 
@@ -55,11 +55,14 @@ class AcdStep:
     events: int
 
 
-class AcdStore(StoreCore):
-    """Mixed into ``Store``. ``use_agents`` gives it ``config/agents.yaml`` (default: none)."""
+class AcdStore(Part):
+    """Agents' presence and queued calls. ``use_agents`` gives it ``config/agents.yaml``
+    (default: none)."""
 
-    _agents_config: AgentsConfig = NO_AGENTS
-    _acd_changed: asyncio.Event | None = None
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self._agents_config: AgentsConfig = NO_AGENTS
+        self._acd_changed: asyncio.Event | None = None
 
     def use_agents(self, config: AgentsConfig) -> None:
         self._agents_config = config

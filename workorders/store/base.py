@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -39,7 +39,7 @@ log = logging.getLogger("workorders.store")
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-_S = TypeVar("_S", bound="StoreCore")
+_S = TypeVar("_S", bound="Tracks")
 
 #: The async driver each supported backend needs.
 _DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
@@ -56,19 +56,32 @@ def shielded(
     A transaction abandoned half-way by a cancelled task can keep its connection (and on
     SQLite the database write lock) busy until that connection is garbage-collected. The
     operation therefore runs in a task of its own; a cancelled caller stops waiting at once
-    while the transaction still commits or rolls back. ``Store.close`` waits for such tasks.
+    while the transaction still commits or rolls back. ``Database.close`` waits for such tasks.
     """
 
     @functools.wraps(operation)
-    async def run(store: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        task = asyncio.ensure_future(operation(store, *args, **kwargs))
-        store._track(task)
+    async def run(part: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        task = asyncio.ensure_future(operation(part, *args, **kwargs))
+        part._track(task)
         return await asyncio.shield(task)
 
     return run
 
 
-class StoreCore:
+class Tracks(Protocol):
+    """What ``shielded`` needs of the object whose operation it runs."""
+
+    def _track(self, task: asyncio.Future[Any]) -> None: ...
+
+
+class Database:
+    """The engine, its session factory, the clock and the rules every store part shares.
+
+    One ``Database`` per process; the parts (``workorders.store.Store`` holds them) each open
+    their transactions here, so the SQLite queue and the tracking of shielded operations are
+    shared by all of them.
+    """
+
     def __init__(
         self, engine: AsyncEngine, *, clock: Clock = system_clock, rules: Rules | None = None
     ) -> None:
@@ -119,6 +132,11 @@ class StoreCore:
     def clock(self) -> Clock:
         return self._clock
 
+    @property
+    def backend(self) -> str:
+        """The dialect's name: ``sqlite`` or ``postgresql``."""
+        return self._backend
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -137,6 +155,10 @@ class StoreCore:
         await self._engine.dispose()
 
     def _track(self, task: asyncio.Future[Any]) -> None:
+        self.track(task)
+
+    def track(self, task: asyncio.Future[Any]) -> None:
+        """Keep ``task`` (a shielded operation) until it ends; ``close`` waits for it."""
         self._in_flight.add(task)
         task.add_done_callback(_forget(self._in_flight))
 
@@ -157,11 +179,11 @@ class StoreCore:
     @shielded
     async def ping(self) -> None:
         """Raise ``StoreUnavailable`` unless the database answers a trivial query."""
-        async with self._transaction() as session:
+        async with self.transaction() as session:
             await session.execute(text("SELECT 1"))
 
     @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One session in one transaction, committed on normal exit.
 
         Operational database errors become ``StoreUnavailable``; ``IntegrityError`` passes
@@ -170,6 +192,28 @@ class StoreCore:
         with _operational_errors():
             async with self._serialize, self._sessions() as session, session.begin():
                 yield session
+
+
+class Part:
+    """A store part: the operations on one aggregate, in transactions of the shared
+    ``Database``. Its methods read ``self._clock()``, ``self._rules`` and ``self._backend``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._clock = db.clock
+        self._rules = db.rules
+        self._backend = db.backend
+
+    @property
+    def clock(self) -> Clock:
+        """The store's clock (the one its timestamps come from)."""
+        return self._clock
+
+    def _transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        return self._db.transaction()
+
+    def _track(self, task: asyncio.Future[Any]) -> None:
+        self._db.track(task)
 
 
 def alembic_config(connection: Connection) -> Config:

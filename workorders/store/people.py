@@ -1,10 +1,14 @@
-"""Console users and browser sessions, and the wallboard's report queries, in the store."""
+"""People in the store: API tokens (with their role and unit), console users (with theirs),
+their browser sessions and the console's login limits."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, or_, select
 
@@ -16,22 +20,16 @@ from workorders.console.auth import (
     locked_until,
     throttle_key,
 )
-from workorders.due import DueInput
-from workorders.hotspots import HotspotInput
-from workorders.lifecycle.model import Lifecycle, State
-from workorders.store.base import StoreCore, shielded
+from workorders.store.base import Part, shielded
 from workorders.store.tables import (
+    ApiTokenRow,
     ConsoleSessionRow,
     ConsoleUserRow,
     LoginThrottleRow,
-    WorkOrderRow,
 )
-from workorders.tokens import Principal, check_role
+from workorders.tokens import Principal, check_role, check_token_text, new_token, token_digest
 
 log = logging.getLogger("workorders.store")
-
-#: Open states whose deadlines the wallboard shows (replied/closed orders run none).
-_OPEN_STATES = tuple(s.value for s in State if s not in (State.REPLIED, State.CLOSED))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +52,57 @@ class ConsoleSession:
     expires_at: datetime
 
 
-class ConsoleStore(StoreCore):
+class PeopleAndUnitsStore(Part):
+    """Who may use the service: API tokens and console users, each with a role and
+    (for unit roles) the unit they act for; console sessions and login limits."""
+
+    # -- API tokens ---------------------------------------------------------------------------
+
+    async def create_token(self, name: str, role: str, unit: str | None = None) -> str:
+        """Create an API token and return it in clear; only its SHA-256 is stored."""
+        token = new_token()
+        await self._register_token(token, name, role, unit)
+        return token
+
+    @shielded
+    async def authenticate(self, token: str) -> Principal | None:
+        digest = token_digest(token)
+        async with self._transaction() as session:
+            row = await session.scalar(
+                select(ApiTokenRow).where(ApiTokenRow.token_sha256 == digest)
+            )
+        return None if row is None else Principal(name=row.name, role=row.role, unit=row.unit)
+
+    async def ensure_token_file(self, path: str | os.PathLike[str], name: str, role: str) -> str:
+        """The token kept in ``path``; created (file mode 0600) when the file is missing.
+
+        A token found in the file but unknown to the database (e.g. a fresh database) is
+        registered again under ``name``/``role``, so the file stays the source of truth.
+        """
+        check_role(role)
+        token, created = await asyncio.to_thread(_claim_token_file, Path(path), new_token())
+        if created or await self.authenticate(token) is None:
+            await self._register_token(token, name, role, None)
+        if created:
+            log.info("created %s token %r in %s", role, name, path)
+        return token
+
+    @shielded
+    async def _register_token(self, token: str, name: str, role: str, unit: str | None) -> None:
+        check_role(role)
+        async with self._transaction() as session:
+            session.add(
+                ApiTokenRow(
+                    name=name,
+                    role=role,
+                    unit=unit,
+                    token_sha256=token_digest(token),
+                    created_at=self._clock(),
+                )
+            )
+
+    # -- console users and sessions --------------------------------------------------------
+
     @shielded
     async def set_console_user(
         self,
@@ -227,44 +275,6 @@ class ConsoleStore(StoreCore):
         log.warning("console login limits lifted: %d keys", len(rows))
         return len(rows)
 
-    # -- wallboard reports ----------------------------------------------------------------
-
-    @shielded
-    async def hotspot_inputs(
-        self, *, start: datetime, units: frozenset[str] | None = None
-    ) -> list[HotspotInput]:
-        """Orders received since ``start`` (domain and region as classified)."""
-        query = select(WorkOrderRow.received_at, WorkOrderRow.lifecycle, WorkOrderRow.region)
-        query = query.where(WorkOrderRow.received_at >= start)
-        if units is not None:
-            query = query.where(WorkOrderRow.unit.in_(sorted(units)))
-        async with self._transaction() as session:
-            rows = (await session.execute(query)).all()
-        return [
-            HotspotInput(received, (life or {}).get("domain"), region)
-            for received, life, region in rows
-        ]
-
-    @shielded
-    async def due_inputs(
-        self, *, units: frozenset[str] | None = None, limit: int = 2000
-    ) -> list[DueInput]:
-        """Open orders, oldest first (at most ``limit``). Not by ``next_check_at``: an order
-        whose every deadline is already overdue has none."""
-        query = select(WorkOrderRow.number, WorkOrderRow.lifecycle, WorkOrderRow.unit).where(
-            WorkOrderRow.status.in_(_OPEN_STATES)
-        )
-        if units is not None:
-            query = query.where(WorkOrderRow.unit.in_(sorted(units)))
-        query = query.order_by(WorkOrderRow.received_at, WorkOrderRow.id).limit(limit)
-        async with self._transaction() as session:
-            rows = (await session.execute(query)).all()
-        return [
-            DueInput(number, Lifecycle.from_json(life), unit)
-            for number, life, unit in rows
-            if life is not None
-        ]
-
 
 def _count(row: LoginThrottleRow) -> FailureCount:
     return FailureCount(row.failures, row.first_failure_at, row.last_failure_at, row.locked_until)
@@ -272,3 +282,18 @@ def _count(row: LoginThrottleRow) -> FailureCount:
 
 def _user(row: ConsoleUserRow) -> ConsoleUser:
     return ConsoleUser(row.login, row.name, row.role, row.unit, row.password_hash)
+
+
+def _claim_token_file(file: Path, candidate: str) -> tuple[str, bool]:
+    """Write ``candidate`` to a new 0600 ``file``, or read the token already there.
+
+    ``O_EXCL`` makes two processes starting at once agree on one token.
+    """
+    file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return check_token_text(file.read_text(encoding="ascii").strip()), False
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(candidate + "\n")
+    return candidate, True
