@@ -127,10 +127,11 @@ def running_node(
     calendar: Path = REPO / "config/calendar.yaml",
     broker: Mosquitto | None = None,
     agents: Path = REPO / "config/agents.yaml",
+    intake: Path = REPO / "config/intake.yaml",
 ) -> Iterator[Node]:
     """A whole node in ``work``; ``menu`` may be a copy the test edits (``hotline reload``),
-    ``agents`` the ACD's groups and agents, ``broker`` one the test configures (and may kill
-    and restart), started here."""
+    ``agents`` the ACD's groups and agents, ``intake`` the classifier's rules, ``broker`` one
+    the test configures (and may kill and restart), started here."""
     require("kamailio", "baresip", "mosquitto", "sox")
     broker = broker or Mosquitto(work / "mosquitto")
     worker_port = free_port()
@@ -171,7 +172,7 @@ def running_node(
                       "ivr_token": str(var / "ivr-token"), "edge_db": str(var / "edge")},
             "asr": {"model": str(test_model)},
             "calendar": str(calendar),
-            "intake": str(REPO / "config/intake.yaml"),
+            "intake": str(intake),
             # Relative names are anchored to this file's directory (hotline/settings.py):
             # the commands a test runs against the node (console passwd) need them all.
             "units": str(REPO / "config/units.yaml"), "sla": str(REPO / "config/sla.yaml"),
