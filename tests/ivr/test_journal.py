@@ -71,7 +71,7 @@ async def test_cut_intakes_become_call_cut_orders_or_are_counted_lost(
         assert await orders.replay_spool() == 1
     finally:
         await orders.close()
-    (order,) = await service.store.list_orders(Page(limit=10))
+    (order,) = await service.store.orders.list_orders(Page(limit=10))
     assert order.call_id == "a" * 32 and "call_cut" in order.flags
     assert order.recording == spoken
     assert [(key, d["reason"]) for key, d in lost] == [("b" * 32, "cut_silent")]
