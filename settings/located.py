@@ -46,10 +46,25 @@ class Problem:
 class AtPath(ValueError):
     """Raised by a validator of plain data: ``message`` about the value at YAML ``path``."""
 
-    def __init__(self, path: Sequence[str | int], message: str) -> None:
+    def __init__(self, path: Sequence[str | int], message: str, *, key: bool = False) -> None:
         super().__init__(message)
         self.path: tuple[str | int, ...] = tuple(path)
         self.message = message
+        self.key = key  # the problem is the last key of ``path`` itself, not its value
+
+
+def raising(error: Callable[[str], Exception]) -> Callable[[list[Problem]], Exception]:
+    """For ``read_located``: an error type taking a message, given the problems one a line."""
+    return lambda problems: error("\n".join(str(problem) for problem in problems))
+
+
+def describe(error: AtPath, source: str, located: Located | None) -> str:
+    """``file:line:col path: message`` when the data came from ``read_located``; else (data
+    handed in directly, as tests do) ``source: path: message``."""
+    if located is not None:
+        return str(located.at(error))
+    where = format_path(error.path)
+    return f"{source}: {where}: {error.message}" if where else f"{source}: {error.message}"
 
 
 def near_miss(name: object, known: Iterable[object]) -> str:
@@ -58,9 +73,23 @@ def near_miss(name: object, known: Iterable[object]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def unknown_keys(found: Collection[object], known: Collection[object]) -> list[str]:
-    """The keys of ``found`` not in ``known``, sorted, each with its near miss if any."""
-    return [f"{key}{near_miss(key, known)}" for key in sorted(map(str, set(found) - set(known)))]
+def refuse_unknown(
+    found: Collection[object],
+    known: Collection[object],
+    where: Sequence[str | int],
+    what: str = "key(s)",
+) -> None:
+    """Raise ``AtPath`` at the first key of ``found`` not in ``known``: ``unknown key(s)
+    tierr (did you mean 'tier'?)``, every unknown key listed with its near miss."""
+    unknown = sorted(str(key) for key in found if key not in known)
+    if unknown:
+        listed = ", ".join(f"{key}{near_miss(key, known)}" for key in unknown)
+        first = next(key for key in found if str(key) == unknown[0])
+        raise AtPath((*where, _path_item(first)), f"unknown {what} {listed}", key=True)
+
+
+def _path_item(key: object) -> str | int:
+    return key if isinstance(key, int) and not isinstance(key, bool) else str(key)
 
 
 def read_located(
@@ -99,7 +128,7 @@ class Located:
 
     def at(self, error: AtPath) -> Problem:
         """The problem a validator of plain data raised, located."""
-        return self.problem(error.path, error.message)
+        return self.problem(error.path, error.message, key=error.key)
 
     def validation_problems(
         self,
