@@ -105,14 +105,25 @@ def read_located(
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise error([Problem(path, 1, 1, "", f"cannot read {what}: {exc}")]) from exc
+    return raw, parse_located(text, path, error, date_keys=date_keys)
+
+
+def parse_located(
+    text: str,
+    source: Path,
+    error: Callable[[list[Problem]], Exception],
+    *,
+    date_keys: bool = False,
+) -> Located:
+    """``read_located`` for text already in hand (``source`` names it in the problems)."""
     try:
         document = load_marked(text, date_keys=date_keys)
     except MarkedYamlError as exc:
         at = exc.position
         raise error(
-            [Problem(path, at.line, at.column, format_path(exc.path), exc.message)]
+            [Problem(source, at.line, at.column, format_path(exc.path), exc.message)]
         ) from exc
-    return raw, Located(path, document)
+    return Located(source, document)
 
 
 class Located:
