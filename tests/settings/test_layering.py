@@ -53,3 +53,13 @@ def test_the_walk_sees_imports_inside_functions(tmp_path: Path) -> None:
     module = tmp_path / "lazy.py"
     module.write_text("def f() -> None:\n    from hotline.cli import main\n    import hotline\n")
     assert list(imported_packages(module)) == [(2, "hotline"), (3, "hotline")]
+
+
+def test_only_the_positioned_reader_imports_pyyaml() -> None:
+    """Every YAML file goes through ``settings.located`` (file:line:col errors); ruamel.yaml
+    only edits calendar.yaml keeping its comments (``routing/calendar_edit.py``)."""
+    found = offenders(("settings", *CONFIGURED), ("yaml", "ruamel"))
+    assert [line for line in found if not line.startswith("settings/yamlsource.py:")] == [
+        line for line in found if line.startswith("routing/calendar_edit.py:")
+    ]
+    assert any(line.startswith("settings/yamlsource.py:") for line in found)
