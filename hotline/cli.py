@@ -18,7 +18,8 @@ from hotline.commands import (
     orders,
     spool,
 )
-from hotline.settings import DEFAULT_CONFIG, SettingsError
+from settings.errors import SettingsError
+from settings.node import DEFAULT_CONFIG
 
 COMMAND_MODULES = (node, flow, asr, orders, console, calendar, dial, agents, spool, events)
 CONFIG_HELP = f"hotline.yaml (default {DEFAULT_CONFIG}); its paths are relative to its directory"

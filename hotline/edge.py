@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hotline.settings import Settings
+    from settings.node import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 KAMAILIO_CFG = REPO / "docker" / "kamailio" / "kamailio.cfg"

@@ -46,8 +46,8 @@ from hotline.edge import (
     write_dispatcher_list,
 )
 from hotline.restarts import ChildRestarts, Died, RestartNow
-from hotline.settings import Settings
 from hotline.workers import WorkerSlot, worker_slots
+from settings.node import Settings
 
 __all__ = ["Node", "SupervisorError", "banner", "run_node"]
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from hotline.settings import Settings, SettingsError
+from settings.errors import SettingsError
+from settings.node import Settings
 
 #: Each call takes one even RTP port; a slice must hold at least this many ports.
 MIN_RTP_PORTS_PER_WORKER = 20

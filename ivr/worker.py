@@ -40,7 +40,6 @@ from asr.intake import IntakeRules, load_intake_rules
 from asr.keywords import plan_keywords, rules_from_mapping
 from asr.streaming import AfterCallWorker, RecognizerBackend, StreamingPool
 from asr.vosk_adapter import VoskBackend, open_transcriber
-from hotline.settings import Settings, load_settings
 from ivr import eventloop, lastgood
 from ivr.bus import CallBus
 from ivr.engine.engine import FlowEngine
@@ -60,6 +59,7 @@ from routing.calendar import WorkCalendar
 from routing.calendar_config import load_calendar
 from routing.clock import HOTLINE_ZONE, now_in
 from routing.errors import RoutingError
+from settings.node import Settings, load_settings
 
 log = logging.getLogger("ivr.worker")
 CHINA = HOTLINE_ZONE

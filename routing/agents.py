@@ -11,9 +11,10 @@ agents:
 agents of ``overflow_to``; ``max_wait``: seconds since the call was first queued after which
 the ACD gives up (the menu's ``on_failure`` takes over); ``ring_seconds``: how long an offered
 agent's phone rings. Admins write this file by hand, so every error names file:line:column
-and the YAML path; unknown keys are refused.
+and the YAML path; unknown keys are refused (with the near miss when there is one).
 
-Pure: ``parse_agents`` takes the YAML text; ``load_agents`` only reads the file.
+Pure: ``parse_agents`` takes the YAML text; ``load_agents`` only reads the file. Both go
+through ``settings.located``, the one positioned YAML reader.
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-
 from routing.errors import RoutingError
+from settings.located import Located, Problem, near_miss, parse_located, read_located
+from settings.yamlsource import format_path
 
 _GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 #: Logins end up in MQTT topics (``hotline/agents/{login}/pops``) and token names.
@@ -98,214 +98,207 @@ NO_AGENTS = AgentsConfig()
 
 
 def load_agents(path: Path) -> AgentsConfig:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AgentsError([f"{path}:1:1 cannot read agents file: {exc}"]) from exc
-    return parse_agents(text, source=path)
+    _, located = read_located(path, "agents file", _error)
+    return _check(located)
 
 
 def parse_agents(text: str, *, source: Path | str = "agents.yaml") -> AgentsConfig:
     """Validate the file's text; raise ``AgentsError`` listing every problem found."""
-    checker = _Checker(str(source))
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise AgentsError([f"{source}:{line}:{column} YAML syntax error: {exc.problem}"]) from exc
-    if not isinstance(root, MappingNode):
-        raise AgentsError([f"{source}:1:1 expected a mapping with `groups:` and `agents:`"])
+    return _check(parse_located(text, Path(source), _error))
+
+
+def _error(problems: list[Problem]) -> AgentsError:
+    return AgentsError([str(problem) for problem in problems])
+
+
+def _check(located: Located) -> AgentsConfig:
+    checker = _Checker(located)
+    root = located.document.data
+    if not isinstance(root, dict):
+        raise _error([located.problem((), "expected a mapping with `groups:` and `agents:`")])
     top = checker.mapping(root, (), required=("groups", "agents"), known=("groups", "agents"))
-    groups = checker.groups(top.get("groups"))
-    agents = checker.agents(top.get("agents"), groups)
+    groups = checker.groups(top.get("groups", _ABSENT))
+    agents = checker.agents(top.get("agents", _ABSENT), groups)
     checker.cross_check(groups, agents)
     if checker.problems:
         raise AgentsError(checker.problems)
-    return AgentsConfig(MappingProxyType(groups), MappingProxyType(agents), Path(source))
+    return AgentsConfig(MappingProxyType(groups), MappingProxyType(agents), located.source)
 
 
 class _Checker:
-    """Walks the YAML node tree, so that every problem has the line of the node at fault."""
+    """Walks the data read by ``settings.located``, so every problem has its line and column."""
 
-    def __init__(self, source: str) -> None:
-        self.source = source
+    def __init__(self, located: Located) -> None:
+        self.located = located
         self.problems: list[str] = []
-        self.nodes: dict[YamlPath, Node] = {}
-        self._constructor = yaml.SafeLoader("")
 
-    def problem(self, node: Node, path: YamlPath, message: str) -> None:
-        where = f"{self.source}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
-        self.problems.append(
-            f"{where} {_format(path)}: {message}" if path else f"{where} {message}"
+    def problem(self, path: YamlPath, message: str, *, key: str | None = None) -> None:
+        """``message`` about ``path`` (at its mapping key ``key`` when given)."""
+        at = path if key is None else (*path, key)
+        _, position = self.located.document.locate(at, key=key is not None)
+        found = Problem(
+            self.located.source, position.line, position.column, format_path(path), message
         )
+        self.problems.append(str(found))
 
     def mapping(
         self,
-        node: Node,
+        value: object,
         path: YamlPath,
         *,
         required: Iterable[str] = (),
         known: Iterable[str] | None,
-    ) -> dict[str, Node]:
-        """The entries of a mapping node by key; ``known=None``: any key (names)."""
-        if not isinstance(node, MappingNode):
-            self.problem(node, path, "expected a mapping")
+    ) -> dict[str, object]:
+        """The entries of a mapping by key; ``known=None``: any key (names)."""
+        if not isinstance(value, dict):
+            self.problem(path, "expected a mapping")
             return {}
-        out: dict[str, Node] = {}
+        out: dict[str, object] = {}
         allowed = None if known is None else tuple(known)
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, ScalarNode) else None
-            if key is None:
-                self.problem(key_node, path, "mapping keys must be plain names")
-            elif allowed is not None and key not in allowed:
-                self.problem(key_node, path, f"unknown key {key!r} (known: {', '.join(allowed)})")
-            elif key in out:
-                self.problem(key_node, path, f"duplicate key {key!r}")
+        for raw_key, entry in value.items():
+            key = str(raw_key)
+            if allowed is not None and key not in allowed:
+                hint = near_miss(key, allowed) or f" (known: {', '.join(allowed)})"
+                self.problem(path, f"unknown key {key!r}{hint}", key=key)
             else:
-                out[key] = value_node
+                out[key] = entry
         for key in required:
             if key not in out:
-                self.problem(node, path, f"missing `{key}`")
+                self.problem(path, f"missing `{key}`")
         return out
 
-    def scalar(self, node: Node | None, path: YamlPath) -> object:
-        if node is None:
+    def scalar(self, value: object, path: YamlPath) -> object:
+        if value is _ABSENT:
             return None
-        if not isinstance(node, ScalarNode):
-            self.problem(node, path, "expected a single value")
+        if isinstance(value, dict | list):
+            self.problem(path, "expected a single value")
             return _INVALID
-        return self._constructor.construct_object(node)
+        return value
 
     def text(
         self,
-        node: Node | None,
+        value: object,
         path: YamlPath,
         pattern: re.Pattern[str] | None = None,
         *,
         what: str = "a string",
     ) -> str | None:
-        value = self.scalar(node, path)
+        value = self.scalar(value, path)
         if value is None or value is _INVALID:
             return None
-        assert node is not None
         if not isinstance(value, str) or not value.strip():
             hint = " (quote it)" if isinstance(value, int | float) else ""
-            self.problem(node, path, f"expected {what}{hint}, got {value!r}")
+            self.problem(path, f"expected {what}{hint}, got {value!r}")
             return None
         if pattern is not None and not pattern.fullmatch(value):
-            self.problem(node, path, f"{value!r} is not {what}")
+            self.problem(path, f"{value!r} is not {what}")
             return None
         return value
 
-    def seconds(self, node: Node | None, path: YamlPath) -> float | None:
-        value = self.scalar(node, path)
+    def seconds(self, value: object, path: YamlPath) -> float | None:
+        value = self.scalar(value, path)
         if value is None or value is _INVALID:
             return None
-        assert node is not None
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
             or not (0 < value <= MAX_SECONDS)
         ):
-            self.problem(node, path, f"expected seconds between 0 and {MAX_SECONDS:.0f}")
+            self.problem(path, f"expected seconds between 0 and {MAX_SECONDS:.0f}")
             return None
         return float(value)
 
     def names(
-        self, node: Node | None, path: YamlPath, pattern: re.Pattern[str], what: str
+        self, value: object, path: YamlPath, pattern: re.Pattern[str], what: str
     ) -> tuple[str, ...]:
-        if node is None:
+        if value is _ABSENT:
             return ()
-        if not isinstance(node, SequenceNode):
-            self.problem(node, path, f"expected a list of {what}")
+        if not isinstance(value, list):
+            self.problem(path, f"expected a list of {what}")
             return ()
         out: list[str] = []
-        for index, item in enumerate(node.value):
+        for index, item in enumerate(value):
             name = self.text(item, (*path, index), pattern, what=what)
             if name is not None and name in out:
-                self.problem(item, (*path, index), f"{name!r} is listed twice")
+                self.problem((*path, index), f"{name!r} is listed twice")
             elif name is not None:
                 out.append(name)
         return tuple(out)
 
-    def groups(self, node: Node | None) -> dict[str, GroupConfig]:
-        if node is None:
+    def groups(self, value: object) -> dict[str, GroupConfig]:
+        if value is _ABSENT:
             return {}
-        entries = self.mapping(node, ("groups",), known=None)
+        entries = self.mapping(value, ("groups",), known=None)
         groups: dict[str, GroupConfig] = {}
-        for name, value in entries.items():
+        for name, entry in entries.items():
             path: YamlPath = ("groups", name)
-            self.nodes[path] = value
             if not _GROUP_NAME.fullmatch(name):
-                self.problem(value, path, "bad group name: use letters, digits and '_'")
+                self.problem(path, "bad group name: use letters, digits and '_'")
                 continue
-            fields = self.mapping(value, path, required=("label",), known=_GROUP_KEYS)
-            self.nodes.update({(*path, key): field_node for key, field_node in fields.items()})
+            fields = self.mapping(entry, path, required=("label",), known=_GROUP_KEYS)
+
+            def field(key: str, fields: dict[str, object] = fields) -> object:
+                return fields.get(key, _ABSENT)
+
             groups[name] = GroupConfig(
                 name=name,
-                label=self.text(fields.get("label"), (*path, "label")) or name,
+                label=self.text(field("label"), (*path, "label")) or name,
                 skills_required=frozenset(
                     self.names(
-                        fields.get("skills_required"),
+                        field("skills_required"),
                         (*path, "skills_required"),
                         _SKILL,
                         "skill names",
                     )
                 ),
                 overflow_to=self.text(
-                    fields.get("overflow_to"),
+                    field("overflow_to"),
                     (*path, "overflow_to"),
                     _GROUP_NAME,
                     what="a group name",
                 ),
-                overflow_after=self.seconds(
-                    fields.get("overflow_after"), (*path, "overflow_after")
-                ),
-                max_wait=self.seconds(fields.get("max_wait"), (*path, "max_wait")),
-                ring_seconds=self.seconds(fields.get("ring_seconds"), (*path, "ring_seconds"))
+                overflow_after=self.seconds(field("overflow_after"), (*path, "overflow_after")),
+                max_wait=self.seconds(field("max_wait"), (*path, "max_wait")),
+                ring_seconds=self.seconds(field("ring_seconds"), (*path, "ring_seconds"))
                 or DEFAULT_RING_SECONDS,
             )
         return groups
 
-    def agents(
-        self, node: Node | None, groups: Mapping[str, GroupConfig]
-    ) -> dict[str, AgentConfig]:
-        if node is None:
+    def agents(self, value: object, groups: Mapping[str, GroupConfig]) -> dict[str, AgentConfig]:
+        if value is _ABSENT:
             return {}
-        if not isinstance(node, SequenceNode):
-            self.problem(node, ("agents",), "expected a list of agents")
+        if not isinstance(value, list):
+            self.problem(("agents",), "expected a list of agents")
             return {}
         agents: dict[str, AgentConfig] = {}
         extensions: dict[str, str] = {}
-        for index, item in enumerate(node.value):
+        for index, item in enumerate(value):
             path: YamlPath = ("agents", index)
             fields = self.mapping(
                 item, path, required=("login", "name", "extension", "groups"), known=_AGENT_KEYS
             )
-            login = self.text(fields.get("login"), (*path, "login"), _LOGIN, what="a login")
-            name = self.text(fields.get("name"), (*path, "name"))
+
+            def field(key: str, fields: dict[str, object] = fields) -> object:
+                return fields.get(key, _ABSENT)
+
+            login = self.text(field("login"), (*path, "login"), _LOGIN, what="a login")
+            name = self.text(field("name"), (*path, "name"))
             extension = self.text(
-                fields.get("extension"),
+                field("extension"),
                 (*path, "extension"),
                 _EXTENSION,
                 what="an extension (SIP user)",
             )
-            member_of = self.names(fields.get("groups"), (*path, "groups"), _GROUP_NAME, "groups")
-            skills = self.names(fields.get("skills"), (*path, "skills"), _SKILL, "skill names")
+            member_of = self.names(field("groups"), (*path, "groups"), _GROUP_NAME, "groups")
+            skills = self.names(field("skills"), (*path, "skills"), _SKILL, "skill names")
             for position, group in enumerate(member_of):
                 if group not in groups:
-                    self.problem(
-                        fields["groups"].value[position],
-                        (*path, "groups", position),
-                        _unknown_group(group, groups),
-                    )
+                    self.problem((*path, "groups", position), _unknown_group(group, groups))
             if login is not None and login in agents:
-                self.problem(fields["login"], (*path, "login"), f"duplicate login {login!r}")
+                self.problem((*path, "login"), f"duplicate login {login!r}")
                 continue
             if extension is not None and extension in extensions:
                 self.problem(
-                    fields["extension"],
                     (*path, "extension"),
                     f"extension {extension} is already {extensions[extension]}'s",
                 )
@@ -321,47 +314,37 @@ class _Checker:
     ) -> None:
         for name, group in groups.items():
             path: YamlPath = ("groups", name)
-            node = self.nodes[path]
-            overflow = self.nodes.get((*path, "overflow_to"), node)
+            overflow = (*path, "overflow_to")
             if group.overflow_to is not None and group.overflow_to not in groups:
-                self.problem(
-                    overflow, (*path, "overflow_to"), _unknown_group(group.overflow_to, groups)
-                )
+                self.problem(overflow, _unknown_group(group.overflow_to, groups))
             if group.overflow_to == name:
-                self.problem(overflow, (*path, "overflow_to"), "a group cannot overflow to itself")
+                self.problem(overflow, "a group cannot overflow to itself")
             if (group.overflow_to is None) != (group.overflow_after is None):
-                self.problem(node, path, "overflow_to and overflow_after go together")
+                self.problem(path, "overflow_to and overflow_after go together")
             if (
                 group.max_wait is not None
                 and group.overflow_after is not None
                 and group.max_wait <= group.overflow_after
             ):
                 self.problem(
-                    self.nodes.get((*path, "max_wait"), node),
                     (*path, "max_wait"),
                     "max_wait must be longer than overflow_after (no overflow otherwise)",
                 )
             members = [agent for agent in agents.values() if name in agent.groups]
             if not members:
-                self.problem(node, path, "no agent is in this group")
+                self.problem(path, "no agent is in this group")
             elif group.skills_required and not any(
                 group.skills_required <= agent.skills for agent in members
             ):
                 needed = ", ".join(sorted(group.skills_required))
                 self.problem(
-                    node, (*path, "skills_required"), f"no agent of the group has all of: {needed}"
+                    (*path, "skills_required"), f"no agent of the group has all of: {needed}"
                 )
 
 
 _INVALID = object()
+_ABSENT = object()
 
 
 def _unknown_group(name: str, groups: Mapping[str, GroupConfig]) -> str:
     return f"unknown group {name!r} (groups: {', '.join(groups) or 'none'})"
-
-
-def _format(path: YamlPath) -> str:
-    text = ""
-    for element in path:
-        text += f"[{element}]" if isinstance(element, int) else (f".{element}" if text else element)
-    return text

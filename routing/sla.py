@@ -1,7 +1,8 @@
 """Time limits of work orders (``config/sla.yaml``) and the deadlines they give.
 
 Pure: the working-day arithmetic is the calendar's (``WorkCalendar.working_days_deadline``);
-times are parameters. ``load_sla`` only reads the file.
+times are parameters. ``load_sla`` only reads the file (through ``settings.located``, so every
+error names ``file:line:col``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
-
 from routing.calendar import WorkCalendar
 from routing.errors import RoutingError
+from settings.located import (
+    AtPath,
+    Located,
+    describe,
+    near_miss,
+    raising,
+    read_located,
+    refuse_unknown,
+)
 
 HOURS = "hours"
 DAYS = "days"
@@ -88,57 +96,75 @@ def deadline_status(start: datetime, due: datetime, now: datetime, warn_at: floa
     return "green"
 
 
-def parse_sla(data: object, *, source: str = "sla.yaml") -> SlaPolicy:
+def parse_sla(
+    data: object, *, source: str = "sla.yaml", located: Located | None = None
+) -> SlaPolicy:
+    """Validate the file's data; ``located`` (from ``load_sla``) puts file:line:col on errors."""
+    try:
+        return _parse(data)
+    except AtPath as exc:
+        raise SlaError(describe(exc, source, located)) from exc
+
+
+def load_sla(path: Path) -> SlaPolicy:
+    _, located = read_located(path, "time limits", raising(SlaError))
+    return parse_sla(located.document.data, source=str(path), located=located)
+
+
+_KEYS = ("classes", "category_classes", "sign_for", "feedback", "warn_at", "repeat_callers")
+
+
+def _parse(data: object) -> SlaPolicy:
     if not isinstance(data, dict):
-        raise SlaError(f"{source}: expected a mapping at the top")
-    known = {"classes", "category_classes", "sign_for", "feedback", "warn_at", "repeat_callers"}
-    unknown = set(data) - known
-    missing = known - set(data)
-    if unknown or missing:
-        raise SlaError(f"{source}: unknown {sorted(unknown)} / missing {sorted(missing)} keys")
+        raise AtPath((), "expected a mapping at the top")
+    refuse_unknown(data, _KEYS, ())
+    missing = [key for key in _KEYS if key not in data]
+    if missing:
+        raise AtPath((), f"missing {missing} keys")
     classes_data = data["classes"]
     if not isinstance(classes_data, dict) or not classes_data:
-        raise SlaError(f"{source}: classes: expected a mapping of class → limit")
-    classes = {str(name): _limit(value, f"{source}: classes.{name}") for name, value in
+        raise AtPath(("classes",), "expected a mapping of class → limit")
+    classes = {str(name): _limit(value, ("classes", str(name))) for name, value in
                classes_data.items()}  # fmt: skip
     category_classes = data["category_classes"]
     if not isinstance(category_classes, dict) or "default" not in category_classes:
-        raise SlaError(f"{source}: category_classes: a mapping with a `default` entry")
+        raise AtPath(("category_classes",), "a mapping with a `default` entry")
     for category, limit_class in category_classes.items():
         if limit_class not in classes:
-            raise SlaError(f"{source}: category_classes.{category}: unknown class {limit_class!r}")
+            raise AtPath(
+                ("category_classes", str(category)),
+                f"unknown class {limit_class!r}{near_miss(limit_class, classes)}",
+            )
     warn_at = data["warn_at"]
     if not isinstance(warn_at, int | float) or not 0 < warn_at < 1:
-        raise SlaError(f"{source}: warn_at must be a fraction between 0 and 1")
+        raise AtPath(("warn_at",), "warn_at must be a fraction between 0 and 1")
     repeats = data["repeat_callers"]
-    if (
-        not isinstance(repeats, dict)
-        or set(repeats) != {"window_hours", "abusive_count"}
-        or not all(isinstance(v, int) and v > 0 for v in repeats.values())
+    if not isinstance(repeats, dict):
+        raise AtPath(("repeat_callers",), "{window_hours: N, abusive_count: N}")
+    refuse_unknown(repeats, ("window_hours", "abusive_count"), ("repeat_callers",))
+    if set(repeats) != {"window_hours", "abusive_count"} or not all(
+        isinstance(v, int) and v > 0 for v in repeats.values()
     ):
-        raise SlaError(f"{source}: repeat_callers: {{window_hours: N, abusive_count: N}}")
+        raise AtPath(("repeat_callers",), "{window_hours: N, abusive_count: N}")
     return SlaPolicy(
         classes=MappingProxyType(classes),
         category_classes=MappingProxyType({str(k): str(v) for k, v in category_classes.items()}),
-        sign_for=_limit(data["sign_for"], f"{source}: sign_for"),
-        feedback=_limit(data["feedback"], f"{source}: feedback"),
+        sign_for=_limit(data["sign_for"], ("sign_for",)),
+        feedback=_limit(data["feedback"], ("feedback",)),
         warn_at=float(warn_at),
         repeats=RepeatPolicy(timedelta(hours=repeats["window_hours"]), repeats["abusive_count"]),
     )
 
 
-def load_sla(path: Path) -> SlaPolicy:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise SlaError(f"{path}: {exc}") from exc
-    return parse_sla(data, source=str(path))
+_LIMIT = "expected one of {hours: N}, {days: N}, {working_days: N}"
 
 
-def _limit(value: object, where: str) -> Limit:
+def _limit(value: object, where: tuple[str, ...]) -> Limit:
     if not isinstance(value, dict) or len(value) != 1:
-        raise SlaError(f"{where}: expected one of {{hours: N}}, {{days: N}}, {{working_days: N}}")
+        raise AtPath(where, _LIMIT)
     ((unit, amount),) = value.items()
-    if unit not in _UNITS or not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
-        raise SlaError(f"{where}: expected one of {{hours: N}}, {{days: N}}, {{working_days: N}}")
+    if unit not in _UNITS:
+        raise AtPath((*where, str(unit)), f"{_LIMIT}{near_miss(unit, _UNITS)}", key=True)
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
+        raise AtPath((*where, str(unit)), _LIMIT)
     return Limit(amount, str(unit))

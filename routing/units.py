@@ -5,7 +5,8 @@ county/banner sub-centres (``county``, 三级) → responsible units (``unit``: 
 CDCs, health supervision), each with a liaison officer (联络员). Every node has a region
 (a ``/``-separated path such as ``内蒙古/呼和浩特/赛罕区``) and the domains it handles.
 
-Pure: ``parse_units`` takes the already-loaded YAML data; ``load_units`` only reads the file.
+Pure: ``parse_units`` takes the already-loaded YAML data; ``load_units`` only reads the file
+(through ``settings.located``, so every error names ``file:line:col``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
-
 from routing.errors import RoutingError
+from settings.located import AtPath, Located, describe, raising, read_located, refuse_unknown
 
 TIER_CENTRE = "centre"
 TIER_CITY = "city"
@@ -125,55 +125,62 @@ class OrgTree:
         )
 
 
-def parse_units(data: object, *, source: str = "units.yaml") -> OrgTree:
-    """Validate ``{"units": [{id, name, tier, parent, region, domains, liaison}, …]}``."""
-    if not isinstance(data, dict) or set(data) != {"units"} or not isinstance(data["units"], list):
-        raise UnitsError(f"{source}: expected a mapping with one key `units:` holding a list")
-    units: dict[str, Unit] = {}
-    for index, entry in enumerate(data["units"]):
-        unit = _unit(entry, f"{source}: units[{index}]")
-        if unit.id in units:
-            raise UnitsError(f"{source}: units[{index}]: duplicate id {unit.id!r}")
-        units[unit.id] = unit
-    centres = [u for u in units.values() if u.tier == TIER_CENTRE]
-    if len(centres) != 1:
-        raise UnitsError(f"{source}: exactly one unit must have tier centre")
-    for unit in units.values():
-        _check_parent(unit, units, source)
-    return OrgTree(MappingProxyType(units))
+def parse_units(
+    data: object, *, source: str = "units.yaml", located: Located | None = None
+) -> OrgTree:
+    """Validate ``{"units": [{id, name, tier, parent, region, domains, liaison}, …]}``;
+    ``located`` (from ``load_units``) puts file:line:col on the error."""
+    try:
+        return _parse(data)
+    except AtPath as exc:
+        raise UnitsError(describe(exc, source, located)) from exc
 
 
 def load_units(path: Path) -> OrgTree:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise UnitsError(f"{path}: {exc}") from exc
-    return parse_units(data, source=str(path))
+    _, located = read_located(path, "units", raising(UnitsError))
+    return parse_units(located.document.data, source=str(path), located=located)
+
+
+def _parse(data: object) -> OrgTree:
+    if not isinstance(data, dict) or set(data) != {"units"} or not isinstance(data["units"], list):
+        raise AtPath((), "expected a mapping with one key `units:` holding a list")
+    units: dict[str, Unit] = {}
+    index_of: dict[str, int] = {}
+    for index, entry in enumerate(data["units"]):
+        unit = _unit(entry, ("units", index))
+        if unit.id in units:
+            raise AtPath(("units", index, "id"), f"duplicate id {unit.id!r}")
+        units[unit.id] = unit
+        index_of[unit.id] = index
+    centres = [u for u in units.values() if u.tier == TIER_CENTRE]
+    if len(centres) != 1:
+        raise AtPath(("units",), "exactly one unit must have tier centre")
+    for unit in units.values():
+        _check_parent(unit, units, ("units", index_of[unit.id]))
+    return OrgTree(MappingProxyType(units))
 
 
 _KEYS = {"id", "name", "tier", "parent", "region", "domains", "liaison"}
 
 
-def _unit(entry: object, where: str) -> Unit:
+def _unit(entry: object, where: tuple[str | int, ...]) -> Unit:
     if not isinstance(entry, dict):
-        raise UnitsError(f"{where}: expected a mapping")
-    unknown = set(entry) - _KEYS
-    if unknown:
-        raise UnitsError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+        raise AtPath(where, "expected a mapping")
+    refuse_unknown(entry, _KEYS, where)
     for key in ("id", "name", "tier", "region"):
         if not isinstance(entry.get(key), str) or not entry[key]:
-            raise UnitsError(f"{where}: `{key}` must be a non-empty string")
+            raise AtPath((*where, key), f"`{key}` must be a non-empty string")
     if entry["tier"] not in TIERS:
-        raise UnitsError(f"{where}: tier {entry['tier']!r} is not one of {', '.join(TIERS)}")
+        raise AtPath((*where, "tier"), f"tier {entry['tier']!r} is not one of {', '.join(TIERS)}")
     domains = entry.get("domains") or []
     if not isinstance(domains, list) or not all(d in DOMAIN_LABELS for d in domains):
-        raise UnitsError(f"{where}: domains must be a list of {', '.join(DOMAIN_LABELS)}")
+        raise AtPath((*where, "domains"), f"domains must be a list of {', '.join(DOMAIN_LABELS)}")
     parent = entry.get("parent")
     liaison = entry.get("liaison")
     if parent is not None and not isinstance(parent, str):
-        raise UnitsError(f"{where}: parent must be a unit id")
+        raise AtPath((*where, "parent"), "parent must be a unit id")
     if liaison is not None and not isinstance(liaison, str):
-        raise UnitsError(f"{where}: liaison must be a string")
+        raise AtPath((*where, "liaison"), "liaison must be a string")
     return Unit(
         id=entry["id"],
         name=entry["name"],
@@ -185,19 +192,21 @@ def _unit(entry: object, where: str) -> Unit:
     )
 
 
-def _check_parent(unit: Unit, units: Mapping[str, Unit], source: str) -> None:
+def _check_parent(unit: Unit, units: Mapping[str, Unit], where: tuple[str | int, ...]) -> None:
+    at = (*where, "parent")
     if unit.tier == TIER_CENTRE:
         if unit.parent is not None:
-            raise UnitsError(f"{source}: {unit.id}: the centre has no parent")
+            raise AtPath(at, f"{unit.id}: the centre has no parent")
         return
     if unit.parent is None or unit.parent not in units:
-        raise UnitsError(f"{source}: {unit.id}: parent {unit.parent!r} is not a unit")
+        raise AtPath(at, f"{unit.id}: parent {unit.parent!r} is not a unit")
     parent = units[unit.parent]
     if TIERS.index(parent.tier) >= TIERS.index(unit.tier) and unit.tier != TIER_UNIT:
-        raise UnitsError(f"{source}: {unit.id}: a {unit.tier} cannot sit under a {parent.tier}")
+        raise AtPath(at, f"{unit.id}: a {unit.tier} cannot sit under a {parent.tier}")
     if parent.tier == TIER_UNIT:
-        raise UnitsError(f"{source}: {unit.id}: units cannot have sub-units")
+        raise AtPath(at, f"{unit.id}: units cannot have sub-units")
     if not region_contains(parent.region, unit.region):
-        raise UnitsError(
-            f"{source}: {unit.id}: region {unit.region} is outside its parent's {parent.region}"
+        raise AtPath(
+            (*where, "region"),
+            f"{unit.id}: region {unit.region} is outside its parent's {parent.region}",
         )

@@ -1,7 +1,7 @@
 """``config/intake.yaml`` and its training corpus: data classes and the validated loader.
 
-Errors name ``file:line:col`` of the offending entry (the YAML is composed once more to find
-it), so an admin editing the rules sees where the mistake is.
+Both are read through ``settings.located``: errors name ``file:line:col`` and the YAML path of
+the offending entry, so an admin editing the rules sees where the mistake is.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from asr.errors import AsrError
+from settings.located import AtPath, Located, near_miss, raising, read_located, refuse_unknown
 
 CATEGORIES = ("consult", "complaint", "report", "suggestion", "help")
 PEOPLE = "@people"
@@ -24,11 +23,11 @@ class IntakeRulesError(AsrError):
     """``config/intake.yaml`` (or its corpus) is unreadable or invalid."""
 
 
-class Invalid(ValueError):
+class Invalid(AtPath):
     """A rules error at ``keys`` (the path of mapping keys and list indexes to the entry)."""
 
     def __init__(self, keys: Sequence[str | int], message: str) -> None:
-        super().__init__(message)
+        super().__init__(keys, message)
         self.keys = tuple(keys)
 
 
@@ -181,13 +180,14 @@ def load_intake_rules(path: Path) -> IntakeRules:
     """Read and check ``config/intake.yaml`` and the corpus it names (a file, or a directory
     whose ``*.yaml`` files are read in name order)."""
     path = Path(path)
-    data = _read(path)
+    located = _read(path)
+    data: Any = located.document.data
     try:
         rules = parse_intake_rules(data)
-    except Invalid as exc:
-        raise IntakeRulesError(f"{_where(path, exc.keys)}: {exc}") from exc
+    except AtPath as exc:
+        raise IntakeRulesError(str(located.at(exc))) from exc
     except (KeyError, TypeError, ValueError) as exc:
-        raise IntakeRulesError(f"{path}: {exc}") from exc
+        raise IntakeRulesError(str(located.problem((), str(exc)))) from exc
     corpus_name = (data.get("model") or {}).get("corpus")
     if corpus_name is None:
         return rules
@@ -203,38 +203,15 @@ def load_corpus(path: Path, rules: IntakeRules | None = None) -> tuple[Example, 
     """Read a corpus (or evaluation) file: ``{version: 1, groups: [...]}`` of groups with
     ``kind, line, category, domain, texts``, or a plain list of ``{text, line, category,
     domain, kind}``. Labels are checked against ``rules`` when given."""
-    data = _read(path)
+    located = _read(path)
     try:
-        return parse_corpus(data, rules, str(path))
-    except Invalid as exc:
-        raise IntakeRulesError(f"{_where(path, exc.keys)}: {exc}") from exc
+        return parse_corpus(located.document.data, rules, str(path))
+    except AtPath as exc:
+        raise IntakeRulesError(str(located.at(exc))) from exc
 
 
-def _read(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise IntakeRulesError(f"{path}: {exc}") from exc
-
-
-def _where(path: Path, keys: Sequence[str | int]) -> str:
-    """``path:line:col`` of the node at ``keys`` (or of the deepest one that exists)."""
-    try:
-        node: Any = yaml.compose(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return str(path)
-    for key in keys:
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if k.value == str(key)), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-            child = node.value[key] if 0 <= key < len(node.value) else None
-        if child is None:
-            break
-        node = child
-    if node is None:
-        return str(path)
-    return f"{path}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+def _read(path: Path) -> Located:
+    return read_located(path, "intake rules", raising(IntakeRulesError))[1]
 
 
 def parse_intake_rules(data: Any) -> IntakeRules:
@@ -350,7 +327,9 @@ def _frame(keys: tuple[str | int, ...], body: Any, classes: Mapping[str, tuple[s
             resolved.append((PEOPLE,))
         elif isinstance(group, str):
             if group not in classes:
-                raise Invalid((*keys, "all_of", n), f"unknown class {group!r}")
+                raise Invalid(
+                    (*keys, "all_of", n), f"unknown class {group!r}{near_miss(group, classes)}"
+                )
             resolved.append(classes[group])
         else:
             resolved.append(_words((*keys, "all_of"), {n: group}, n))
@@ -362,9 +341,7 @@ def _line_thresholds(body: Any) -> LineThresholds:
     keys = ("model", "line")
     if not isinstance(body, dict):
         raise Invalid(keys, "expected a mapping with sure, confirm, unbacked, C")
-    unknown = set(body) - set(LineThresholds.__dataclass_fields__)
-    if unknown:
-        raise Invalid((*keys, sorted(unknown)[0]), f"unknown key {sorted(unknown)}")
+    refuse_unknown(body, LineThresholds.__dataclass_fields__, keys)
     values: dict[str, float] = {}
     for key, value in body.items():
         if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -380,17 +357,13 @@ def _line_thresholds(body: Any) -> LineThresholds:
 
 def _markers(body: Mapping[str, Any]) -> Markers:
     names = [n for n in Markers.__dataclass_fields__ if n != "negation_window"]
-    unknown = set(body) - {*names, "negation_window"}
-    if unknown:
-        raise Invalid(("markers", sorted(unknown)[0]), f"unknown marker list {sorted(unknown)}")
+    refuse_unknown(body, (*names, "negation_window"), ("markers",), "marker list(s)")
     lists = {name: _words(("markers",), body, name) for name in names}
     return Markers(negation_window=int(body.get("negation_window", 2)), **lists)
 
 
 def _scoring(body: Mapping[str, Any]) -> Scoring:
-    unknown = set(body) - set(Scoring.__dataclass_fields__)
-    if unknown:
-        raise Invalid(("scoring", sorted(unknown)[0]), f"unknown scoring key {sorted(unknown)}")
+    refuse_unknown(body, Scoring.__dataclass_fields__, ("scoring",), "scoring key(s)")
     values = {}
     for key, value in body.items():
         if not isinstance(value, int) or isinstance(value, bool):

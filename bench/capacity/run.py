@@ -332,7 +332,7 @@ def main() -> None:
     media = Path(tempfile.mkdtemp(prefix="capacity-media-"))
     make_media(media)
     from hotline.commands.node import build_all_prompts
-    from hotline.settings import Settings
+    from settings.node import Settings
 
     build_all_prompts(Settings.model_validate({"ivr": {"prompt_audio": str(media / "prompts")}}))
     os.environ[ENV] = args.event_loop  # inherited by the worker

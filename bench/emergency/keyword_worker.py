@@ -27,8 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from hotline.settings import load_settings  # noqa: E402
 from ivr.worker import run_worker  # noqa: E402
+from settings.node import load_settings  # noqa: E402
 
 FIRE_AFTER = 8000 * 2 * 3 // 10  # 0.3 s of 8 kHz 16-bit speech past the gate
 SPOKEN = "[unk] 昏迷 [unk]"  # what a grammar recogniser returns for "我爸昏迷了"

@@ -262,7 +262,7 @@ def main() -> None:
     media = Path(tempfile.mkdtemp(prefix="emergency-media-"))
     make_media(media, keys="129")
     from hotline.commands.node import build_all_prompts
-    from hotline.settings import Settings
+    from settings.node import Settings
 
     settings = Settings.model_validate({"ivr": {"prompt_audio": str(media / "prompts")}})
     build_all_prompts(settings.anchored(REPO / "config"))  # menus and texts of this checkout

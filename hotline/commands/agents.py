@@ -65,7 +65,7 @@ def _line_users(settings: Any) -> set[str]:
 
 def _passwd(args: argparse.Namespace) -> int:
     from hotline.edge_db import EdgeDbError, set_password, unregistrable
-    from hotline.settings import load_settings
+    from settings.node import load_settings
 
     settings = load_settings(args.config)
     forbidden = unregistrable(
@@ -92,7 +92,7 @@ def _passwd(args: argparse.Namespace) -> int:
 
 def _remove(args: argparse.Namespace) -> int:
     from hotline.edge_db import remove_user
-    from hotline.settings import load_settings
+    from settings.node import load_settings
 
     settings = load_settings(args.config)
     if not remove_user(settings.paths.edge_db, args.extension):

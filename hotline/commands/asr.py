@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from hotline.settings import load_settings
+from settings.node import load_settings
 
 DEFAULT_RULES = Path("config/intake.yaml")
 

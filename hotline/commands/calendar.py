@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from hotline.settings import load_settings
+from settings.node import load_settings
 
 KIND_LABELS = {"holiday": "放假", "makeup_workday": "上班（调休）"}
 #: ``chinesecalendar`` names its holidays in English; the notice and calendar.yaml in Chinese.

@@ -41,7 +41,7 @@ def register(commands: Any) -> None:
 
 
 def _unlock(args: argparse.Namespace) -> int:
-    from hotline.settings import load_settings
+    from settings.node import load_settings
     from workorders.errors import WorkOrderError
     from workorders.store import Store
 
@@ -81,8 +81,8 @@ def _read_password(from_stdin: bool) -> str | None:
 
 
 def _passwd(args: argparse.Namespace) -> int:
-    from hotline.settings import load_settings
     from routing.errors import RoutingError
+    from settings.node import load_settings
     from workorders.console.auth import hash_password
     from workorders.errors import WorkOrderError
     from workorders.rules import load_rules

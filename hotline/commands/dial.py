@@ -19,7 +19,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from hotline.settings import Settings, load_settings
+from settings.node import Settings, load_settings
 
 DEFAULT_GREETING_SECONDS = 12.0
 DEFAULT_INSTRUCTIONS_SECONDS = 6.0

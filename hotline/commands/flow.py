@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hotline.settings import Settings, load_settings
 from routing.clock import HOTLINE_ZONE, now_in
+from settings.node import Settings, load_settings
 
 CHINA = HOTLINE_ZONE
 RELOAD_WAIT_SECONDS = 30.0

@@ -8,7 +8,8 @@ from datetime import date, tzinfo
 from pathlib import Path
 from typing import Any
 
-from hotline.settings import Settings, SettingsError, load_settings
+from settings.errors import SettingsError
+from settings.node import Settings, load_settings
 
 
 def register(commands: Any) -> None:

@@ -41,8 +41,8 @@ def _rules(settings: Any) -> Any:
 
 
 def _user_add(args: argparse.Namespace) -> int:
-    from hotline.settings import load_settings
     from routing.errors import RoutingError
+    from settings.node import load_settings
     from workorders.errors import WorkOrderError
     from workorders.store import Store
     from workorders.tokens import ROLES, UNIT_ROLES
@@ -81,9 +81,9 @@ def _user_add(args: argparse.Namespace) -> int:
 
 
 def _report_rates(args: argparse.Namespace) -> int:
-    from hotline.settings import load_settings
     from routing.clock import system_clock
     from routing.errors import RoutingError
+    from settings.node import load_settings
     from workorders.errors import WorkOrderError
     from workorders.rates import ReportPeriod, compute_rates, rates_csv, rates_table
     from workorders.store import Store

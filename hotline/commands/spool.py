@@ -24,8 +24,8 @@ def register(commands: Any) -> None:
 
 
 def _spool(args: argparse.Namespace) -> Any:
-    from hotline.settings import load_settings
     from ivr.spool import Spool
+    from settings.node import load_settings
 
     return Spool(load_settings(args.config).paths.spool)
 

@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 from ivr.errors import IvrError
+from settings.located import Problem
 
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with a flow file, located for the admin who wrote it.
-
-    ``line`` and ``column`` are 1-based; ``path`` is the YAML path such as
-    ``flows.main[1].menu.options.9`` (empty for the document itself).
-    """
-
-    source: Path
-    line: int
-    column: int
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.source}:{self.line}:{self.column}"
-        return f"{where} {self.path}: {self.message}" if self.path else f"{where} {self.message}"
+__all__ = ["EngineUsageError", "FlowError", "Problem"]
 
 
 class FlowError(IvrError):

@@ -19,20 +19,13 @@ from types import MappingProxyType
 from pydantic import ValidationError
 
 from ivr.engine.errors import FlowError, Problem
-from ivr.engine.schema import (
-    EmergencyConfirm,
-    InvalidCalls,
-    Located,
-    MenuDocument,
-    ParsedVerb,
-    parse_verb,
-    read_located,
-)
+from ivr.engine.schema import EmergencyConfirm, InvalidCalls, MenuDocument, ParsedVerb, parse_verb
 from ivr.engine.state import BUILTIN_VARIABLES
 from ivr.engine.targets import NO_TARGETS, Targets, load_targets
 from ivr.engine.verbs import ORDER_CATEGORIES, VerbModel
 from ivr.prompts.errors import PromptError
 from ivr.prompts.texts import PromptTexts, load_prompt_texts
+from settings.located import Located, read_located
 
 
 @dataclass(frozen=True)

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails
 
-from ivr.engine.errors import Problem
 from ivr.engine.state import MAX_SILENCE_SECONDS
 from ivr.engine.verbs import VERBS, VerbModel
 from ivr.engine.verbs.base import DtmfKey, FlowName, PromptKey, Seconds
-from ivr.engine.yamlsource import MarkedYaml, MarkedYamlError, YamlPath, format_path, load_marked
+from settings.located import Located, Problem, near_miss
+from settings.yamlsource import YamlPath
 
 #: Version of the menu language; bumped when a file must be changed to keep working.
 LANGUAGE_VERSION = 1
-_SCALARS = (str, int, float, bool, type(None))
 
 
 class InvalidCalls(BaseModel):
@@ -100,78 +96,6 @@ def _yaml_location(
     return (*path, *loc)
 
 
-def read_located(
-    path: Path, what: str, error: Callable[[list[Problem]], Exception]
-) -> tuple[bytes, Located]:
-    """Read and parse a YAML file keeping positions; ``error(problems)`` names file:line:col."""
-    try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error([Problem(path, 1, 1, "", f"cannot read {what}: {exc}")]) from exc
-    try:
-        document = load_marked(text)
-    except MarkedYamlError as exc:
-        at = exc.position
-        raise error(
-            [Problem(path, at.line, at.column, format_path(exc.path), exc.message)]
-        ) from exc
-    return raw, Located(path, document)
-
-
-class Located:
-    """Turns YAML paths and pydantic errors into ``Problem``s of one file."""
-
-    def __init__(self, source: Path, document: MarkedYaml) -> None:
-        self.source = source
-        self.document = document
-
-    def problem(self, path: Sequence[object], message: str, *, key: bool = False) -> Problem:
-        found, position = self.document.locate(path, key=key)
-        return Problem(self.source, position.line, position.column, format_path(found), message)
-
-    def validation_problems(
-        self,
-        error: ValidationError,
-        to_yaml: Callable[[tuple[str | int, ...]], Sequence[object]] | None = None,
-        fields: Sequence[str] = (),
-    ) -> list[Problem]:
-        """One problem per pydantic error, in file order.
-
-        ``to_yaml`` maps a location inside the validated value to a YAML path;
-        ``fields`` are offered as suggestions for a misspelt key.
-        """
-        problems = []
-        for detail in error.errors(include_url=False):
-            loc = tuple(detail["loc"])
-            is_key = bool(loc) and loc[-1] == "[key]"
-            if is_key:
-                loc = loc[:-1]
-            extra = detail["type"] == "extra_forbidden"
-            message = _message(detail, loc, fields if len(loc) == 1 else ())
-            where = to_yaml(loc) if to_yaml else loc
-            problems.append(self.problem(where, message, key=is_key or extra))
-        return sorted(problems, key=lambda problem: (problem.line, problem.column))
-
-
-def _message(detail: ErrorDetails, loc: tuple[Any, ...], fields: Sequence[str]) -> str:
-    kind = detail["type"]
-    name = loc[-1] if loc else ""
-    if kind == "extra_forbidden":
-        close = difflib.get_close_matches(str(name), fields, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown key {name!r}{hint}"
-    if kind == "missing":
-        return f"missing required key {name!r}"
-    if kind == "value_error" and "ctx" in detail:
-        return str(detail["ctx"]["error"])
-    message = detail["msg"][0].lower() + detail["msg"][1:]
-    value = detail.get("input")
-    if isinstance(value, _SCALARS) and kind not in ("literal_error",):
-        message += f", got {value!r}"
-    return message
-
-
 def parse_verb(item: object, path: YamlPath, located: Located) -> ParsedVerb | list[Problem]:
     """Validate one element of a flow's verb list."""
     if isinstance(item, str):
@@ -193,10 +117,7 @@ def parse_verb(item: object, path: YamlPath, located: Located) -> ParsedVerb | l
         return [located.problem(path, "expected a verb such as '- play: welcome' or '- hangup'")]
     verb = VERBS.get(str(name))
     if verb is None:
-        close = difflib.get_close_matches(str(name), list(VERBS), n=1)
-        hint = (
-            f" (did you mean {close[0]!r}?)" if close else f" (verbs: {', '.join(sorted(VERBS))})"
-        )
+        hint = near_miss(name, VERBS) or f" (verbs: {', '.join(sorted(VERBS))})"
         return [located.problem(argument_path, f"unknown verb {name!r}{hint}", key=True)]
     wrapped = verb.wraps(argument)
     try:

@@ -32,8 +32,8 @@ from pydantic import (
 )
 
 from ivr.engine.errors import FlowError
-from ivr.engine.schema import read_located
 from ivr.engine.verbs.base import check_name
+from settings.located import read_located
 
 Name = Annotated[str, AfterValidator(check_name)]
 SipUri = Annotated[str, Field(pattern=r"^sips?:[^\s]+$")]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ivr.engine.errors import Problem
 from ivr.errors import IvrError
+from settings.located import Problem
 
 
 class PromptError(IvrError):

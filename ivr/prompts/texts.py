@@ -20,10 +20,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
-from ivr.engine.errors import Problem
-from ivr.engine.schema import read_located
 from ivr.engine.verbs.base import PromptKey
 from ivr.prompts.errors import PromptError
+from settings.located import Problem, read_located
 
 #: Bump when the rendering pipeline changes so every prompt is rendered again.
 RENDER_VERSION = 1

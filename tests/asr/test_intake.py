@@ -366,7 +366,11 @@ def test_rule_errors_name_file_line_and_column(tmp_path: Path) -> None:
     rules = tmp_path / "intake.yaml"
     text = RULES_PATH.read_text(encoding="utf-8")
     rules.write_text(text.replace("all_of: [hazards, exposure_ill]", "all_of: [hazard, x]"))
-    with pytest.raises(IntakeRulesError, match=r"intake\.yaml:\d+:\d+: unknown class 'hazard'"):
+    with pytest.raises(
+        IntakeRulesError,
+        match=r"intake\.yaml:\d+:\d+ emergencies\.\w+\.frames\[\d+\]\.all_of\[0\]: "
+        r"unknown class 'hazard' \(did you mean 'hazards'\?\)",
+    ):
         load_intake_rules(rules)
     rules.write_text("version: [", encoding="utf-8")
     with pytest.raises(IntakeRulesError, match=str(rules)):
@@ -382,7 +386,7 @@ def test_corpus_errors_name_the_sentence(tmp_path: Path, rules: IntakeRules) -> 
         "- {text: 我爸昏迷了, line: ambulance, category: help, domain: null}\n",
         encoding="utf-8",
     )
-    with pytest.raises(IntakeRulesError, match=r"c\.yaml:2:3: line 'ambulance'"):
+    with pytest.raises(IntakeRulesError, match=r"c\.yaml:2:3 \[1\]: line 'ambulance'"):
         load_corpus(corpus, rules)
 
 
@@ -404,7 +408,7 @@ def test_a_corpus_directory_is_read_in_name_order(tmp_path: Path) -> None:
         "- {text: 坏的, line: null, category: nonsense, domain: null}\n",
         encoding="utf-8",
     )
-    with pytest.raises(IntakeRulesError, match=r"a\.yaml:2:3: category 'nonsense'"):
+    with pytest.raises(IntakeRulesError, match=r"a\.yaml:2:3 \[1\]: category 'nonsense'"):
         load_intake_rules(tmp_path / "intake.yaml")
     (corpus / "a.yaml").write_text(
         "- {text: 想问疫苗, line: null, category: consult, domain: prevention}\n",
@@ -426,3 +430,18 @@ def test_the_tuner_folds_and_thresholds() -> None:
     # one false alarm in 100 allowed: sure just above 0.5; one question (0.5) allowed
     assert choose(calm, 0.01, 0.01) == (0.51, 0.31)
     assert choose(calm, 0.0, 0.0) == (0.91, 0.91)  # no band at all
+
+
+def test_a_misspelt_rules_key_names_file_line_column_and_the_near_miss(tmp_path: Path) -> None:
+    rules = tmp_path / "intake.yaml"
+    text = RULES_PATH.read_text(encoding="utf-8")
+    rules.write_text(text.replace("  strong: 3 ", "  strnog: 3 ", 1), encoding="utf-8")
+    line = text.splitlines().index(
+        next(x for x in text.splitlines() if x.startswith("  strong: 3"))
+    )
+    with pytest.raises(IntakeRulesError) as caught:
+        load_intake_rules(rules)
+    assert str(caught.value) == (
+        f"{rules}:{line + 1}:3 scoring.strnog: unknown scoring key(s) strnog "
+        "(did you mean 'strong'?)"
+    )

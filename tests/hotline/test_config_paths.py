@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from hotline.cli import main as hotline
-from hotline.settings import load_settings, sqlite_anchored
+from settings.node import load_settings, sqlite_anchored
 
 ROOT = Path(__file__).resolve().parents[2]
 

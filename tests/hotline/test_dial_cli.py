@@ -12,7 +12,7 @@ import pytest
 
 from hotline.cli import main as hotline
 from hotline.commands.dial import _greeting_seconds, _speech_wait
-from hotline.settings import load_settings
+from settings.node import load_settings
 
 
 def test_a_missing_speech_file_is_refused_before_dialling(

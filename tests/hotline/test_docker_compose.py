@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from hotline.edge import dispatcher_list
-from hotline.settings import load_settings
 from hotline.workers import worker_count, worker_slots
+from settings.node import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"

@@ -21,7 +21,8 @@ from hotline.edge_db import (
     subscriber_table,
     write_tables,
 )
-from hotline.settings import SettingsError, load_settings
+from settings.errors import SettingsError
+from settings.node import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 

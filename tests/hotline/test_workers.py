@@ -6,8 +6,9 @@ import pytest
 
 from hotline.edge import dispatcher_list
 from hotline.restarts import RestartBackoff
-from hotline.settings import Settings, SettingsError
 from hotline.workers import worker_count, worker_slots
+from settings.errors import SettingsError
+from settings.node import Settings
 
 
 def settings(**ivr: object) -> Settings:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from hotline.settings import Settings
 from ivr.errors import IvrError
 from ivr.prompts.build import audio_path
 from ivr.prompts.texts import load_prompt_texts
 from ivr.runstate import read_state, state_path
 from ivr.worker import Versions, load_first_version, load_version
+from settings.node import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -117,7 +117,11 @@ def test_a_good_file() -> None:
             "agents.yaml:5:12 agents[0].login: expected a single value",
         ),
         (GOOD.replace("complaints: {label", "bad-name: {label"), "groups.bad-name: bad group name"),
-        (GOOD.replace("  complaints:", "  intake:"), "groups: duplicate key 'intake'"),
+        (GOOD.replace("  complaints:", "  intake:"), "3:3 groups.intake: duplicate key 'intake'"),
+        (
+            GOOD.replace("{label: 投诉组}", "{lable: 投诉组}"),
+            "agents.yaml:3:16 groups.complaints: unknown key 'lable' (did you mean 'label'?)",
+        ),
     ],
 )
 def test_problems_name_file_line_and_path(text: str, problem: str) -> None:
@@ -137,3 +141,17 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_an_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(AgentsError, match="cannot read"):
         load_agents(tmp_path / "missing.yaml")
+
+
+def test_a_broken_agents_file_names_file_line_column(tmp_path: Path) -> None:
+    broken = tmp_path / "agents.yaml"
+    text = (REPO / "config/agents.yaml").read_text(encoding="utf-8")
+    broken.write_text(text.replace("extension:", "extention:", 1), encoding="utf-8")
+    with pytest.raises(AgentsError) as caught:
+        load_agents(broken)
+    line = next(n for n, x in enumerate(text.splitlines(), 1) if "extension:" in x)
+    column = text.splitlines()[line - 1].index("extension:") + 1
+    assert (
+        f"{broken}:{line}:{column} agents[0]: unknown key 'extention' (did you mean 'extension'?)"
+        in caught.value.problems
+    ), caught.value.problems

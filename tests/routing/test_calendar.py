@@ -152,3 +152,23 @@ def test_a_working_day_deadline_past_the_horizon_is_an_estimate(calendar: WorkCa
     later = calendar.working_days_deadline(datetime(2026, 12, 28, 10, tzinfo=CN), 5)
     assert later == datetime(2027, 1, 5, tzinfo=CN)
     assert calendar.deadline_is_estimate(later)
+
+
+def test_a_broken_calendar_file_names_file_line_column(tmp_path: Path) -> None:
+    broken = tmp_path / "calendar.yaml"
+    text = (REPO / "config/calendar.yaml").read_text(encoding="utf-8")
+    broken.write_text(text.replace('wed: ["08:00-12:00"', 'wed: ["8h-12:00"'), encoding="utf-8")
+    with pytest.raises(CalendarError) as caught:
+        load_calendar(broken)
+    assert str(caught.value) == (
+        f"{broken}:13:9 business_hours.wed[0]: bad opening hours '8h-12:00': expected HH:MM-HH:MM"
+    )
+    broken.write_text(text.replace("  thu:", "  thur:"), encoding="utf-8")
+    with pytest.raises(CalendarError) as caught:
+        load_calendar(broken)
+    assert str(caught.value) == (
+        f"{broken}:14:3 business_hours.thur: unknown day(s) thur (did you mean 'thu'?)"
+    )
+    broken.write_text("days:\n  2031-01-01: {holiday: 元旦}\n  2031-01-04: {werkday: x}\n")
+    with pytest.raises(CalendarError, match=r"calendar\.yaml:3:16 days\.2031-01-04\.werkday: "):
+        load_calendar(broken)

@@ -119,3 +119,18 @@ def test_bad_sla_files_are_refused(change: dict[str, object], message: str) -> N
     data.update(change)
     with pytest.raises(SlaError, match=message):
         parse_sla(data)
+
+
+def test_a_broken_sla_file_names_file_line_column(tmp_path: Path) -> None:
+    broken = tmp_path / "sla.yaml"
+    text = (REPO / "config/sla.yaml").read_text(encoding="utf-8")
+    broken.write_text(text.replace("general: {days: 7}", "general: {dayz: 7}"), encoding="utf-8")
+    with pytest.raises(SlaError) as caught:
+        load_sla(broken)
+    assert str(caught.value) == (
+        f"{broken}:11:13 classes.general.dayz: expected one of {{hours: N}}, {{days: N}}, "
+        "{working_days: N} (did you mean 'days'?)"
+    )
+    broken.write_text(text.replace("warn_at:", "warn_after:"), encoding="utf-8")
+    with pytest.raises(SlaError, match=r"sla\.yaml:\d+:1 warn_after: unknown key\(s\) warn_after"):
+        load_sla(broken)

@@ -92,3 +92,17 @@ def test_dispatch_outside_the_tree_fails(tree: OrgTree) -> None:
 def test_bad_units_are_refused(units: list[dict[str, object]], message: str) -> None:
     with pytest.raises(UnitsError, match=message):
         parse_units({"units": units})
+
+
+def test_a_broken_units_file_names_file_line_column(tmp_path: Path) -> None:
+    broken = tmp_path / "units.yaml"
+    text = (REPO / "config/units.yaml").read_text(encoding="utf-8")
+    broken.write_text(text.replace("tier: city", "tierr: city", 1), encoding="utf-8")
+    with pytest.raises(UnitsError) as caught:
+        load_units(broken)
+    assert str(caught.value) == (
+        f"{broken}:32:37 units[4].tierr: unknown key(s) tierr (did you mean 'tier'?)"
+    )
+    broken.write_text(text.replace("parent: nm-centre", "parent: nm-center", 1), encoding="utf-8")
+    with pytest.raises(UnitsError, match=r"units\.yaml:20:\d+ units\[1\]\.parent: nm-people"):
+        load_units(broken)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ivr.errors import IvrError
+from settings.errors import ConfigError
 
 PathItem = str | int
 YamlPath = tuple[PathItem, ...]
@@ -29,7 +30,7 @@ class Position:
     column: int
 
 
-class MarkedYamlError(IvrError):
+class MarkedYamlError(ConfigError):
     """The text is not valid YAML (or uses something this loader refuses)."""
 
     def __init__(self, message: str, position: Position, path: YamlPath = ()) -> None:
@@ -91,8 +92,12 @@ def _position(node: Node) -> Position:
     return Position(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def load_marked(text: str) -> MarkedYaml:
-    """Parse one YAML document; raise ``MarkedYamlError`` with a position on failure."""
+def load_marked(text: str, *, date_keys: bool = False) -> MarkedYaml:
+    """Parse one YAML document; raise ``MarkedYamlError`` with a position on failure.
+
+    Mapping keys must be strings or numbers; ``date_keys`` also allows dates (``2031-01-01:``
+    in ``calendar.yaml``), whose path element is their ISO text.
+    """
     loader = yaml.SafeLoader(text)
     try:
         try:
@@ -101,7 +106,7 @@ def load_marked(text: str) -> MarkedYaml:
             raise _syntax_error(error) from error
         if root is None:
             return MarkedYaml(data=None)
-        walker = _Walker(loader)
+        walker = _Walker(loader, date_keys=date_keys)
         data = walker.convert(root, ())
         return MarkedYaml(data=data, values=walker.values, keys=walker.keys)
     finally:
@@ -117,8 +122,9 @@ def _syntax_error(error: yaml.MarkedYAMLError) -> MarkedYamlError:
 
 
 class _Walker:
-    def __init__(self, loader: yaml.SafeLoader) -> None:
+    def __init__(self, loader: yaml.SafeLoader, *, date_keys: bool = False) -> None:
         self.loader = loader
+        self.date_keys = date_keys
         self.values: dict[YamlPath, Position] = {}
         self.keys: dict[YamlPath, Position] = {}
         self.active: set[int] = set()
@@ -160,7 +166,8 @@ class _Walker:
                     "mapping keys must be plain values", _position(key_node), path
                 )
             key = self._scalar(key_node, path)
-            if not isinstance(key, str | int) or isinstance(key, bool):
+            allowed = isinstance(key, str | int) or (self.date_keys and isinstance(key, date))
+            if not allowed or isinstance(key, bool):
                 raise MarkedYamlError(
                     f"mapping key {key_node.value!r} must be a string or a number; quote it",
                     _position(key_node),

@@ -1,5 +1,8 @@
 """``config/hotline.yaml``: where everything of one node listens and lives.
 
+Read by every package that runs part of the node (``ivr``, ``workorders``, ``routing``); the
+``hotline`` commands only pass the file's path on. Errors name ``file:line:col``.
+
 Relative paths in the file never depend on the directory ``hotline`` runs in (a
 ``check-config`` of a copy must check the copy, and ``hotline up`` from a cron job must
 find the same files as from a shell). Two anchors, because a node has two kinds of files:
@@ -23,8 +26,10 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from settings.errors import SettingsError
+from settings.located import Problem, read_located
 
 
 class _Section(BaseModel):
@@ -196,10 +201,6 @@ def sqlite_anchored(database: str, root: Path) -> str:
     return f"{scheme}:///{root / name}{query_sep}{query}"
 
 
-class SettingsError(Exception):
-    """``hotline.yaml`` is unreadable or invalid."""
-
-
 def load_settings(path: Path | None, *, required: bool | None = None) -> Settings:
     """``path`` (default ``config/hotline.yaml``), its paths anchored (see the module doc).
 
@@ -213,13 +214,13 @@ def load_settings(path: Path | None, *, required: bool | None = None) -> Setting
         if required:
             raise SettingsError(f"{path}: no such file")
         return Settings().anchored(path.parent)
+    _, located = read_located(path, "settings", _error)
+    data = located.document.data
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return Settings.model_validate(data).anchored(path.parent)
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{path}: {exc}") from exc
+        return Settings.model_validate({} if data is None else data).anchored(path.parent)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise SettingsError(f"{path}: {problems}") from exc
+        raise _error(located.validation_problems(exc, model=Settings)) from exc
+
+
+def _error(problems: list[Problem]) -> SettingsError:
+    return SettingsError("\n".join(str(problem) for problem in problems))
