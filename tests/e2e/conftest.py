@@ -173,7 +173,7 @@ def running_node(
             "asr": {"model": str(test_model)},
             "calendar": str(calendar),
             "intake": str(intake),
-            # Relative names are anchored to this file's directory (hotline/settings.py):
+            # Relative names are anchored to this file's directory (settings/node.py):
             # the commands a test runs against the node (console passwd) need them all.
             "units": str(REPO / "config/units.yaml"), "sla": str(REPO / "config/sla.yaml"),
             "agents": str(agents),

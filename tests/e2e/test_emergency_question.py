@@ -34,8 +34,8 @@ from asr.intake import load_intake_rules
 from asr.intake.rules import CATEGORIES
 from asr.vosk_adapter import Transcriber
 from hotline.commands.node import check_settings
-from hotline.settings import load_settings
 from ivr.transcripts import intake_classifier
+from settings.node import load_settings
 from tests.e2e.conftest import Node, make_wav, running_node, wait_until
 from tests.e2e.peers import Baresip
 from tests.e2e.sip_phone import ScriptedPhone
