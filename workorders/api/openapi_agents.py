@@ -86,12 +86,6 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "AgentList": _items("Agent"),
-    "PresenceUpdate": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["state"],
-        "properties": {"state": {"enum": list(acd.SETTABLE_STATES)}},
-    },
     "Queue": {
         "type": "object",
         "required": ["group", "label", "waiting", "offered", "agents_ready", "agents_signed_in"],
@@ -131,19 +125,6 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "QueueList": _items("Queue"),
-    "QueueCallRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["call_id", "caller"],
-        "properties": {
-            "call_id": _STR,
-            "caller": _STR,
-            "skills": {"type": "array", "items": _STR, "description": "besides the group's"},
-            "priority": {"enum": list(acd.PRIORITIES), "default": acd.NORMAL},
-            "order_number": {**_NSTR, "description": "an order already opened for the call"},
-            "menu_path": {"type": "array", "items": _STR},
-        },
-    },
     "QueuedCall": {
         "type": "object",
         "required": ["call_id", "status", "group", "position", "offer", "version"],
@@ -180,12 +161,6 @@ SCHEMAS: dict[str, Any] = {
                 "pass it back as ?seen= to long-poll",
             },
         },
-    },
-    "OfferResult": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["outcome"],
-        "properties": {"outcome": {"enum": list(acd.OUTCOMES)}},
     },
     "CallOfferedEvent": _event(CALL_OFFERED),
     "QueueChangedEvent": _event(QUEUE_CHANGED),

@@ -106,23 +106,6 @@ SCHEMAS: dict[str, Any] = {
 
 
 _REASONS = ["no_input", "silent_intake", "too_short", "cut_silent"]
-_INVALID_CALL = {
-    "type": "object",
-    "required": ["call_id", "reason"],
-    "additionalProperties": False,
-    "properties": {
-        "call_id": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
-        "caller_number": {"type": "string", "maxLength": 64},
-        "reason": {"type": "string", "enum": _REASONS},
-        "group": _STR,
-        "worker": {"type": ["string", "null"], "maxLength": 100},
-        "category": _STR,
-        "menu_path": {"type": "array", "items": _STR},
-        "seconds": {"type": "number", "minimum": 0},
-        "received_at": _TIMESTAMP,
-        "recording": _STR,
-    },
-}
 _INVALID_VERDICT = {
     "type": "object",
     "required": ["call_id", "reason", "in_window", "abusive"],
@@ -169,7 +152,7 @@ def _invalid_call_paths() -> dict[str, Any]:
                 "malicious-caller count",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _INVALID_CALL}},
+                    "content": {"application/json": {"schema": _ref("InvalidCall")}},
                 },
                 "responses": {
                     "201": _ok(_INVALID_VERDICT, "counted"),

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing.units import DOMAIN_LABELS
-from workorders.api.actions import ACTIONS
-from workorders.lifecycle.model import INVALID_REASONS, MODE_LABELS, SATISFACTION_LABELS, State
+from workorders import fields
+from workorders.lifecycle.model import State
 
 _STR = {"type": "string"}
 _NSTR = {"type": ["string", "null"]}
@@ -17,7 +16,7 @@ _NUMBER = {
     "name": "number",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": r"^12320-\d{8}-\d{5}$"},
+    "schema": fields.ORDER_NUMBER.schema(),
 }
 _KEY = {
     "name": "Idempotency-Key",
@@ -93,51 +92,6 @@ WORKORDER_EXTRA_PROPERTIES: dict[str, Any] = {
 }
 
 SCHEMAS: dict[str, Any] = {
-    "Action": {
-        "type": "object",
-        "required": ["action"],
-        "description": (
-            "One lifecycle step. Modes: "
-            + ", ".join(f"{k} = {v}" for k, v in MODE_LABELS.items())
-            + ". Domains: "
-            + ", ".join(DOMAIN_LABELS)
-            + ". Satisfaction: "
-            + ", ".join(f"{k} = {v}" for k, v in SATISFACTION_LABELS.items())
-            + ". Invalid reasons: "
-            + ", ".join(INVALID_REASONS)
-            + "."
-        ),
-        "properties": {
-            "action": {"type": "string", "enum": list(ACTIONS)},
-            "mode": _STR,
-            "region": _STR,
-            "domain": _STR,
-            "limit_class": _STR,
-            "about_unit": _STR,
-            "unit": _STR,
-            "note": _STR,
-            "reason": _STR,
-            "result": _STR,
-            "kind": {"type": "string", "enum": ["head", "leader"]},
-            "until": _TIME,
-            "upheld": {"type": "boolean"},
-            "approved": {"type": "boolean"},
-            "caller_informed": {"type": "boolean"},
-            "reached": {"type": "boolean"},
-            "responded": {"type": "boolean"},
-            "resolved": {"type": "boolean"},
-            "satisfaction": {"type": "string", "enum": list(SATISFACTION_LABELS)},
-            "invalid_reason": {"type": ["string", "null"], "enum": [*INVALID_REASONS, None]},
-            # transfer_attempt (the IVR's only action): one try to reach a dedicated line
-            "line": _STR,
-            "target": _STR,
-            "outcome": {"type": "string", "enum": ["answered", "refused", "no_answer"]},
-            "code": {"type": ["integer", "null"]},
-            "started": _TIME,
-            "ended": _TIME,
-            "fallback": {"type": "boolean"},
-        },
-    },
     "LedgerEntry": {
         "type": "object",
         "required": ["at", "actor", "role", "unit", "action", "state", "note", "data"],
@@ -167,16 +121,6 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["items"],
         "properties": {"items": {"type": "array", "items": _ref("LedgerEntry")}},
-    },
-    "CallerDetails": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "caller_name": _NSTR,
-            "callback_number": _NSTR,
-            "address": _NSTR,
-            "confidential": {"type": "boolean"},
-        },
     },
     "Supervision": {
         "type": "object",

@@ -342,14 +342,14 @@ def _mark_validity(step: Step, command: MarkValidity) -> Outcome:
     return step.done(life, command.note, invalid_reason=reason or "valid")
 
 
-_TRANSFER_OUTCOMES = ("answered", "refused", "no_answer")
+TRANSFER_OUTCOMES = ("answered", "refused", "no_answer")
 
 
 def _record_transfer(step: Step, command: RecordTransfer) -> Outcome:
     step.require(step.actor.role in (ROLE_IVR, ROLE_ADMIN), "only the IVR transfers calls")
-    if command.outcome not in _TRANSFER_OUTCOMES:
+    if command.outcome not in TRANSFER_OUTCOMES:
         raise InvalidInput(
-            f"outcome must be one of {', '.join(_TRANSFER_OUTCOMES)}", field="outcome"
+            f"outcome must be one of {', '.join(TRANSFER_OUTCOMES)}", field="outcome"
         )
     code = "" if command.code is None else f" ({command.code})"
     note = f"{command.line}: {command.target} {command.outcome}{code}"
