@@ -55,7 +55,9 @@ LINE = TextFormat(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", "the name of a dedicated lin
 #: Call ids the IVR sends to the queue and invalid-call routes (server-issued: ASCII). The
 #: answered-call and order routes also take older SIP Call-IDs: ``MAX_CALL_ID`` printable.
 ASCII_CALL_ID = TextFormat(r"^[\x21-\x7e]{1,255}$", "1-255 visible ASCII characters")
-ORDER_NUMBER = TextFormat(r"^12320-(\d{8})-(\d{5})$", "an order number (12320-YYYYMMDD-NNNNN)")
+#: The sequence is ``{:05d}``: a day's 100,000th order would have 6 digits (the events contract,
+#: ``events.payloads.ORDER_NUMBER_PATTERN``, accepts them; the store stops at 99,999).
+ORDER_NUMBER = TextFormat(r"^12320-(\d{8})-(\d{5,})$", "an order number (12320-YYYYMMDD-NNNNN)")
 SKILL = TextFormat(r"^[a-z][a-z0-9_-]{0,31}$", "a skill name")
 MENU_KEY = TextFormat(r"^[0-9*#A-D]$", "a menu key")
 EVENT_ID = TextFormat(r"^[0-9a-f-]{1,36}$", "an event id")

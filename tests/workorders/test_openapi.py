@@ -4,8 +4,10 @@ agree with the handlers on bodies they accept and refuse (SQLite store, aiohttp 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -13,9 +15,17 @@ import pydantic
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from workorders.api import create_app
-from workorders.api.schemas import REQUEST_MODELS
+from events.payloads import ORDER_NUMBER_PATTERN
+from routing.agents import load_agents
+from workorders.api import create_app, schemas, schemas_acd, schemas_workflow
 from workorders.store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+REQUEST_MODELS = {
+    **schemas.REQUEST_MODELS,
+    **schemas_workflow.REQUEST_MODELS,
+    **schemas_acd.REQUEST_MODELS,
+}
 
 ORDER = {"caller_number": "13800138000", "category": "complaint", "menu_path": ["2", "1"]}
 FULL_ORDER = {
@@ -55,6 +65,43 @@ ACCEPTED: dict[str, list[dict[str, Any]]] = {
         },
     ],
     "request_emergency": [{"line": "medical_120"}],
+    "put_caller": [
+        {},
+        {"caller_name": "张三", "callback_number": "138", "address": "x", "confidential": True},
+    ],
+    "post_action": [
+        {"action": "mark_validity", "invalid_reason": None, "note": ""},
+        {"action": "supervise", "reason": "催办"},
+        {"action": "classify", "mode": "immediate", "note": "已答复", "region": None},
+    ],
+    "post_invalid_call": [
+        {"call_id": "v-1", "reason": "no_input"},
+        {
+            "call_id": "v-2",
+            "caller_number": "13800138000",
+            "reason": "too_short",
+            "group": "intake",
+            "worker": None,
+            "category": "complaint",
+            "menu_path": ["2"],
+            "seconds": 1.5,
+            "received_at": "2025-03-14T01:59:00Z",
+            "recording": "2025/03/14/v-2.wav",
+        },
+    ],
+    "put_presence": [{"state": "ready"}, {"state": "away"}],
+    "queue_call": [
+        {"call_id": "q-1", "caller": "13800138000"},
+        {
+            "call_id": "q-2",
+            "caller": "",
+            "skills": ["mandarin"],
+            "priority": "emergency",
+            "order_number": "12320-20250314-100000",
+            "menu_path": ["1", "*"],
+        },
+    ],
+    "post_offer_result": [{"outcome": "answered"}],
 }
 #: Bodies each handler refuses with a 422, and the field its error names.
 REFUSED: dict[str, list[tuple[dict[str, Any], str]]] = {
@@ -75,6 +122,38 @@ REFUSED: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "record_call": [({"call_id": "c-3", "caller_number": "1", "callee": ""}, "callee")],
     "request_emergency": [({"line": "120"}, "line"), ({"line": "medical_120", "x": 1}, "x")],
+    "put_caller": [
+        ({"nick": "x"}, "nick"),
+        ({"confidential": "yes"}, "confidential"),
+        ({"caller_name": "x" * 101}, "caller_name"),
+    ],
+    "post_action": [
+        ({"action": "fly"}, "action"),
+        ({"note": "x"}, "action"),
+        ({"action": "sign", "colour": 1}, "colour"),
+        ({"action": "reply"}, "note"),
+        ({"action": "decide_extension", "approved": "yes"}, "approved"),
+        ({"action": "request_extension", "reason": "x"}, "until"),
+        ({"action": "sign", "note": None}, "note"),
+    ],
+    "post_invalid_call": [
+        ({"call_id": "v-3", "reason": "bored"}, "reason"),
+        ({"call_id": "v 3", "reason": "no_input"}, "call_id"),
+        ({"call_id": "v-3", "reason": "no_input", "group": None}, "group"),
+        ({"call_id": "v-3", "reason": "no_input", "seconds": -1}, "seconds"),
+        ({"call_id": "v-3", "reason": "no_input", "why": 1}, "why"),
+    ],
+    "put_presence": [({"state": "busy"}, "state"), ({"state": "ready", "x": 1}, "x")],
+    "queue_call": [
+        ({"call_id": "q-3", "caller": "1", "priority": "vip"}, "priority"),
+        ({"call_id": "q-3", "caller": "1", "menu_path": ["12"]}, "menu_path"),
+        ({"call_id": "q-3", "caller": "1", "order_number": "12320-1"}, "order_number"),
+        ({"call_id": "q-3", "caller": "1", "skills": None}, "skills"),
+    ],
+    "post_offer_result": [
+        ({"outcome": "maybe"}, "outcome"),
+        ({"outcome": "answered", "x": 1}, "x"),
+    ],
 }
 
 
@@ -97,9 +176,35 @@ class Api:
             return await self.client.put(path, json=body, headers=self.admin)
         if route == "record_call":
             return await self.client.post("/api/v1/calls", json=body, headers=self.admin)
-        call = {"call_id": f"e-{key}", "caller_number": "13800138000", "callee": "12320"}
-        await self.client.post("/api/v1/calls", json=call, headers=self.admin)
-        path = f"/api/v1/calls/e-{key}/emergency"
+        if route == "request_emergency":
+            call = {"call_id": f"e-{key}", "caller_number": "13800138000", "callee": "12320"}
+            await self.client.post("/api/v1/calls", json=call, headers=self.admin)
+            path = f"/api/v1/calls/e-{key}/emergency"
+            return await self.client.post(path, json=body, headers=self.admin)
+        return await self.send_workflow(route, body, key)
+
+    async def send_workflow(self, route: str, body: dict[str, Any], key: str) -> Any:
+        """Send ``body`` to a lifecycle, invalid-call or ACD route; the answer."""
+        if route in ("put_caller", "post_action"):
+            headers = {**self.admin, "Idempotency-Key": f"o-{key}"}
+            made = await self.client.post("/api/v1/workorders", json=ORDER, headers=headers)
+            order = f"/api/v1/workorders/{(await made.json())['number']}"
+            if route == "put_caller":
+                return await self.client.put(f"{order}/caller", json=body, headers=self.admin)
+            return await self.client.post(f"{order}/actions", json=body, headers=headers)
+        if route == "post_invalid_call":
+            return await self.client.post("/api/v1/invalid-calls", json=body, headers=self.admin)
+        if route == "put_presence":
+            path = "/api/v1/agents/a1001/presence"
+            return await self.client.put(path, json=body, headers=self.admin)
+        if route == "queue_call":
+            path = "/api/v1/queues/intake/calls"
+            return await self.client.post(path, json=body, headers=self.admin)
+        ready = {"state": "ready"}
+        await self.client.put("/api/v1/agents/a1001/presence", json=ready, headers=self.admin)
+        call = {"call_id": f"r-{key}", "caller": "13800138000"}
+        await self.client.post("/api/v1/queues/intake/calls", json=call, headers=self.admin)
+        path = f"/api/v1/queues/calls/r-{key}/result"
         return await self.client.post(path, json=body, headers=self.admin)
 
     def schema_validator(self, route: str) -> jsonschema.Draft202012Validator:
@@ -122,11 +227,18 @@ OPERATION_IDS = {
     "put_transcript": "putTranscript",
     "record_call": "recordAnsweredCall",
     "request_emergency": "requestEmergency",
+    "put_caller": "putCallerDetails",
+    "post_action": "postAction",
+    "post_invalid_call": "postInvalidCall",
+    "put_presence": "setPresence",
+    "queue_call": "queueCall",
+    "post_offer_result": "reportOffer",
 }
 
 
 @pytest.fixture
 async def api(sqlite_store: Store) -> AsyncIterator[Api]:
+    sqlite_store.acd.use_agents(load_agents(REPO / "config/agents.yaml"))
     app = create_app(sqlite_store)
     admin = {"Authorization": f"Bearer {await sqlite_store.people.create_token('ops', 'admin')}"}
     async with TestClient(TestServer(app)) as client:
@@ -151,6 +263,38 @@ async def test_the_document_lists_exactly_the_apps_routes(api: Api) -> None:
 
 def test_every_described_body_has_samples() -> None:
     assert set(ACCEPTED) == set(REFUSED) == set(REQUEST_MODELS) == set(OPERATION_IDS)
+
+
+async def test_every_route_with_a_body_has_a_model(api: Api) -> None:
+    with_body = {
+        operation["operationId"]
+        for operations in api.document["paths"].values()
+        for operation in operations.values()
+        if "requestBody" in operation
+    }
+    assert with_body == set(OPERATION_IDS.values())
+
+
+async def test_order_numbers_agree_with_the_events_contract(api: Api) -> None:
+    """A day's 100,000th order has 6 digits ({sequence:05d}); every order-number schema of
+    the document takes the events contract's pattern."""
+    text = json.dumps(api.document)
+    assert r"\\d{5}$" not in text
+    parameters = [
+        parameter
+        for operations in api.document["paths"].values()
+        for operation in operations.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "number" and parameter["in"] == "path"
+    ]
+    assert len(parameters) >= 5
+    for parameter in parameters:
+        pattern = parameter["schema"].get("pattern")
+        if pattern is not None:
+            assert re.search(pattern, "12320-20250314-100000")
+            assert re.search(pattern, "12320-20250314-00001")
+            assert not re.search(pattern, "12320-20250314-0001")
+    assert re.search(ORDER_NUMBER_PATTERN, "12320-20250314-100000")
 
 
 @pytest.mark.parametrize("route", sorted(REQUEST_MODELS))

@@ -41,7 +41,7 @@ ACTIONS: dict[str, type[lm.Command]] = {
         lm.RecordTransfer,
     )
 }
-_HUMAN_HIDDEN_FIELDS = {("supervise", "deadline")}
+HUMAN_HIDDEN_FIELDS = {("supervise", "deadline")}
 MAX_TEXT = fields.MAX_TEXT
 #: Free-text fields that may hold line breaks (the rest are one line: names, units, regions).
 _MULTILINE = frozenset({"note", "reason", "text", "content", "result"})
@@ -53,7 +53,7 @@ def parse_action(body: Mapping[str, object]) -> lm.Command:
         raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}", field="action")
     cls = ACTIONS[name]
     specs = {f.name: f for f in dataclasses.fields(cls) if (name, f.name) not in
-             _HUMAN_HIDDEN_FIELDS}  # fmt: skip
+             HUMAN_HIDDEN_FIELDS}  # fmt: skip
     unknown = set(body) - set(specs) - {"action"}
     if unknown:
         field = sorted(unknown)[0]

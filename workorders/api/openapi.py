@@ -18,6 +18,8 @@ from workorders.api import (
     openapi_reports,
     openapi_workflow,
     schemas,
+    schemas_acd,
+    schemas_workflow,
 )
 from workorders.api.openapi_gen import component_schemas, json_content, operation, ref
 from workorders.events.screenpop import CALL_ANSWERED, ORDER_CREATED, event_schema
@@ -137,7 +139,7 @@ _SCHEMAS: dict[str, Any] = {
     "OrderCreatedEvent": event_schema(ORDER_CREATED),
     **openapi_workflow.SCHEMAS,
     **openapi_reports.SCHEMAS,
-    **component_schemas(schemas.MODELS),
+    **component_schemas(schemas.MODELS + schemas_workflow.MODELS + schemas_acd.MODELS),
 }
 
 _NUMBER_PARAMETER = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from routing import acd
+from workorders.api.openapi_gen import operation
 from workorders.events.agents import CALL_OFFERED, PAYLOAD_SCHEMAS, QUEUE_CHANGED
 
 _STR = {"type": "string"}
@@ -23,18 +24,6 @@ _CALL_ID = {
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _err(description: str) -> dict[str, Any]:
-    return {"$ref": "#/components/responses/Error", "description": description}
-
-
-def _body(name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
 
 
 def _items(name: str) -> dict[str, Any]:
@@ -86,12 +75,6 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "AgentList": _items("Agent"),
-    "PresenceUpdate": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["state"],
-        "properties": {"state": {"enum": list(acd.SETTABLE_STATES)}},
-    },
     "Queue": {
         "type": "object",
         "required": ["group", "label", "waiting", "offered", "agents_ready", "agents_signed_in"],
@@ -131,19 +114,6 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "QueueList": _items("Queue"),
-    "QueueCallRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["call_id", "caller"],
-        "properties": {
-            "call_id": _STR,
-            "caller": _STR,
-            "skills": {"type": "array", "items": _STR, "description": "besides the group's"},
-            "priority": {"enum": list(acd.PRIORITIES), "default": acd.NORMAL},
-            "order_number": {**_NSTR, "description": "an order already opened for the call"},
-            "menu_path": {"type": "array", "items": _STR},
-        },
-    },
     "QueuedCall": {
         "type": "object",
         "required": ["call_id", "status", "group", "position", "offer", "version"],
@@ -181,12 +151,6 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
-    "OfferResult": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["outcome"],
-        "properties": {"outcome": {"enum": list(acd.OUTCOMES)}},
-    },
     "CallOfferedEvent": _event(CALL_OFFERED),
     "QueueChangedEvent": _event(QUEUE_CHANGED),
 }
@@ -195,68 +159,74 @@ SCHEMAS: dict[str, Any] = {
 def paths() -> dict[str, Any]:
     return {
         "/api/v1/agents": {
-            "get": {
-                "operationId": "listAgents",
-                "summary": "Agents of config/agents.yaml with their presence",
-                "responses": {
-                    "200": _ok(_ref("AgentList"), "agents in the file's order"),
-                    "401": _err("missing or unknown bearer token"),
-                    "403": _err("agents, supervisors, leaders and admins only"),
+            "get": operation(
+                "listAgents",
+                "Agents of config/agents.yaml with their presence",
+                responses={"200": (_ref("AgentList"), "agents in the file's order")},
+                errors={
+                    "401": "missing or unknown bearer token",
+                    "403": "agents, supervisors, leaders and admins only",
                 },
-            }
+            )
         },
         "/api/v1/agents/{login}/presence": {
-            "put": {
-                "operationId": "setPresence",
-                "summary": "Set an agent's presence (agents their own; supervisors anyone's)",
-                "description": "An agent of role call_taker is the token whose name is the "
-                "login. Setting ready may offer a waiting call at once (call.offered on "
-                "hotline/agents/{login}/pops).",
-                "parameters": [_LOGIN],
-                "requestBody": _body("PresenceUpdate"),
-                "responses": {
-                    "200": _ok(_ref("Agent"), "the agent as it is now"),
-                    "401": _err("missing or unknown bearer token"),
-                    "403": _err("another agent's presence"),
-                    "404": _err("no such agent"),
-                    "422": _err("not a state one may set"),
+            "put": operation(
+                "setPresence",
+                "Set an agent's presence (agents their own; supervisors anyone's)",
+                description=(
+                    "An agent of role call_taker is the token whose name is the login. "
+                    "Setting ready may offer a waiting call at once (call.offered on "
+                    "hotline/agents/{login}/pops)."
+                ),
+                parameters=[_LOGIN],
+                body="PresenceUpdate",
+                responses={"200": (_ref("Agent"), "the agent as it is now")},
+                errors={
+                    "401": "missing or unknown bearer token",
+                    "403": "another agent's presence",
+                    "404": "no such agent",
+                    "422": "not a state one may set",
                 },
-            }
+            )
         },
         "/api/v1/queues": {
-            "get": {
-                "operationId": "listQueues",
-                "summary": "Per agent group: calls waiting and offered, agents ready",
-                "responses": {
-                    "200": _ok(_ref("QueueList"), "groups in the file's order"),
-                    "401": _err("missing or unknown bearer token"),
-                    "403": _err("agents, supervisors, leaders and admins only"),
+            "get": operation(
+                "listQueues",
+                "Per agent group: calls waiting and offered, agents ready",
+                responses={"200": (_ref("QueueList"), "groups in the file's order")},
+                errors={
+                    "401": "missing or unknown bearer token",
+                    "403": "agents, supervisors, leaders and admins only",
                 },
-            }
+            )
         },
         "/api/v1/queues/{group}/calls": {
-            "post": {
-                "operationId": "queueCall",
-                "summary": "Queue a call for the group's agents (the IVR)",
-                "description": "Idempotent on call_id while the call is queued; a call whose "
-                "queueing ended is queued anew.",
-                "parameters": [{"name": "group", "in": "path", "required": True, "schema": _STR}],
-                "requestBody": _body("QueueCallRequest"),
-                "responses": {
-                    "201": _ok(_ref("QueuedCall"), "queued (possibly offered already)"),
-                    "200": _ok(_ref("QueuedCall"), "already queued"),
-                    "401": _err("missing or unknown bearer token"),
-                    "403": _err("the IVR and admins only"),
-                    "404": _err("no such group"),
-                    "422": _err("a field is invalid"),
+            "post": operation(
+                "queueCall",
+                "Queue a call for the group's agents (the IVR)",
+                description=(
+                    "Idempotent on call_id while the call is queued; a call whose queueing "
+                    "ended is queued anew."
+                ),
+                parameters=[{"name": "group", "in": "path", "required": True, "schema": _STR}],
+                body="QueueCallRequest",
+                responses={
+                    "201": (_ref("QueuedCall"), "queued (possibly offered already)"),
+                    "200": (_ref("QueuedCall"), "already queued"),
                 },
-            }
+                errors={
+                    "401": "missing or unknown bearer token",
+                    "403": "the IVR and admins only",
+                    "404": "no such group",
+                    "422": "a field is invalid",
+                },
+            )
         },
         "/api/v1/queues/calls/{call_id}": {
-            "get": {
-                "operationId": "getQueuedCall",
-                "summary": "A queued call's status; long-polls with ?seen=VERSION&wait=S",
-                "parameters": [
+            "get": operation(
+                "getQueuedCall",
+                "A queued call's status; long-polls with ?seen=VERSION&wait=S",
+                parameters=[
                     _CALL_ID,
                     {"name": "seen", "in": "query", "schema": _STR},
                     {
@@ -265,17 +235,17 @@ def paths() -> dict[str, Any]:
                         "schema": {"type": "number", "minimum": 0, "maximum": 30, "default": 0},
                     },
                 ],
-                "responses": {
-                    "200": _ok(_ref("QueuedCall"), "as soon as version differs from seen"),
-                    "401": _err("missing or unknown bearer token"),
-                    "404": _err("no such queued call"),
-                    "422": _err("wait out of range"),
+                responses={"200": (_ref("QueuedCall"), "as soon as version differs from seen")},
+                errors={
+                    "401": "missing or unknown bearer token",
+                    "404": "no such queued call",
+                    "422": "wait out of range",
                 },
-            },
-            "delete": {
-                "operationId": "leaveQueue",
-                "summary": "The caller left the queue (hung up, asked for a callback …)",
-                "parameters": [
+            ),
+            "delete": operation(
+                "leaveQueue",
+                "The caller left the queue (hung up, asked for a callback …)",
+                parameters=[
                     _CALL_ID,
                     {
                         "name": "reason",
@@ -283,28 +253,30 @@ def paths() -> dict[str, Any]:
                         "schema": {"enum": list(acd.LEAVE_REASONS), "default": "hangup"},
                     },
                 ],
-                "responses": {
-                    "200": _ok(_ref("QueuedCall"), "the call, now left (or as it ended)"),
-                    "401": _err("missing or unknown bearer token"),
-                    "404": _err("no such queued call"),
-                    "422": _err("unknown reason"),
+                responses={"200": (_ref("QueuedCall"), "the call, now left (or as it ended)")},
+                errors={
+                    "401": "missing or unknown bearer token",
+                    "404": "no such queued call",
+                    "422": "unknown reason",
                 },
-            },
+            ),
         },
         "/api/v1/queues/calls/{call_id}/result": {
-            "post": {
-                "operationId": "reportOffer",
-                "summary": "How the transfer to the offered agent went (the IVR)",
-                "description": "answered connects the call; anything else sets the agent "
-                "away (RONA) and offers the call again.",
-                "parameters": [_CALL_ID],
-                "requestBody": _body("OfferResult"),
-                "responses": {
-                    "200": _ok(_ref("QueuedCall"), "the call after the report"),
-                    "401": _err("missing or unknown bearer token"),
-                    "404": _err("no such queued call"),
-                    "422": _err("unknown outcome"),
+            "post": operation(
+                "reportOffer",
+                "How the transfer to the offered agent went (the IVR)",
+                description=(
+                    "answered connects the call; anything else sets the agent away (RONA) "
+                    "and offers the call again."
+                ),
+                parameters=[_CALL_ID],
+                body="OfferResult",
+                responses={"200": (_ref("QueuedCall"), "the call after the report")},
+                errors={
+                    "401": "missing or unknown bearer token",
+                    "404": "no such queued call",
+                    "422": "unknown outcome",
                 },
-            }
+            )
         },
     }

@@ -61,13 +61,14 @@ def operation(
     *,
     responses: dict[str, tuple[dict[str, Any] | type[BaseModel], str]],
     errors: dict[str, str],
-    body: type[BaseModel] | None = None,
+    body: type[BaseModel] | str | None = None,
     parameters: list[dict[str, Any]] | None = None,
     description: str | None = None,
     public: bool = False,
 ) -> dict[str, Any]:
-    """One operation object: ``responses`` maps a status to (schema or model, description),
-    ``errors`` a status to the description of its ``Error`` response."""
+    """One operation object: ``body`` the request body's model (or component name),
+    ``responses`` maps a status to (schema or model, description), ``errors`` a status to the
+    description of its ``Error`` response."""
     result: dict[str, Any] = {"operationId": operation_id, "summary": summary}
     if description is not None:
         result["description"] = description

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from workorders.api.openapi_gen import operation
+
 _STR = {"type": "string"}
 _INT = {"type": "integer"}
 _NUMBER = {"type": "number"}
@@ -12,10 +14,6 @@ _TIMESTAMP = {"type": "string", "format": "date-time"}
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _err(description: str) -> dict[str, Any]:
@@ -106,23 +104,6 @@ SCHEMAS: dict[str, Any] = {
 
 
 _REASONS = ["no_input", "silent_intake", "too_short", "cut_silent"]
-_INVALID_CALL = {
-    "type": "object",
-    "required": ["call_id", "reason"],
-    "additionalProperties": False,
-    "properties": {
-        "call_id": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
-        "caller_number": {"type": "string", "maxLength": 64},
-        "reason": {"type": "string", "enum": _REASONS},
-        "group": _STR,
-        "worker": {"type": ["string", "null"], "maxLength": 100},
-        "category": _STR,
-        "menu_path": {"type": "array", "items": _STR},
-        "seconds": {"type": "number", "minimum": 0},
-        "received_at": _TIMESTAMP,
-        "recording": _STR,
-    },
-}
 _INVALID_VERDICT = {
     "type": "object",
     "required": ["call_id", "reason", "in_window", "abusive"],
@@ -162,38 +143,38 @@ def _invalid_call_paths() -> dict[str, Any]:
     day = {"type": "string", "format": "date"}
     return {
         "/api/v1/invalid-calls": {
-            "post": {
-                "operationId": "postInvalidCall",
-                "summary": "Count a 无效来电: a call the IVR ended without an order (no input, "
-                "silent intake, too short, cut before any speech); flags a number reaching the "
-                "malicious-caller count",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _INVALID_CALL}},
+            "post": operation(
+                "postInvalidCall",
+                (
+                    "Count a 无效来电: a call the IVR ended without an order (no input, silent "
+                    "intake, too short, cut before any speech); flags a number reaching the"
+                    " malicious-caller count"
+                ),
+                body="InvalidCall",
+                responses={
+                    "201": (_INVALID_VERDICT, "counted"),
+                    "200": (_INVALID_VERDICT, "already counted (same call_id)"),
                 },
-                "responses": {
-                    "201": _ok(_INVALID_VERDICT, "counted"),
-                    "200": _ok(_INVALID_VERDICT, "already counted (same call_id)"),
-                    "403": _err("the IVR and admins only"),
-                    "422": _err("a field is invalid"),
-                },
-            }
+                errors={"403": "the IVR and admins only", "422": "a field is invalid"},
+            )
         },
         "/api/v1/reports/invalid-calls": {
-            "get": {
-                "operationId": "reportInvalidCalls",
-                "summary": "无效来电 per reason over days (Asia/Shanghai), and the numbers with "
-                "at least the abusive count (masked)",
-                "parameters": [
+            "get": operation(
+                "reportInvalidCalls",
+                (
+                    "无效来电 per reason over days (Asia/Shanghai), and the numbers with at "
+                    "least the abusive count (masked)"
+                ),
+                parameters=[
                     {"name": "from", "in": "query", "required": True, "schema": day},
                     {"name": "to", "in": "query", "required": True, "schema": day},
                 ],
-                "responses": {
-                    "200": _ok(_INVALID_REPORT, "counts"),
-                    "403": _err("supervisors, leaders and admins only"),
-                    "422": _err("a query parameter is invalid"),
+                responses={"200": (_INVALID_REPORT, "counts")},
+                errors={
+                    "403": "supervisors, leaders and admins only",
+                    "422": "a query parameter is invalid",
                 },
-            }
+            )
         },
     }
 
@@ -220,11 +201,13 @@ def paths() -> dict[str, Any]:
             }
         },
         "/api/v1/reports/hotspots": {
-            "get": {
-                "operationId": "reportHotspots",
-                "summary": "Orders per domain × region over the last 7 or 30 days, spikes "
-                "marked (today > mean + 2σ of the earlier days and ≥ 3)",
-                "parameters": [
+            "get": operation(
+                "reportHotspots",
+                (
+                    "Orders per domain × region over the last 7 or 30 days, spikes marked "
+                    "(today > mean + 2σ of the earlier days and ≥ 3)"
+                ),
+                parameters=[
                     {"name": "days", "in": "query", "schema": {"type": "integer", "enum": [7, 30]}},
                     {
                         "name": "region_depth",
@@ -232,29 +215,29 @@ def paths() -> dict[str, Any]:
                         "schema": {"type": "integer", "minimum": 1, "maximum": 5, "default": 2},
                     },
                 ],
-                "responses": {
-                    "200": _ok(_ref("Hotspots"), "cells, largest first"),
-                    "403": _err("supervisors, leaders and admins only"),
-                    "422": _err("a query parameter is invalid"),
+                responses={"200": (_ref("Hotspots"), "cells, largest first")},
+                errors={
+                    "403": "supervisors, leaders and admins only",
+                    "422": "a query parameter is invalid",
                 },
-            }
+            )
         },
         "/api/v1/reports/due": {
-            "get": {
-                "operationId": "reportDue",
-                "summary": "Open orders overdue (督办) or due within the next hours",
-                "parameters": [
+            "get": operation(
+                "reportDue",
+                "Open orders overdue (督办) or due within the next hours",
+                parameters=[
                     {
                         "name": "within_hours",
                         "in": "query",
                         "schema": {"type": "integer", "minimum": 1, "maximum": 168, "default": 24},
                     }
                 ],
-                "responses": {
-                    "200": _ok(_ref("DueOrders"), "most urgent first"),
-                    "403": _err("supervisors, leaders and admins only"),
-                    "422": _err("a query parameter is invalid"),
+                responses={"200": (_ref("DueOrders"), "most urgent first")},
+                errors={
+                    "403": "supervisors, leaders and admins only",
+                    "422": "a query parameter is invalid",
                 },
-            }
+            )
         },
     }

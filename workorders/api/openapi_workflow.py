@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from routing.units import DOMAIN_LABELS
-from workorders.api.actions import ACTIONS
-from workorders.lifecycle.model import INVALID_REASONS, MODE_LABELS, SATISFACTION_LABELS, State
+from workorders import fields
+from workorders.api.openapi_gen import operation
+from workorders.lifecycle.model import State
 
 _STR = {"type": "string"}
 _NSTR = {"type": ["string", "null"]}
@@ -17,7 +17,7 @@ _NUMBER = {
     "name": "number",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": r"^12320-\d{8}-\d{5}$"},
+    "schema": fields.ORDER_NUMBER.schema(),
 }
 _KEY = {
     "name": "Idempotency-Key",
@@ -44,10 +44,6 @@ _PAGE = [
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _err(description: str) -> dict[str, Any]:
@@ -93,51 +89,6 @@ WORKORDER_EXTRA_PROPERTIES: dict[str, Any] = {
 }
 
 SCHEMAS: dict[str, Any] = {
-    "Action": {
-        "type": "object",
-        "required": ["action"],
-        "description": (
-            "One lifecycle step. Modes: "
-            + ", ".join(f"{k} = {v}" for k, v in MODE_LABELS.items())
-            + ". Domains: "
-            + ", ".join(DOMAIN_LABELS)
-            + ". Satisfaction: "
-            + ", ".join(f"{k} = {v}" for k, v in SATISFACTION_LABELS.items())
-            + ". Invalid reasons: "
-            + ", ".join(INVALID_REASONS)
-            + "."
-        ),
-        "properties": {
-            "action": {"type": "string", "enum": list(ACTIONS)},
-            "mode": _STR,
-            "region": _STR,
-            "domain": _STR,
-            "limit_class": _STR,
-            "about_unit": _STR,
-            "unit": _STR,
-            "note": _STR,
-            "reason": _STR,
-            "result": _STR,
-            "kind": {"type": "string", "enum": ["head", "leader"]},
-            "until": _TIME,
-            "upheld": {"type": "boolean"},
-            "approved": {"type": "boolean"},
-            "caller_informed": {"type": "boolean"},
-            "reached": {"type": "boolean"},
-            "responded": {"type": "boolean"},
-            "resolved": {"type": "boolean"},
-            "satisfaction": {"type": "string", "enum": list(SATISFACTION_LABELS)},
-            "invalid_reason": {"type": ["string", "null"], "enum": [*INVALID_REASONS, None]},
-            # transfer_attempt (the IVR's only action): one try to reach a dedicated line
-            "line": _STR,
-            "target": _STR,
-            "outcome": {"type": "string", "enum": ["answered", "refused", "no_answer"]},
-            "code": {"type": ["integer", "null"]},
-            "started": _TIME,
-            "ended": _TIME,
-            "fallback": {"type": "boolean"},
-        },
-    },
     "LedgerEntry": {
         "type": "object",
         "required": ["at", "actor", "role", "unit", "action", "state", "note", "data"],
@@ -167,16 +118,6 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["items"],
         "properties": {"items": {"type": "array", "items": _ref("LedgerEntry")}},
-    },
-    "CallerDetails": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "caller_name": _NSTR,
-            "callback_number": _NSTR,
-            "address": _NSTR,
-            "confidential": {"type": "boolean"},
-        },
     },
     "Supervision": {
         "type": "object",
@@ -247,73 +188,63 @@ def paths() -> dict[str, Any]:
     order = "/api/v1/workorders/{number}"
     return {
         f"{order}/caller": {
-            "put": {
-                "operationId": "putCallerDetails",
-                "summary": "Record the caller's name, callback number, address and 保密 request",
-                "parameters": [_NUMBER, _REASON],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("CallerDetails")}},
+            "put": operation(
+                "putCallerDetails",
+                "Record the caller's name, callback number, address and 保密 request",
+                parameters=[_NUMBER, _REASON],
+                body="CallerDetails",
+                responses={"200": (_ref("WorkOrder"), "the order")},
+                errors={
+                    "403": "only centre roles",
+                    "404": "no such order",
+                    "422": "a field is invalid",
                 },
-                "responses": {
-                    "200": _ok(_ref("WorkOrder"), "the order"),
-                    "403": _err("only centre roles"),
-                    "404": _err("no such order"),
-                    "422": _err("a field is invalid"),
-                },
-            }
+            )
         },
         f"{order}/actions": {
-            "post": {
-                "operationId": "postAction",
-                "summary": "Take one lifecycle step (idempotent on Idempotency-Key)",
-                "parameters": [_NUMBER, _KEY, _REASON],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("Action")}},
+            "post": operation(
+                "postAction",
+                "Take one lifecycle step (idempotent on Idempotency-Key)",
+                parameters=[_NUMBER, _KEY, _REASON],
+                body="Action",
+                responses={
+                    "201": (_ref("ActionResult"), "done; one ledger entry"),
+                    "200": (_ref("ActionResult"), "replay of this key"),
                 },
-                "responses": {
-                    "201": _ok(_ref("ActionResult"), "done; one ledger entry"),
-                    "200": _ok(_ref("ActionResult"), "replay of this key"),
-                    "403": _err("the role or unit may not take this step"),
-                    "404": _err("no such order (or not visible)"),
-                    "409": _err("not allowed in the order's state, or key reuse"),
-                    "422": _err("a field is invalid"),
+                errors={
+                    "403": "the role or unit may not take this step",
+                    "404": "no such order (or not visible)",
+                    "409": "not allowed in the order's state, or key reuse",
+                    "422": "a field is invalid",
                 },
-            }
+            )
         },
         f"{order}/ledger": {
-            "get": {
-                "operationId": "getLedger",
-                "summary": "The order's 全流程台账, oldest first",
-                "parameters": [_NUMBER],
-                "responses": {
-                    "200": _ok(_ref("Ledger"), "entries"),
-                    "404": _err("no such order (or not visible)"),
-                },
-            }
+            "get": operation(
+                "getLedger",
+                "The order's 全流程台账, oldest first",
+                parameters=[_NUMBER],
+                responses={"200": (_ref("Ledger"), "entries")},
+                errors={"404": "no such order (or not visible)"},
+            )
         },
         "/api/v1/supervisions": {
-            "get": {
-                "operationId": "listSupervisions",
-                "summary": "督办 records and warnings, newest first",
-                "parameters": [*_PAGE, {"name": "number", "in": "query", "schema": _STR}],
-                "responses": {
-                    "200": _ok(_ref("SupervisionList"), "records"),
-                    "403": _err("supervisors, leaders and admins only"),
-                },
-            }
+            "get": operation(
+                "listSupervisions",
+                "督办 records and warnings, newest first",
+                parameters=[*_PAGE, {"name": "number", "in": "query", "schema": _STR}],
+                responses={"200": (_ref("SupervisionList"), "records")},
+                errors={"403": "supervisors, leaders and admins only"},
+            )
         },
         "/api/v1/audit": {
-            "get": {
-                "operationId": "listAudit",
-                "summary": "Unmasked reads of callers' identities, newest first",
-                "parameters": [*_PAGE, {"name": "number", "in": "query", "schema": _STR}],
-                "responses": {
-                    "200": _ok(_ref("AuditList"), "records"),
-                    "403": _err("supervisors and admins only"),
-                },
-            }
+            "get": operation(
+                "listAudit",
+                "Unmasked reads of callers' identities, newest first",
+                parameters=[*_PAGE, {"name": "number", "in": "query", "schema": _STR}],
+                responses={"200": (_ref("AuditList"), "records")},
+                errors={"403": "supervisors and admins only"},
+            )
         },
         "/api/v1/reports/rates": {
             "get": {

@@ -17,8 +17,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from workorders import fields
 
 
-def _one_of(values: tuple[str, ...]) -> AfterValidator:
-    """Restricts a string to ``values`` (the models document it as a component reference)."""
+def one_of(values: tuple[str, ...]) -> AfterValidator:
+    """Restricts a string to ``values`` (documented by ``enum_of`` or a component reference)."""
 
     def check(value: str) -> str:
         if value not in values:
@@ -28,15 +28,20 @@ def _one_of(values: tuple[str, ...]) -> AfterValidator:
     return AfterValidator(check)
 
 
+def enum_of(values: tuple[str, ...], **extra: object) -> WithJsonSchema:
+    """Documents a string restricted by ``one_of(values)`` as an inline ``enum``."""
+    return WithJsonSchema({"type": "string", "enum": list(values), **extra})
+
+
 def _component(name: str) -> WithJsonSchema:
     # Wrapped in allOf: pydantic resolves a bare $ref among its own definitions;
     # ``openapi_gen.component_schemas`` unwraps it.
     return WithJsonSchema({"allOf": [{"$ref": f"#/components/schemas/{name}"}]})
 
 
-Category: TypeAlias = Annotated[str, _one_of(tuple(fields.CATEGORY_LABELS)), _component("Category")]
-Domain: TypeAlias = Annotated[str, _one_of(fields.DOMAINS), _component("Domain")]
-Priority: TypeAlias = Annotated[str, _one_of(fields.PRIORITIES), _component("Priority")]
+Category: TypeAlias = Annotated[str, one_of(tuple(fields.CATEGORY_LABELS)), _component("Category")]
+Domain: TypeAlias = Annotated[str, one_of(fields.DOMAINS), _component("Domain")]
+Priority: TypeAlias = Annotated[str, one_of(fields.PRIORITIES), _component("Priority")]
 SipUser: TypeAlias = Annotated[
     str,
     Field(
@@ -47,11 +52,13 @@ SipUser: TypeAlias = Annotated[
 Line: TypeAlias = Annotated[str, Field(pattern=fields.LINE.pattern)]
 
 
-class _Request(BaseModel):
+class Request(BaseModel):
+    """A request body: unknown fields and loose types refused, like the handlers do."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class CreateWorkOrder(_Request):
+class CreateWorkOrder(Request):
     caller_number: SipUser
     category: Category
     menu_path: Annotated[
@@ -85,7 +92,7 @@ class CreateWorkOrder(_Request):
     priority: Priority | None = None
 
 
-class Evidence(_Request):
+class Evidence(Request):
     kind: Annotated[
         str,
         Field(
@@ -102,7 +109,7 @@ class Evidence(_Request):
     weight: Annotated[int, Field(ge=-fields.MAX_EVIDENCE_WEIGHT, le=fields.MAX_EVIDENCE_WEIGHT)]
 
 
-class Classification(_Request):
+class Classification(Request):
     """The IVR's speech classification of the intake (config/intake.yaml), kept as a
     suggestion with its evidence. The caller's menu choice stays the order's category; the
     domain fills lifecycle.domain when the order has none and a domain word backs it; an
@@ -128,13 +135,13 @@ class Classification(_Request):
     evidence: Annotated[list[Evidence], Field(max_length=fields.MAX_EVIDENCE)] = []
 
 
-class TranscriptUpdate(_Request):
+class TranscriptUpdate(Request):
     text: Annotated[str, Field(max_length=fields.MAX_TRANSCRIPT_CHARS)]
     status: Literal["done", "unavailable"]
     classification: Classification | None = None
 
 
-class AnsweredCall(_Request):
+class AnsweredCall(Request):
     call_id: Annotated[str, Field(min_length=1, max_length=fields.MAX_CALL_ID)]
     caller_number: SipUser
     callee: Annotated[str, Field(min_length=1, pattern=fields.SIP_USER.pattern)]
@@ -142,7 +149,7 @@ class AnsweredCall(_Request):
     worker: Annotated[str | None, Field(max_length=fields.MAX_WORKER)] = None
 
 
-class EmergencyRequest(_Request):
+class EmergencyRequest(Request):
     line: Line
 
 
