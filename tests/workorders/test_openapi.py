@@ -17,6 +17,8 @@ from workorders.api import create_app
 from workorders.api.schemas import REQUEST_MODELS
 from workorders.store import Store
 
+pytestmark = pytest.mark.integration
+
 ORDER = {"caller_number": "13800138000", "category": "complaint", "menu_path": ["2", "1"]}
 FULL_ORDER = {
     **ORDER,
