@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[1]
 PRODUCT = ("ivr", "asr", "routing", "recordings", "workorders", "hotline")
 SEAM = REPO / "routing" / "clock.py"

@@ -6,6 +6,8 @@ import pytest
 
 from asr.after_call import AfterCallQueue, Priority
 
+pytestmark = pytest.mark.unit
+
 E, U, N = Priority.EMERGENCY, Priority.URGENT, Priority.NORMAL
 
 

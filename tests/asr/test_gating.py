@@ -7,6 +7,8 @@ import pytest
 
 from asr.gating import FRAME_BYTES, FRAME_MS, SILENCE_DBFS, GateConfig, SpeechGate, frame_dbfs
 
+pytestmark = pytest.mark.unit
+
 QUIET = bytes(FRAME_BYTES)
 
 

@@ -24,6 +24,8 @@ from asr.intake.text import counts
 from asr.segmenter import JiebaSegmenter
 from tests.asr.intake_cases import CASES, Case
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 RULES_PATH = REPO / "config" / "intake.yaml"
 DEV_PATH = REPO / "tests" / "asr" / "intake_dev.yaml"

@@ -16,6 +16,8 @@ from asr.model_conf import (
 )
 from tests.asr.conftest import ko_model_source
 
+pytestmark = pytest.mark.unit
+
 KO_STYLE = """--use-energy=false
 --num-mel-bins=40
 --num-ceps=40

@@ -22,6 +22,8 @@ from asr.streaming import Final, KeywordHit, StreamingPool
 from asr.vosk_adapter import Transcriber, VoskBackend
 from tests.asr.test_vosk_streaming import korean_plan
 
+pytestmark = pytest.mark.integration
+
 MIN_WORD_OVERLAP = 0.4
 """Shared words ÷ all words of two transcripts (Jaccard). Measured against the 16 kHz
 original: the resampled 8 kHz file 0.73 (and the same words in a 20 ms-frame stream: Vosk gets

@@ -24,6 +24,8 @@ from asr.model_store import (
 from hotline.cli import main
 from tests.asr.conftest import ko_model_source
 
+pytestmark = pytest.mark.integration
+
 NAME = "vosk-model-small-cn-0.22"
 MODEL_FILES = {
     "am/final.mdl": b"\x00acoustic model" * 1000,

@@ -8,6 +8,8 @@ import pytest
 from asr.errors import ModelUnavailable
 from asr.models import SYMLINK_MIN_BYTES, default_model_dir, make_test_model_copy
 
+pytestmark = pytest.mark.unit
+
 MFCC = "--use-energy=false\n--dither=1.0\n--num-ceps=40\n"
 
 

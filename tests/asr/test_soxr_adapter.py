@@ -7,6 +7,8 @@ import pytest
 
 from asr.soxr_adapter import PcmResampler
 
+pytestmark = pytest.mark.unit
+
 FRAME = 160  # samples in 20 ms at 8 kHz
 
 

@@ -23,6 +23,8 @@ from asr.streaming import (
 from tests.asr.fakes import FakeBackend
 from tests.asr.test_gating import LOUD, QUIET
 
+pytestmark = pytest.mark.unit
+
 GATE = GateConfig(preroll_ms=0, hangover_ms=0, endpoint_silence_ms=200, partial_interval_ms=100)
 
 EMERGENCY_KEYWORDS = {

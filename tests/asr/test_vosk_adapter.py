@@ -16,6 +16,8 @@ import pytest
 from asr.errors import AsrError, ModelUnavailable, UnsupportedAudio
 from asr.vosk_adapter import Transcriber, _VoskRecognizer, open_transcriber
 
+pytestmark = pytest.mark.integration
+
 T = TypeVar("T")
 
 

@@ -16,6 +16,8 @@ from asr.keywords import UNK, KeywordPlan, plan_keywords, rules_from_mapping
 from asr.streaming import AfterCallWorker, AsrResult, Final, KeywordHit, StreamingPool
 from asr.vosk_adapter import Transcriber, VoskBackend
 
+pytestmark = pytest.mark.integration
+
 KOREAN_IN_VOCABULARY = ["안녕하세요", "오늘", "날씨", "좋네요", "화재", "병원"]
 NOT_IN_VOCABULARY = ["날씨가", "도와주세요", "胸痛", "fire"]
 

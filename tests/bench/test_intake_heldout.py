@@ -8,7 +8,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.unit
 
 HELDOUT = Path(__file__).resolve().parents[2] / "bench" / "intake_eval" / "heldout"
 LINES = {None, "medical_120", "police_110", "fire_119", "traffic_122", "public_health_duty"}

@@ -22,6 +22,8 @@ from bench.security.run import chosen_steps
 from bench.security.scanners import svcrack_passwords, svwar_extensions
 from bench.security.tones import seconds_of_tones, tone_frequencies
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("value", "target", "met"),

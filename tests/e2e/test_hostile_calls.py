@@ -19,6 +19,8 @@ from tests.e2e.hotline_up import UpNode, hotline_up, node_config
 from tests.e2e.peers import Mosquitto, require
 from tests.e2e.sipp import SCENARIOS, Sipp, short_call
 
+pytestmark = pytest.mark.e2e
+
 MAX_CALLS = 2
 
 

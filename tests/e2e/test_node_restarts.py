@@ -31,6 +31,8 @@ from tests.e2e.hotline_up import UpNode, hotline_up, node_config
 from tests.e2e.peers import REPO, free_port, require, tcp_listening, wait_for
 from tests.e2e.sipp import Sipp, answered_calls
 
+pytestmark = pytest.mark.e2e
+
 CALLS = 8
 RATE = 1.0
 KILL_AFTER_ANSWERED = 3
@@ -94,7 +96,6 @@ def logged(pattern: str, text: str) -> set[str]:
     return set(re.findall(pattern, text))
 
 
-@pytest.mark.e2e
 @pytest.mark.parametrize("kind", ["workorders", "kamailio", "mosquitto", "ivr-worker-1"])
 def test_a_killed_child_is_restarted_and_no_confirmed_intake_is_lost(
     node: UpNode, kind: str, tmp_path: Path

@@ -39,6 +39,8 @@ from workorders.events.screenpop import (
 from workorders.lifecycle.model import Alert
 from workorders.model import AnsweredCall, WorkOrder
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "workorders/console/static"
 VALIDATOR = jsonschema.Draft202012Validator(events_schema())

@@ -5,6 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 # bench/ is left out: like the tests, its security battery talks to the broker as an outside
 # client would (paho), it is no part of the product.

@@ -14,6 +14,8 @@ import yaml
 from hotline.cli import main as hotline
 from routing import holidays_cn
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTICES = ROOT / "tests" / "routing" / "notices"
 # Made up for the tests (the real 2027 notice is not in this repository); weekdays right.

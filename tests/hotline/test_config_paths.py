@@ -18,6 +18,8 @@ import pytest
 from hotline.cli import main as hotline
 from settings.node import load_settings, sqlite_anchored
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -13,6 +13,8 @@ from workorders.console.auth import verify_password
 from workorders.store import Store
 from workorders.store.people import ConsoleUser
 
+pytestmark = pytest.mark.unit
+
 
 def user(settings: Path, login: str) -> ConsoleUser | None:
     async def read() -> ConsoleUser | None:

@@ -14,6 +14,8 @@ from hotline.cli import main as hotline
 from hotline.commands.dial import _greeting_seconds, _speech_wait
 from settings.node import load_settings
 
+pytestmark = pytest.mark.unit
+
 
 def test_a_missing_speech_file_is_refused_before_dialling(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

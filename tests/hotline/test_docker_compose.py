@@ -22,6 +22,8 @@ from hotline.edge import dispatcher_list
 from hotline.workers import worker_count, worker_slots
 from settings.node import load_settings
 
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
 COMPOSE = DOCKER / "compose.yaml"

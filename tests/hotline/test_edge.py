@@ -24,6 +24,8 @@ from hotline.edge_db import (
 from settings.errors import SettingsError
 from settings.node import load_settings
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 
 

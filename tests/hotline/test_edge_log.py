@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hotline.edge_log import MAX_RECORD, RotatingFile, clean_lines, mask_numbers
+
+pytestmark = pytest.mark.unit
 
 # Kamailio 5.6 on rfc4475 "invalid" messages (shortened).
 KAMAILIO_OUTPUT = """\

@@ -18,6 +18,8 @@ from ivr.prompts.durations import estimate_seconds
 from ivr.prompts.texts import load_prompt_texts
 from ivr.runstate import WorkerState, state_path, write_state
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

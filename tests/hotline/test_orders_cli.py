@@ -16,6 +16,8 @@ from workorders.model import NewOrder
 from workorders.store import Store
 from workorders.tokens import token_digest
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 
 

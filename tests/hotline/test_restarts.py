@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hotline.restarts import CRASH_LOOP, ChildRestarts, Died, RestartNow
+
+pytestmark = pytest.mark.unit
 
 
 def test_a_dead_child_is_restarted_after_its_backoff_and_then_left_alone() -> None:

@@ -10,6 +10,8 @@ from hotline.supervisor import _mqtt_account_args
 from settings.errors import SettingsError
 from settings.node import load_settings
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -9,6 +9,8 @@ import pytest
 from hotline.cli import main
 from ivr.spool import QUARANTINE, REJECTED, Spool
 
+pytestmark = pytest.mark.unit
+
 
 def test_list_shows_waiting_and_set_aside_entries_with_why_and_retry_puts_them_back(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -10,6 +10,8 @@ from hotline.workers import worker_count, worker_slots
 from settings.errors import SettingsError
 from settings.node import Settings
 
+pytestmark = pytest.mark.unit
+
 
 def settings(**ivr: object) -> Settings:
     return Settings.model_validate({"ivr": ivr})

@@ -13,6 +13,8 @@ from ivr.sip.availability import (
     Reply,
 )
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("method", "in_dialog", "available", "draining"),

@@ -13,6 +13,8 @@ import pytest
 from ivr.bus import CallBus, call_id_of, command_topic
 from tests.e2e.peers import Mosquitto, require
 
+pytestmark = pytest.mark.integration
+
 
 def _free_tcp() -> int:
     with socket.socket() as s:

@@ -33,6 +33,8 @@ from ivr.engine.events import Hangup as CallerHungUp
 from ivr.engine.flow import Flow, load_flow
 from ivr.engine.verbs.play import spoken_digits
 
+pytestmark = pytest.mark.unit
+
 SHIPPED_MENU = Path(__file__).resolve().parents[2] / "config" / "menus" / "12320.yaml"
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 TEST_PROMPTS = """\

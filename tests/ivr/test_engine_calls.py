@@ -26,6 +26,8 @@ from ivr.engine.simulator import (
 )
 from ivr.engine.state import MAX_SILENCE_SECONDS
 
+pytestmark = pytest.mark.unit
+
 SHIPPED_MENU = Path(__file__).resolve().parents[2] / "config" / "menus" / "12320.yaml"
 NUMBER = "12320-20260501-00042"
 READ_BACK = tuple(f"digits/{digit}" for digit in "2026050100042")

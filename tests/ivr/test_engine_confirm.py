@@ -33,6 +33,8 @@ from ivr.engine.events import (
 from ivr.engine.flow import Flow, load_flow
 from tests.ivr.test_engine_verbs import Call
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 SUSPECTED = RecordingDone("r.wav", 6.0, "silence", 3.0, suspected_line="medical_120")
 

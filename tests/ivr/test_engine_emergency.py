@@ -12,6 +12,8 @@ from ivr.engine.events import Digit, EmergencyRaised, OrderCreated, PlayDone
 from ivr.engine.flow import Flow, load_flow
 from tests.ivr.test_engine_verbs import Call
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 
 

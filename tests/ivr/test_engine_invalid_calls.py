@@ -17,6 +17,8 @@ from ivr.engine.flow import Flow, load_flow
 from ivr.engine.simulator import HangUp, Press, Silence, Speak, simulate
 from tests.ivr.test_engine import Call, make_flow
 
+pytestmark = pytest.mark.unit
+
 SHIPPED_MENU = Path(__file__).resolve().parents[2] / "config" / "menus" / "12320.yaml"
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.unit
+
 ENGINE = Path(__file__).resolve().parents[2] / "ivr" / "engine"
 FORBIDDEN = {
     "asyncio",

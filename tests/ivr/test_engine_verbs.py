@@ -42,6 +42,8 @@ from ivr.engine.verbs.numbers import date_prompts, number_prompts, spoken_number
 from routing.calendar import WorkCalendar
 from routing.calendar_config import load_calendar
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 CHINA = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 5, 13, 9, 0, tzinfo=CHINA)  # a Wednesday, within business hours

@@ -9,6 +9,8 @@ import pytest
 
 from ivr import eventloop
 
+pytestmark = pytest.mark.unit
+
 
 async def _loop_module() -> str:
     await asyncio.sleep(0)

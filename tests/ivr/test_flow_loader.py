@@ -12,6 +12,8 @@ from ivr.engine.flow import load_flow
 from ivr.engine.verbs.menu import MenuVerb
 from ivr.prompts.texts import load_prompt_texts
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_MENU = ROOT / "config" / "menus" / "12320.yaml"
 PROMPTS = """\

@@ -19,6 +19,8 @@ from ivr.engine.flow import load_flow
 from ivr.engine.jsonschema import menu_schema, menu_schema_text
 from ivr.engine.verbs.connect import QUEUE_PROMPTS
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 PROMPTS = (
     """\

@@ -11,6 +11,8 @@ import pytest
 
 from ivr.sip import g711
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(scope="module")
 def audioop() -> ModuleType:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ivr.intake_watch import IntakeWatch, Raise, Suspect
+
+pytestmark = pytest.mark.unit
 
 SURE = {"category": "help", "emergency_line": "medical_120", "confirm_line": None}
 UNSURE = {"category": "help", "emergency_line": None, "confirm_line": "medical_120"}

@@ -14,12 +14,16 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ivr.engine.actions import CreateOrder
 from ivr.journal import IntakeJournal, OrderJournal, finish_cut_intakes
 from ivr.worker import _speech_seconds
 from recordings.store import RecordingStore, WavWriter
 from tests.ivr.test_orders_client import RECEIVED, Service, client, service  # noqa: F401
 from workorders.model import Page
+
+pytestmark = pytest.mark.integration
 
 TONE = b"".join(
     struct.pack("<h", int(12000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(8000)

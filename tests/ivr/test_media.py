@@ -29,6 +29,8 @@ from ivr.sip.media import (
 )
 from ivr.sip.rtp import parse_rtp
 
+pytestmark = pytest.mark.integration
+
 TONE = b"".join(
     struct.pack("<h", int(12000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(8000)
 )

@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pytest
+
 from ivr.sip import g711
 from ivr.sip.leg import CallLeg, LegAudio
 from ivr.sip.media import PCMU, MediaEngine, RtpStream, playback_for
 from ivr.sip.rtp import RTP_HEADER
+
+pytestmark = pytest.mark.integration
 
 A_VOICE = bytes([0x10]) * 160  # call A's caller: a loud, distinctive μ-law byte
 B_VOICE = bytes([0xF0]) * 160

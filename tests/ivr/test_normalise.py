@@ -16,6 +16,8 @@ from pyVoIP.VoIP.VoIP import CallState
 
 from ivr.sip.normalise import SipRejected, normalise
 
+pytestmark = pytest.mark.unit
+
 BARESIP_VIA_KAMAILIO = (
     b"INVITE sip:12320@127.0.0.1:5071 SIP/2.0\r\n"
     b"Record-Route: <sip:127.0.0.1;lr=on;ftag=cf994fb320ba9cec>\r\n"

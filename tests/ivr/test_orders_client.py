@@ -23,6 +23,8 @@ from workorders.api import create_app
 from workorders.model import Page
 from workorders.store import Store
 
+pytestmark = pytest.mark.integration
+
 RECEIVED = datetime(2025, 3, 14, 2, 0, tzinfo=UTC)
 
 

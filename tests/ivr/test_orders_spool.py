@@ -18,6 +18,8 @@ from aiohttp import web
 from ivr.engine.actions import CreateOrder
 from ivr.orders_client import OrdersClient, OrdersUnavailable
 
+pytestmark = pytest.mark.integration
+
 
 def _free_tcp() -> int:
     with socket.socket() as s:

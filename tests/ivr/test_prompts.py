@@ -11,6 +11,8 @@ import pytest
 from ivr.prompts import PromptError, PromptSet, Tone, build_prompts, load_prompt_texts
 from ivr.prompts.build import MANIFEST, audio_path
 
+pytestmark = pytest.mark.integration
+
 SHIPPED_TEXTS = Path(__file__).resolve().parents[2] / "config" / "prompts" / "zh.yaml"
 TEXTS = """\
 voice: cmn-latn-pinyin

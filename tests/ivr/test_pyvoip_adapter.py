@@ -25,6 +25,8 @@ from ivr.sip.pyvoip_adapter import CallLeg, LegAudio, LegDigit, LegEnded, SipFro
 from ivr.sip.rtp import build_rtp, parse_rtp
 from tests.ivr.sip_peer import ScriptedProxy, in_dialog, invite
 
+pytestmark = pytest.mark.integration
+
 
 def _free_udp() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

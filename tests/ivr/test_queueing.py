@@ -23,6 +23,8 @@ from ivr.queueing import (
     report_outcome,
 )
 
+pytestmark = pytest.mark.unit
+
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OFFER = AgentOffer("a1002", "1002", 20.0)
 HINT = "queue_callback_hint"

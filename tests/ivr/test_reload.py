@@ -20,6 +20,8 @@ from ivr.runstate import read_state, state_path
 from ivr.worker import Versions, load_first_version, load_version
 from settings.node import Settings
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

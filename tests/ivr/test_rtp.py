@@ -18,6 +18,8 @@ from ivr.sip.rtp import (
     parse_telephone_event,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def header(
     *,

@@ -34,6 +34,8 @@ from ivr.transcripts import Classifier, intake_classifier
 from recordings.audio import is_silence
 from recordings.store import RecordingStore, WavWriter
 
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[2]
 CHINA = ZoneInfo("Asia/Shanghai")
 TONE_FRAME = b"".join(

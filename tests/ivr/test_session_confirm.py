@@ -28,6 +28,8 @@ from tests.ivr.test_session import (
     _until,
 )
 
+pytestmark = pytest.mark.unit
+
 
 class Verdicts:
     """Sure about 昏迷, unsure about 胸口; ``gate`` holds every answer until it is set."""

@@ -7,6 +7,8 @@ import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from ivr.sip.leg import LegDigit, LegEnded, LegTransfer
 from tests.ivr.test_session import (
     CHINA,
@@ -18,6 +20,8 @@ from tests.ivr.test_session import (
     _session,
     _until,
 )
+
+pytestmark = pytest.mark.unit
 
 HINT = "queue_callback_hint"
 

@@ -10,6 +10,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from asr.after_call import AfterCallQueue, Priority
 from asr.intake import load_intake_rules
 from asr.streaming import AfterCallWorker, StreamingPool
@@ -27,6 +29,8 @@ from tests.ivr.test_session import (
     _session,
     _until,
 )
+
+pytestmark = pytest.mark.unit
 
 CLASSIFY = intake_classifier(load_intake_rules(REPO / "config/intake.yaml"))
 

@@ -23,6 +23,8 @@ from ivr.engine.simulator import (
 )
 from routing.calendar_config import load_calendar
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 CHINA = ZoneInfo("Asia/Shanghai")
 

@@ -18,6 +18,8 @@ from ivr.engine.actions import EmergencyQuestion, Transfer
 from ivr.engine.flow import Flow, load_flow
 from ivr.engine.simulator import Simulation, Speak, parse_script, simulate
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 

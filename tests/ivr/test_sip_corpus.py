@@ -29,7 +29,10 @@ from tests.ivr.test_normalise import answer_side
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "sip"
 NOT_MESSAGES = {"MANIFEST.tsv", "SHA256SUMS", "README.TXT", "LICENSE.TXT"}
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"SIP corpora not present at {CORPUS}")
+pytestmark = [
+    pytest.mark.unit,
+    pytest.mark.skipif(not CORPUS.is_dir(), reason=f"SIP corpora not present at {CORPUS}"),
+]
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,13 @@ import asyncio
 import threading
 import uuid
 
+import pytest
+
 from tests.ivr import test_pyvoip_adapter as adapter_tests
 from tests.ivr.sip_peer import Received, invite
 from tests.ivr.test_pyvoip_adapter import Harness, _answered_call, _free_udp
+
+pytestmark = pytest.mark.integration
 
 harness = adapter_tests.harness  # the adapter tests' fixture: a SipFrontEnd behind a scripted edge
 

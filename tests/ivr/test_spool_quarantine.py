@@ -21,6 +21,8 @@ from ivr.orders_client import OrdersClient
 from ivr.spool import Spool, retry_delay
 from tests.ivr.test_orders_client import spool_entry
 
+pytestmark = pytest.mark.integration
+
 POISON = "call-poison"
 
 

@@ -11,6 +11,8 @@ from ivr.sip.stack.message import SipMessage, SipRequest, SipResponse
 from ivr.sip.stack.transaction import Address
 from tests.ivr.stack_net import FakeNetwork
 
+pytestmark = pytest.mark.unit
+
 CALLER: Address = ("10.0.0.1", 5060)
 IVR: Address = ("10.0.0.2", 5060)
 OFFER = (

@@ -8,6 +8,8 @@ from ivr.sip.stack.errors import SipParseError
 from ivr.sip.stack.grammar import NameAddr, parse_name_addr, parse_via
 from ivr.sip.stack.message import SipRequest, SipResponse, parse_message
 
+pytestmark = pytest.mark.unit
+
 INVITE = (
     b"INVITE sip:12320@10.0.0.1 SIP/2.0\r\n"
     b"v: SIP/2.0/UDP 10.0.0.9:5070;branch=z9hG4bK1;rport, SIP/2.0/UDP 10.0.0.8;branch=z9hG4bK0\r\n"

@@ -29,7 +29,10 @@ CORPUS = next(
 )
 NOT_MESSAGES = {"MANIFEST.tsv", "SHA256SUMS", "README.TXT", "LICENSE.TXT"}
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"SIP corpora not present at {CORPUS}")
+pytestmark = [
+    pytest.mark.unit,
+    pytest.mark.skipif(not CORPUS.is_dir(), reason=f"SIP corpora not present at {CORPUS}"),
+]
 
 
 @dataclass(frozen=True)

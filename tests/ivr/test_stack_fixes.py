@@ -7,11 +7,15 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from ivr.sip.stack import events as ev
 from ivr.sip.stack.dialog import response_to
 from ivr.sip.stack.message import SipRequest, SipResponse, parse_message, request
 from ivr.sip.stack.transaction import Address
 from tests.ivr.stack_net import FakeNetwork
+
+pytestmark = pytest.mark.unit
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sip"
 KAMAILIO: Address = ("127.0.0.1", 5060)

@@ -6,6 +6,8 @@ import ast
 import itertools
 from pathlib import Path
 
+import pytest
+
 from ivr.sip.stack.dialog import response_to
 from ivr.sip.stack.message import SipRequest, request
 from ivr.sip.stack.transaction import (
@@ -18,6 +20,8 @@ from ivr.sip.stack.transaction import (
     Timeout,
     server_key,
 )
+
+pytestmark = pytest.mark.unit
 
 PEER = ("10.0.0.9", 5060)
 

@@ -8,6 +8,8 @@ import pytest
 from recordings.audio import is_silence, pcm16_rms_dbfs
 from recordings.errors import RecordingError
 
+pytestmark = pytest.mark.unit
+
 
 def tone(amplitude: float, *, hz: float = 440.0, rate: int = 8000, seconds: float = 0.1) -> bytes:
     count = round(rate * seconds)

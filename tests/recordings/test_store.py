@@ -10,6 +10,8 @@ import pytest
 from recordings.errors import RecordingError
 from recordings.store import RecordingStore, WavWriter, recording_name
 
+pytestmark = pytest.mark.unit
+
 BEIJING = timezone(timedelta(hours=8))
 WHEN = datetime(2025, 3, 7, 23, 59, 30, tzinfo=BEIJING)
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\.wav")

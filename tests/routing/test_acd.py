@@ -38,6 +38,8 @@ from routing.acd import (
 )
 from routing.agents import AgentsConfig, parse_agents
 
+pytestmark = pytest.mark.unit
+
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 CONFIG = """

@@ -8,6 +8,8 @@ import pytest
 
 from routing.agents import AgentsError, load_agents, parse_agents
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 
 GOOD = """\

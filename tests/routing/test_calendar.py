@@ -16,6 +16,8 @@ import pytest
 from routing.calendar import BusinessHours, CalendarError, DayKind, Span, WorkCalendar
 from routing.calendar_config import load_calendar
 
+pytestmark = pytest.mark.unit
+
 CN = ZoneInfo("Asia/Shanghai")
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,6 +15,8 @@ import pytest
 from routing import holidays_cn
 from routing.notice import NoticeError, parse_notice
 
+pytestmark = pytest.mark.unit
+
 NOTICES = Path(__file__).parent / "notices"
 
 

@@ -16,6 +16,8 @@ from routing.calendar import WorkCalendar
 from routing.calendar_config import load_calendar
 from routing.sla import Limit, SlaError, SlaPolicy, deadline_status, load_sla, parse_sla
 
+pytestmark = pytest.mark.unit
+
 CN = ZoneInfo("Asia/Shanghai")
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,6 +9,8 @@ import pytest
 from routing.dispatch import Dispatch, DispatchError, choose_unit
 from routing.units import OrgTree, UnitsError, load_units, parse_units
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 BELOW_THE_CLI = ("ivr", "workorders", "routing", "asr", "recordings", "events")
 CONFIGURED = (*BELOW_THE_CLI, "hotline")

@@ -15,6 +15,8 @@ from workorders.api import ROUTES, create_app
 from workorders.model import AnsweredCall
 from workorders.store import Store
 
+pytestmark = pytest.mark.integration
+
 ORDER = {"caller_number": "13800138000", "category": "complaint", "menu_path": ["2", "1"]}
 
 

@@ -17,6 +17,8 @@ from tests.workorders.test_api import error_of
 from workorders.api import create_app
 from workorders.store import Store
 
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[2]
 CALLER = "13800138000"
 

@@ -15,6 +15,8 @@ from tests.workorders.conftest import FakeClock
 from workorders.api import create_app
 from workorders.store import Store
 
+pytestmark = pytest.mark.integration
+
 REGION = "内蒙古/呼和浩特/赛罕区"
 USERS = {
     # name: (role, unit)

@@ -26,6 +26,8 @@ from workorders.rules import default_rules
 from workorders.service import HORIZON_CHECK_SECONDS, log_horizon, run_horizon_checks
 from workorders.store import Store
 
+pytestmark = pytest.mark.integration
+
 REGION = "内蒙古/呼和浩特/赛罕区"
 KEYS = itertools.count()
 SHANGHAI_10AM_DEC_7 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)

@@ -16,6 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from workorders.api import create_app
 from workorders.store import Store
 
+pytestmark = pytest.mark.integration
+
 REGION = "内蒙古/呼和浩特/赛罕区"
 CALLER = "13800138000"
 USERS = {

@@ -29,7 +29,7 @@ from workorders.lifecycle.model import Actor, Classify
 from workorders.model import NewOrder
 from workorders.store import Store
 
-pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_asyncio_errors")]
 
 PASSWORD = "坐席密码-2025"
 REGION = "内蒙古/呼和浩特/赛罕区"

@@ -22,6 +22,8 @@ from workorders.console.fanout import (
 from workorders.errors import InvalidInput
 from workorders.events.dedupe import EventDeduper
 
+pytestmark = pytest.mark.unit
+
 # -- passwords ------------------------------------------------------------------------------
 
 

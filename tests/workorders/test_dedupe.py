@@ -7,6 +7,8 @@ import pytest
 from workorders.errors import InvalidInput
 from workorders.events.dedupe import EventDeduper
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("capacity", "offered", "expected"),

@@ -12,6 +12,8 @@ from workorders.events.agents import agent_pop_topic, queue_topic
 from workorders.events.delivery import delivery_order, should_quarantine
 from workorders.events.screenpop import OutboxMessage, command_topic, pop_topic
 
+pytestmark = pytest.mark.unit
+
 AT = datetime(2025, 3, 14, 2, 0, tzinfo=UTC)
 HOSTILE = ["a\x01b", "n\0ul", "x/y", "a+b", "#", "100%", "全角", "\ud800", "sp ace", "\x7f", ""]
 

@@ -32,7 +32,7 @@ from workorders.api import create_app
 from workorders.events.publisher import OutboxPublisher
 from workorders.store import Store
 
-pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_asyncio_errors")]
 
 REPO = Path(__file__).resolve().parents[2]
 # A SIP Call-ID may hold "+" and "#" (and "/", which no URL path segment carries here).

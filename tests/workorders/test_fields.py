@@ -8,6 +8,8 @@ import pytest
 from workorders import fields
 from workorders.model import CATEGORY_LABELS, PRIORITIES, is_order_number, mask_phone
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("rule", "good", "bad"),

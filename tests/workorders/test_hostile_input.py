@@ -16,6 +16,8 @@ from workorders.api import create_app
 from workorders.model import Page
 from workorders.store import Store
 
+pytestmark = pytest.mark.integration
+
 ORDER = {"caller_number": "13800138000", "category": "complaint", "menu_path": ["2"]}
 REGION = "内蒙古/呼和浩特/赛罕区"
 

@@ -19,6 +19,8 @@ from workorders.hotspots import (
 )
 from workorders.lifecycle.model import Deadline, Lifecycle, State
 
+pytestmark = pytest.mark.unit
+
 TODAY = date(2025, 3, 14)
 SAIHAN = "内蒙古/呼和浩特/赛罕区"
 BAOTOU = "内蒙古/包头"

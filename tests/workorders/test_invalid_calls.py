@@ -18,6 +18,8 @@ from workorders.invalid_calls import InvalidCall
 from workorders.model import Page
 from workorders.store import Store
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 async def api(sqlite_store: Store) -> AsyncIterator[tuple[TestClient[Any, Any], dict[str, str]]]:

@@ -37,6 +37,8 @@ from workorders.lifecycle.model import (
     Warn,
 )
 
+pytestmark = pytest.mark.unit
+
 CN = ZoneInfo("Asia/Shanghai")
 REPO = Path(__file__).resolve().parents[2]
 RULES = Rules(

@@ -28,6 +28,8 @@ from workorders.console.hub import ConsoleHub
 from workorders.console.routes import ConsoleRoutes
 from workorders.store import Store
 
+pytestmark = pytest.mark.integration
+
 PASSWORD = "坐席密码-2025"
 HASHED = hash_password(PASSWORD)
 T0 = datetime(2025, 3, 14, 2, 0, tzinfo=UTC)

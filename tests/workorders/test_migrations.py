@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,6 +13,8 @@ from sqlalchemy import Connection, inspect, text
 from workorders.store import Store
 from workorders.store.base import BASELINE_REVISION, alembic_config
 from workorders.store.tables import metadata
+
+pytestmark = pytest.mark.integration
 
 
 def _differences(connection: Connection) -> list[Any]:

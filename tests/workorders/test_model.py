@@ -16,6 +16,8 @@ from workorders.model import (
     order_day,
 )
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("now", "day"),

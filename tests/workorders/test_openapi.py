@@ -20,6 +20,8 @@ from routing.agents import load_agents
 from workorders.api import create_app, schemas, schemas_acd, schemas_workflow
 from workorders.store import Store
 
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[2]
 REQUEST_MODELS = {
     **schemas.REQUEST_MODELS,

@@ -21,7 +21,7 @@ from workorders.events.screenpop import OutboxMessage
 from workorders.model import AnsweredCall, NewOrder
 from workorders.store import Store
 
-pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_asyncio_errors")]
 
 POPS = "hotline/pops/#"
 CREATED_AT = datetime(2025, 3, 14, 2, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ import pytest
 from tests.workorders.peers import free_port, running_mosquitto, wait_until
 from workorders.service import run_service
 
-pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_asyncio_errors")]
 
 ORDER = {"caller_number": "13800138000", "category": "consult", "menu_path": ["1"]}
 

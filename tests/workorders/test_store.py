@@ -19,6 +19,8 @@ from workorders.store import Store
 from workorders.store.tables import OrderCounterRow, OutboxRow, WorkOrderRow
 from workorders.tokens import token_digest
 
+pytestmark = pytest.mark.integration
+
 
 def new_order(caller: str = "13800138000", **changes: object) -> NewOrder:
     fields: dict[str, object] = {

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from routing import acd
 from routing.agents import AgentsConfig, load_agents, parse_agents
 from tests.workorders.conftest import FakeClock
 from workorders.store import Store
+
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 

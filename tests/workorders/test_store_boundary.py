@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("ivr", "asr", "routing", "recordings", "workorders", "hotline", "bench")
 ADAPTER = ROOT / "workorders" / "store"

@@ -12,6 +12,8 @@ import pytest
 from tests.workorders.peers import free_port, running_mosquitto
 from workorders.events.subscriber import EventSubscriber
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.mark.parametrize("callback", ["_on_connect", "_on_subscribe"], ids=["connack", "suback"])
 async def test_a_cancel_in_the_cycle_of_the_ack_stops_the_subscriber(

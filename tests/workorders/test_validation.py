@@ -17,6 +17,8 @@ from workorders.validation import (
     parse_transcript_update,
 )
 
+pytestmark = pytest.mark.unit
+
 SPOKEN: dict[str, Any] = {"text": "我 爸 昏迷 了", "status": "done"}
 CLASSIFIED: dict[str, Any] = {
     "category": "help",

@@ -16,6 +16,8 @@ from workorders.model import Classification, Evidence, NewOrder, TranscriptUpdat
 from workorders.store import Store
 from workorders.store.tables import SupervisionRow
 
+pytestmark = pytest.mark.integration
+
 TAKER = Actor("taker", "call_taker")
 CDC = Actor("cdc", "handler", "saihan-cdc")
 DISPATCH = Classify("dispatch", region="内蒙古/呼和浩特/赛罕区", domain="infectious_disease")
