@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import importlinter.cli
 import pytest
 from importlinter.cli import lint_imports
 
@@ -22,6 +23,9 @@ def test_every_import_contract_is_kept(
 ) -> None:
     monkeypatch.chdir(REPO)
     monkeypatch.syspath_prepend(str(REPO))
+    # lint_imports configures logging with dictConfig, which disables every logger that
+    # exists already (disable_existing_loggers): the later tests' caplog then saw nothing.
+    monkeypatch.setattr(importlinter.cli, "_configure_logging", lambda verbose: None)
     status = lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True, no_logo=True)
     report = capsys.readouterr().out
     assert "BROKEN" not in report, report
