@@ -19,6 +19,7 @@ import ipaddress
 import re
 
 from ivr.errors import IvrError
+from ivr.sip.stack.message import COMPACT as STACK_COMPACT
 
 
 class SipRejected(IvrError):
@@ -52,22 +53,9 @@ class SipRefused(SipRejected):
 LATE_OFFER = "late offer (INVITE without SDP) not supported: send the SDP offer in the INVITE"
 
 
-COMPACT = {
-    "i": "Call-ID",
-    "f": "From",
-    "t": "To",
-    "v": "Via",
-    "m": "Contact",
-    "l": "Content-Length",
-    "c": "Content-Type",
-    "k": "Supported",
-    "s": "Subject",
-    "e": "Content-Encoding",
-    "o": "Event",
-    "r": "Refer-To",
-    "b": "Referred-By",
-    "x": "Session-Expires",
-}
+# RFC 3261 §7.3.3 compact forms: the one table, the new SIP stack's (this module goes when
+# the adapter moves to that stack).
+COMPACT = STACK_COMPACT
 CANONICAL = {
     name.lower(): name
     for name in (
